@@ -1,0 +1,357 @@
+//! One connection from start to finish: read the request head, route it
+//! (WebSocket follower, page, list, download), apply the token, origin and
+//! path rules, and write the connection's one log line when it ends — from a
+//! guard's `Drop`, so the line is written on every path, a panic included.
+
+use std::fmt::Write as _;
+use std::net::{SocketAddr, TcpStream};
+use std::time::Instant;
+
+use log::{Level, log};
+use tungstenite::WebSocket;
+use tungstenite::handshake::derive_accept_key;
+use tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::access;
+use crate::chunk::Chunker;
+use crate::cli::ServeConfig;
+use crate::filter::Filter;
+use crate::follow::{Follower, Timing};
+use crate::http::{self, HeadError, Request};
+use crate::limits::{MAX_CLIENT_MESSAGE, SEND_STALL_TIMEOUT, WS_READ_BUFFER};
+use crate::logfile::{Change, LogFile};
+use crate::query::{self, Query};
+use crate::tail;
+use crate::{download, list, page};
+
+/// What every connection thread shares: the checked configuration and the
+/// page rendered once with the base path.
+pub struct Shared {
+    pub cfg: ServeConfig,
+    pub page: String,
+}
+
+impl Shared {
+    pub fn new(cfg: ServeConfig) -> Self {
+        let page = page::render(&cfg.base_path);
+        Shared { cfg, page }
+    }
+}
+
+/// The connection's log line, written once when it is dropped.
+pub struct ConnLog {
+    peer: String,
+    start: Instant,
+    pub target: String,
+    pub status: u16,
+    pub outcome: String,
+    pub sent: u64,
+    pub level: Level,
+}
+
+impl ConnLog {
+    pub fn new(peer: Option<SocketAddr>) -> Self {
+        ConnLog {
+            peer: peer.map_or_else(|| "-".to_string(), |p| p.to_string()),
+            start: Instant::now(),
+            target: "-".to_string(),
+            status: 0,
+            outcome: "closed before sending a request".to_string(),
+            sent: 0,
+            level: Level::Info,
+        }
+    }
+
+    fn refused(&mut self, status: u16, reason: &str) {
+        self.status = status;
+        self.outcome = format!("refused: {reason}");
+        self.level = Level::Warn;
+    }
+}
+
+impl Drop for ConnLog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.outcome = format!("{} (the connection's thread panicked)", self.outcome);
+            self.level = Level::Error;
+        }
+        log!(
+            self.level,
+            "{} \"{}\" {} {}; sent {} bytes in {:.3}s",
+            self.peer,
+            self.target,
+            self.status,
+            self.outcome,
+            self.sent,
+            self.start.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// The request target as it may appear in the log: the token's value
+/// replaced by `***`, control and non-ASCII bytes escaped, and bounded.
+pub fn log_target(target: &str) -> String {
+    let mut out = String::with_capacity(target.len().min(512));
+    let (path, q) = target
+        .split_once('?')
+        .map_or((target, None), |(p, q)| (p, Some(q)));
+    escape_into(&mut out, path);
+    if let Some(q) = q {
+        out.push('?');
+        for (i, pair) in q.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            if pair.starts_with("token=") {
+                out.push_str("token=***");
+            } else {
+                escape_into(&mut out, pair);
+            }
+        }
+    }
+    if out.len() > 512 {
+        let mut cut = 512;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
+}
+
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        if c.is_ascii_graphic() && c != '"' && c != '\\' {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+    }
+}
+
+/// Serves one connection (a thread's whole life, or `--inetd`'s).
+pub fn handle(mut stream: TcpStream, shared: &Shared) {
+    let mut log = ConnLog::new(stream.peer_addr().ok());
+    let req = match http::read_head(&mut stream) {
+        Ok(r) => r,
+        Err(e) => {
+            let (status, reason) = match e {
+                HeadError::Timeout => (
+                    408,
+                    "the request head did not arrive within 10 s".to_string(),
+                ),
+                HeadError::TooLarge => (431, "the request head is over 8 KiB".to_string()),
+                HeadError::Malformed(r) => (400, r.to_string()),
+                HeadError::Closed => return,
+                HeadError::Io(e) => (400, format!("the request could not be read: {e}")),
+            };
+            log.refused(status, &reason);
+            let _ = http::refuse(&mut stream, status, &reason, &[]);
+            return;
+        }
+    };
+    log.target = format!("{} {}", req.method, log_target(&req.target));
+    if let Err((status, reason)) = route(stream, &req, shared, &mut log) {
+        log.refused(status, &reason);
+    }
+}
+
+/// A refusal that was answered: status and reason, for the log line.
+type Refused = (u16, String);
+
+/// Routes a request; returns the refusal that was answered, if any.
+fn route(
+    mut stream: TcpStream,
+    req: &Request,
+    shared: &Shared,
+    log: &mut ConnLog,
+) -> Result<(), Refused> {
+    let cfg = &shared.cfg;
+    let refuse = |stream: &mut TcpStream, status: u16, reason: &str, extra: &[String]| {
+        let _ = http::refuse(stream, status, reason, extra);
+        Err((status, reason.to_string()))
+    };
+    let websocket = req.is_websocket();
+    let head_only = req.method == "HEAD" && !websocket;
+    if req.method != "GET" && !head_only {
+        return refuse(
+            &mut stream,
+            405,
+            "only GET is served",
+            &["Allow: GET, HEAD".to_string()],
+        );
+    }
+    let q = match query::parse(&req.target) {
+        Ok(q) => q,
+        Err(reason) => return refuse(&mut stream, 400, &reason, &[]),
+    };
+    if !access::origin_allowed(req.header("origin"), req.header("host"), &cfg.origins) {
+        return refuse(
+            &mut stream,
+            403,
+            "this browser origin is not allowed (see --allow-origin)",
+            &[],
+        );
+    }
+    let needs_token = websocket || q.list || q.download;
+    if needs_token && let Some(expected) = &cfg.token {
+        let given = q.token.as_deref().or_else(|| {
+            req.header("authorization").and_then(|a| {
+                a.strip_prefix("Bearer ")
+                    .or_else(|| a.strip_prefix("bearer "))
+            })
+        });
+        if !given.is_some_and(|g| access::token_matches(expected, g.trim())) {
+            let reason = if given.is_none() {
+                "a token is required"
+            } else {
+                "the token is wrong"
+            };
+            return refuse(
+                &mut stream,
+                401,
+                reason,
+                &["WWW-Authenticate: Bearer".to_string()],
+            );
+        }
+    }
+    if websocket {
+        return serve_websocket(stream, req, &q, shared, log);
+    }
+    let result = if q.list {
+        if q.path != b"/" {
+            return refuse(&mut stream, 400, "?list is served at / only", &[]);
+        }
+        list::serve(&mut stream, &cfg.roots, head_only, log)
+    } else if q.download {
+        match access::open_path(&cfg.roots, &q.path) {
+            Ok((canonical, file, meta)) => {
+                download::serve(&mut stream, req, &canonical, file, &meta, head_only, log)
+            }
+            Err(r) => return refuse(&mut stream, r.status(), r.reason(), &[]),
+        }
+    } else if q.path == b"/favicon.ico" {
+        return refuse(&mut stream, 404, "no favicon", &[]);
+    } else {
+        page::serve(&mut stream, &shared.page, head_only, log)
+    };
+    if let Err(e) = result {
+        log.outcome = format!("{}; the client went away: {e}", log.outcome);
+    }
+    Ok(())
+}
+
+/// The WebSocket route: checks, handshake, then the follower.
+fn serve_websocket(
+    mut stream: TcpStream,
+    req: &Request,
+    q: &Query,
+    shared: &Shared,
+    log: &mut ConnLog,
+) -> Result<(), Refused> {
+    let cfg = &shared.cfg;
+    let mut refuse = |status: u16, reason: &str, extra: &[String]| {
+        let _ = http::refuse(&mut stream, status, reason, extra);
+        Err((status, reason.to_string()))
+    };
+    if !req.header_has("connection", "upgrade") {
+        return refuse(400, "a WebSocket request needs 'Connection: Upgrade'", &[]);
+    }
+    if req.header("sec-websocket-version") != Some("13") {
+        return refuse(
+            426,
+            "only WebSocket version 13 is spoken",
+            &["Sec-WebSocket-Version: 13".to_string()],
+        );
+    }
+    let Some(key) = req.header("sec-websocket-key").filter(|k| !k.is_empty()) else {
+        return refuse(400, "the Sec-WebSocket-Key header is missing", &[]);
+    };
+    let (canonical, file, meta) = match access::open_path(&cfg.roots, &q.path) {
+        Ok(ok) => ok,
+        Err(r) => return refuse(r.status(), r.reason(), &[]),
+    };
+    let id = access::file_id(&meta);
+    let len = meta.len();
+    let filter = Filter::new(&q.matches, &q.excludes);
+
+    // Where to start: a resume point, or the last N lines.
+    let mut first_event = None;
+    let start = match q.resume {
+        Some((from, inode)) if inode == id.1 && from <= len => from,
+        Some((_, inode)) => {
+            first_event = Some(if inode != id.1 {
+                Change::Rotated
+            } else {
+                Change::Truncated
+            });
+            0
+        }
+        None => {
+            let n = q.lines.unwrap_or(cfg.lines).min(cfg.max_lines);
+            match tail::start_of_last_lines(&file, len, n, &filter) {
+                Ok(s) => s,
+                Err(e) => {
+                    let reason = format!("reading the file failed: {e}");
+                    return refuse(500, &reason, &[]);
+                }
+            }
+        }
+    };
+
+    let accept = derive_accept_key(key.as_bytes());
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nServer: wstail\r\n\r\n"
+    );
+    if let Err(e) = std::io::Write::write_all(&mut stream, response.as_bytes()) {
+        log.outcome = format!("the client went away during the handshake: {e}");
+        return Ok(());
+    }
+    log.status = 101;
+    let _ = stream.set_write_timeout(Some(SEND_STALL_TIMEOUT));
+    let _ = stream.set_nodelay(true);
+    let config = WebSocketConfig::default()
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(16 << 20)
+        .max_message_size(Some(MAX_CLIENT_MESSAGE))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE));
+    let mut ws =
+        WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
+    let logfile = LogFile::new(canonical, cfg.roots.clone(), file, id, start);
+    let timing = Timing {
+        interval: cfg.interval,
+        heartbeat: cfg.heartbeat,
+        pong_timeout: cfg.pong_timeout,
+    };
+    let mut follower = Follower::new(
+        &mut ws,
+        logfile,
+        Chunker::new(start, filter),
+        q.format,
+        q.follow,
+        q.meta,
+        timing,
+        log.peer.clone(),
+    );
+    let end = follower.run(first_event);
+    log.sent = follower.sent;
+    log.outcome = end.describe();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_target_redacts_and_escapes() {
+        assert_eq!(
+            log_target("/a?tail=1&token=s3cret&x=1"),
+            "/a?tail=1&token=***&x=1"
+        );
+        assert_eq!(log_target("/a\"b\\c"), "/a\\x22b\\x5cc");
+        assert!(log_target(&"/x".repeat(400)).ends_with("..."));
+    }
+}

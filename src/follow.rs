@@ -1,0 +1,429 @@
+//! The WebSocket loop of one follower: read what is new in the file, cut it
+//! into messages, encode and send them; when nothing is new, wait on the
+//! socket with a read timeout of `--interval` (that wait is where Pong and
+//! Close frames arrive); send a Ping every `--heartbeat` and drop a client
+//! that answers none within `--pong-timeout`; act on rotation, truncation and
+//! deletion like `tail -F`.
+
+use std::io;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use log::info;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Error as WsError, Message, WebSocket};
+
+use crate::ansi::AnsiHtml;
+use crate::chunk::{Chunker, Flush};
+use crate::limits::ROTATION_CHECK_BUSY;
+use crate::logfile::{Change, LogFile};
+use crate::query::Format;
+
+/// Timing of the loop, from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub interval: Duration,
+    pub heartbeat: Option<Duration>,
+    pub pong_timeout: Duration,
+}
+
+/// How a follower ended; written into the connection's log line.
+#[derive(Debug)]
+pub enum End {
+    /// Not following: the tail was sent and the connection closed normally.
+    Finished,
+    /// The client sent a Close frame or closed the connection.
+    ClientClosed,
+    /// No Pong (or text `pong`) within the pong timeout.
+    NoPong(Duration),
+    /// The client took no data for the stall timeout.
+    Stalled,
+    /// The client sent a message over the size limit.
+    TooLarge,
+    /// The file that reappeared at the path may not be served.
+    FileRefused(&'static str),
+    /// Reading the file failed.
+    FileError(io::Error),
+    /// Anything else on the socket.
+    Socket(String),
+}
+
+impl End {
+    /// A short description for the log line.
+    pub fn describe(&self) -> String {
+        match self {
+            End::Finished => "sent the tail and closed".to_string(),
+            End::ClientClosed => "closed by the client".to_string(),
+            End::NoPong(t) => format!("dropped: no pong within {:.1}s", t.as_secs_f64()),
+            End::Stalled => "dropped: took no data for 30s".to_string(),
+            End::TooLarge => "dropped: client message over 4 KiB".to_string(),
+            End::FileRefused(r) => format!("ended: {r}"),
+            End::FileError(e) => format!("ended: reading the file failed: {e}"),
+            End::Socket(e) => format!("ended: {e}"),
+        }
+    }
+}
+
+/// Text as it is, or HTML fragments.
+enum Encoder {
+    Text,
+    Html(Box<AnsiHtml>),
+}
+
+impl Encoder {
+    fn encode(&mut self, bytes: Vec<u8>) -> String {
+        let text = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        match self {
+            Encoder::Text => text,
+            Encoder::Html(conv) => {
+                let mut out = String::with_capacity(text.len() + text.len() / 4 + 64);
+                conv.convert(&text, &mut out);
+                out
+            }
+        }
+    }
+}
+
+fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// One follower's state.
+pub struct Follower<'a> {
+    ws: &'a mut WebSocket<TcpStream>,
+    file: LogFile,
+    chunker: Chunker,
+    encoder: Encoder,
+    follow: bool,
+    meta: bool,
+    timing: Timing,
+    /// When the oldest unanswered Ping was sent.
+    ping_sent: Option<Instant>,
+    next_ping: Instant,
+    /// The read timeout currently set on the socket (to avoid a syscall per
+    /// wait when it does not change).
+    read_timeout: Option<Duration>,
+    /// Payload bytes sent in text messages.
+    pub sent: u64,
+    /// Label for log lines (peer and path).
+    label: String,
+}
+
+impl<'a> Follower<'a> {
+    #[allow(clippy::too_many_arguments)] // one constructor, called once, from conn.rs
+    pub fn new(
+        ws: &'a mut WebSocket<TcpStream>,
+        file: LogFile,
+        chunker: Chunker,
+        format: Format,
+        follow: bool,
+        meta: bool,
+        timing: Timing,
+        label: String,
+    ) -> Self {
+        let encoder = match format {
+            Format::Text => Encoder::Text,
+            Format::Html => Encoder::Html(Box::default()),
+        };
+        let now = Instant::now();
+        Follower {
+            ws,
+            file,
+            chunker,
+            encoder,
+            follow,
+            meta,
+            timing,
+            ping_sent: None,
+            next_ping: now + timing.heartbeat.unwrap_or(Duration::ZERO),
+            read_timeout: None,
+            sent: 0,
+            label,
+        }
+    }
+
+    /// Runs until the connection ends; closes it as well as it can.
+    pub fn run(&mut self, first_event: Option<Change>) -> End {
+        let end = match self.run_inner(first_event) {
+            Ok(()) => End::Finished,
+            Err(end) => end,
+        };
+        self.close(&end);
+        end
+    }
+
+    fn run_inner(&mut self, first_event: Option<Change>) -> Result<(), End> {
+        if let Some(change) = first_event {
+            self.send_event(change)?;
+        }
+        let mut idle_rounds = 0u32;
+        let mut last_check = Instant::now();
+        loop {
+            let n = self.read_file()?;
+            if n > 0 {
+                idle_rounds = 0;
+                self.send_pieces(Flush::Lines)?;
+                if last_check.elapsed() >= ROTATION_CHECK_BUSY {
+                    last_check = Instant::now();
+                    // Only truncation is acted on mid-stream: a rotated or
+                    // deleted file is first read to its end.
+                    if self.file.check() == Some(Change::Truncated) {
+                        self.change(Change::Truncated)?;
+                    }
+                    self.drain_incoming()?;
+                }
+                self.heartbeat()?;
+                continue;
+            }
+            if !self.follow {
+                self.send_pieces(Flush::End)?;
+                return Ok(());
+            }
+            last_check = Instant::now();
+            if let Some(change) = self.file.check() {
+                self.change(change)?;
+                idle_rounds = 0;
+                continue;
+            }
+            if idle_rounds >= 1 {
+                self.send_pieces(Flush::Idle)?;
+            }
+            self.heartbeat()?;
+            self.wait()?;
+            idle_rounds = idle_rounds.saturating_add(1);
+        }
+    }
+
+    /// Reads what is new into the chunker; the read is sized to what the
+    /// file holds, so an idle follower holds no large buffer.
+    fn read_file(&mut self) -> Result<usize, End> {
+        if self.file.is_waiting() {
+            return Ok(0);
+        }
+        let avail = self.file.available().map_err(End::FileError)?;
+        if avail == 0 {
+            return Ok(0);
+        }
+        let want = (avail.min(self.chunker.room() as u64)) as usize;
+        let space = self.chunker.space(want);
+        let n = self.file.read(space);
+        let n = match n {
+            Ok(n) => n,
+            Err(e) => {
+                self.chunker.commit(want, 0);
+                return Err(End::FileError(e));
+            }
+        };
+        self.chunker.commit(want, n);
+        Ok(n)
+    }
+
+    /// Sends out everything read, then follows the file's change.
+    fn change(&mut self, change: Change) -> Result<(), End> {
+        self.send_pieces(Flush::End)?;
+        self.file
+            .switch(change)
+            .map_err(|r| End::FileRefused(r.reason()))?;
+        self.chunker.restart(self.file.pos());
+        info!("{}: file {}", self.label, change.name());
+        self.send_event(change)
+    }
+
+    fn send_pieces(&mut self, flush: Flush) -> Result<(), End> {
+        while let Some(piece) = self.chunker.next_piece(flush) {
+            if piece.bytes.is_empty() {
+                continue;
+            }
+            let text = self.encoder.encode(piece.bytes);
+            if text.is_empty() {
+                continue;
+            }
+            self.sent += text.len() as u64;
+            self.write(Message::text(text))?;
+            if self.meta {
+                let json = format!(
+                    "{{\"offset\":{},\"inode\":{}}}",
+                    piece.end,
+                    self.file.inode()
+                );
+                self.write(Message::binary(json.into_bytes()))?;
+            }
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn send_event(&mut self, change: Change) -> Result<(), End> {
+        if self.meta {
+            let json = format!("{{\"event\":\"{}\"}}", change.name());
+            self.write(Message::binary(json.into_bytes()))?;
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Queues a message (tungstenite keeps it when the socket is full).
+    fn write(&mut self, msg: Message) -> Result<(), End> {
+        match self.ws.write(msg) {
+            Ok(()) => Ok(()),
+            Err(WsError::Io(e)) if would_block(&e) => Ok(()),
+            Err(e) => Err(socket_end(e)),
+        }
+    }
+
+    /// Pushes queued frames out. The socket's write timeout is the stall
+    /// timeout: a write that makes no progress for that long drops the client.
+    fn flush(&mut self) -> Result<(), End> {
+        match self.ws.flush() {
+            Ok(()) => Ok(()),
+            Err(WsError::Io(e)) if would_block(&e) => Err(End::Stalled),
+            Err(e) => Err(socket_end(e)),
+        }
+    }
+
+    /// Sends a Ping when one is due; ends a client whose Pong is overdue.
+    fn heartbeat(&mut self) -> Result<(), End> {
+        let Some(every) = self.timing.heartbeat else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if let Some(sent) = self.ping_sent
+            && now.duration_since(sent) >= self.timing.pong_timeout
+        {
+            // Last chance: the Pong may sit unread in the socket.
+            self.drain_incoming()?;
+            if self.ping_sent.is_some() {
+                return Err(End::NoPong(self.timing.pong_timeout));
+            }
+        }
+        if now >= self.next_ping {
+            self.next_ping = now + every;
+            self.write(Message::Ping(Vec::new().into()))?;
+            self.flush()?;
+            self.ping_sent.get_or_insert(now);
+        }
+        Ok(())
+    }
+
+    /// Waits on the socket up to one interval, or less when a heartbeat
+    /// deadline comes sooner.
+    fn wait(&mut self) -> Result<(), End> {
+        let mut timeout = self.timing.interval;
+        if self.timing.heartbeat.is_some() {
+            let now = Instant::now();
+            timeout = timeout.min(self.next_ping.saturating_duration_since(now));
+            if let Some(sent) = self.ping_sent {
+                timeout =
+                    timeout.min((sent + self.timing.pong_timeout).saturating_duration_since(now));
+            }
+        }
+        self.read_once(timeout.max(Duration::from_millis(1)))
+    }
+
+    /// Reads whatever the client already sent, without waiting.
+    fn drain_incoming(&mut self) -> Result<(), End> {
+        for _ in 0..64 {
+            let before = self.ping_sent;
+            let got = self.read_once_flagged(Duration::from_millis(1))?;
+            if !got && before == self.ping_sent {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_once(&mut self, timeout: Duration) -> Result<(), End> {
+        self.read_once_flagged(timeout).map(|_| ())
+    }
+
+    /// One read with a timeout; true when a message arrived.
+    fn read_once_flagged(&mut self, timeout: Duration) -> Result<bool, End> {
+        if self.read_timeout != Some(timeout) {
+            self.ws
+                .get_ref()
+                .set_read_timeout(Some(timeout))
+                .map_err(|e| End::Socket(format!("setting a read timeout failed: {e}")))?;
+            self.read_timeout = Some(timeout);
+        }
+        match self.ws.read() {
+            Ok(Message::Pong(_)) => self.ping_sent = None,
+            Ok(Message::Text(t)) if t.trim() == "pong" => self.ping_sent = None,
+            Ok(Message::Close(_)) => return Err(End::ClientClosed),
+            Ok(Message::Ping(_)) => {
+                // tungstenite queued the Pong; push it out.
+                self.flush()?;
+            }
+            Ok(_) => {}
+            Err(WsError::Io(e)) if would_block(&e) => return Ok(false),
+            Err(e) => return Err(socket_end(e)),
+        }
+        Ok(true)
+    }
+
+    /// Closes the connection as well as the way it ended allows.
+    fn close(&mut self, end: &End) {
+        let (code, reason) = match end {
+            End::Finished => (CloseCode::Normal, ""),
+            End::ClientClosed | End::Socket(_) | End::Stalled => {
+                // Reply to the client's Close (queued by tungstenite) if we can.
+                let _ = self
+                    .ws
+                    .get_ref()
+                    .set_write_timeout(Some(Duration::from_secs(1)));
+                let _ = self.ws.flush();
+                return;
+            }
+            End::NoPong(_) => (CloseCode::Policy, "no pong"),
+            End::TooLarge => (CloseCode::Size, "message too large"),
+            End::FileRefused(r) => (CloseCode::Policy, *r),
+            End::FileError(_) => (CloseCode::Error, "reading the file failed"),
+        };
+        let _ = self
+            .ws
+            .get_ref()
+            .set_write_timeout(Some(Duration::from_secs(1)));
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        if self.ws.close(Some(frame)).is_err() || self.ws.flush().is_err() {
+            return;
+        }
+        // Wait briefly for the client's Close reply (a clean closing handshake).
+        let _ = self
+            .ws
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_secs(1)));
+        for _ in 0..16 {
+            match self.ws.read() {
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+fn socket_end(e: WsError) -> End {
+    match e {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => End::ClientClosed,
+        WsError::Capacity(_) => End::TooLarge,
+        WsError::Io(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            End::ClientClosed
+        }
+        other => End::Socket(other.to_string()),
+    }
+}

@@ -1,0 +1,279 @@
+//! The HTTP side of a connection: a bounded reader for the request head
+//! (8 KiB, 10 s), a small parser for the request line and headers, and the
+//! plain responses used for refusals, the page, the list and downloads. We
+//! read the head ourselves so that routing and access are decided before
+//! tungstenite ever sees the stream.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+use crate::limits::{MAX_REQUEST_HEAD, REQUEST_HEAD_TIMEOUT};
+
+/// A parsed request head.
+#[derive(Debug)]
+pub struct Request {
+    pub method: String,
+    /// The request target as sent (`/var/log/x?tail=1`).
+    pub target: String,
+    /// Header names lower-cased; values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// Bytes read past the head (a pipelining or eager client's next bytes).
+    pub leftover: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True when a header holds `token` in its comma-separated list.
+    pub fn header_has(&self, name: &str, token: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .flat_map(|(_, v)| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+
+    pub fn is_websocket(&self) -> bool {
+        self.header_has("upgrade", "websocket")
+    }
+}
+
+/// Why a request head could not be read; each maps to a status.
+#[derive(Debug)]
+pub enum HeadError {
+    /// 408: not complete within the time allowed.
+    Timeout,
+    /// 431: larger than `MAX_REQUEST_HEAD`.
+    TooLarge,
+    /// 400: not an HTTP/1.x request head.
+    Malformed(&'static str),
+    /// The peer went away (nothing to answer).
+    Closed,
+    Io(io::Error),
+}
+
+/// Reads one request head from `stream`, at most `MAX_REQUEST_HEAD` bytes
+/// within `REQUEST_HEAD_TIMEOUT` (a slow client is not given longer by
+/// dribbling bytes: the deadline is for the whole head).
+pub fn read_head(stream: &mut TcpStream) -> Result<Request, HeadError> {
+    let deadline = Instant::now() + REQUEST_HEAD_TIMEOUT;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(HeadError::Timeout);
+        }
+        stream.set_read_timeout(Some(left)).map_err(HeadError::Io)?;
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => return Err(HeadError::Closed),
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(HeadError::Timeout);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Err(HeadError::Closed),
+            Err(e) => return Err(HeadError::Io(e)),
+        };
+        let search_from = buf.len().saturating_sub(3);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find_head_end(&buf[search_from..]).map(|e| e + search_from) {
+            if end > MAX_REQUEST_HEAD {
+                return Err(HeadError::TooLarge);
+            }
+            let leftover = buf.split_off(end);
+            return parse_head(&buf, leftover);
+        }
+        if buf.len() > MAX_REQUEST_HEAD {
+            return Err(HeadError::TooLarge);
+        }
+    }
+}
+
+/// The index just past the blank line ending the head (`\r\n\r\n` or `\n\n`).
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    for i in 0..buf.len() {
+        if buf[i..].starts_with(b"\r\n\r\n") {
+            return Some(i + 4);
+        }
+        if buf[i..].starts_with(b"\n\n") {
+            return Some(i + 2);
+        }
+    }
+    None
+}
+
+/// Parses a complete head (request line and header lines).
+pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, HeadError> {
+    let text = std::str::from_utf8(head)
+        .map_err(|_| HeadError::Malformed("the request head is not valid UTF-8"))?;
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let request_line = lines.next().unwrap_or("");
+    let mut parts = request_line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(HeadError::Malformed(
+            "the request line is not 'METHOD TARGET HTTP/1.1'",
+        ));
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(HeadError::Malformed("only HTTP/1.x requests are served"));
+    }
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(HeadError::Malformed("the request method is malformed"));
+    }
+    if !target.starts_with('/') || target.bytes().any(|b| b.is_ascii_control()) {
+        return Err(HeadError::Malformed(
+            "the request target must be an absolute path",
+        ));
+    }
+    let mut headers = Vec::new();
+    for line in lines {
+        if line.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(HeadError::Malformed("a header line has no ':'"));
+        };
+        if name.is_empty() || name.bytes().any(|b| !b.is_ascii_graphic()) {
+            return Err(HeadError::Malformed("a header name is malformed"));
+        }
+        if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return Err(HeadError::Malformed(
+                "a header value holds control characters",
+            ));
+        }
+        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+    }
+    Ok(Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        headers,
+        leftover,
+    })
+}
+
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        206 => "Partial Content",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        416 => "Range Not Satisfiable",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// Writes a response head. `extra` lines are complete `Name: value` headers.
+pub fn write_head(
+    out: &mut impl Write,
+    status: u16,
+    content_type: &str,
+    length: u64,
+    extra: &[String],
+) -> io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\nServer: wstail\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n",
+        reason_phrase(status)
+    );
+    for h in extra {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())
+}
+
+/// A complete small response (refusals, the page, the list).
+pub fn respond(
+    out: &mut impl Write,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    extra: &[String],
+    head_only: bool,
+) -> io::Result<()> {
+    write_head(out, status, content_type, body.len() as u64, extra)?;
+    if !head_only {
+        out.write_all(body)?;
+    }
+    out.flush()
+}
+
+/// A refusal: status line plus a one-line text body naming the reason.
+pub fn refuse(out: &mut impl Write, status: u16, reason: &str, extra: &[String]) -> io::Result<()> {
+    let body = format!("{status} {}: {reason}\n", reason_phrase(status));
+    respond(
+        out,
+        status,
+        "text/plain; charset=utf-8",
+        body.as_bytes(),
+        extra,
+        false,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_websocket_request() {
+        let head = b"GET /var/log/x?tail=1 HTTP/1.1\r\nHost: a:1\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n\r\n";
+        let r = parse_head(head, vec![]).unwrap();
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.target, "/var/log/x?tail=1");
+        assert_eq!(r.header("host"), Some("a:1"));
+        assert!(r.is_websocket());
+        assert!(r.header_has("connection", "upgrade"));
+    }
+
+    #[test]
+    fn rejects_malformed_heads() {
+        for head in [
+            &b"GET /x\r\n\r\n"[..],
+            b"GET /x HTTP/2\r\n\r\n",
+            b"GET x HTTP/1.1\r\n\r\n",
+            b"get /x HTTP/1.1\r\n\r\n",
+            b"GET /x HTTP/1.1\r\nNoColon\r\n\r\n",
+            b"GET /x HTTP/1.1\r\nA: b\x01c\r\n\r\n",
+            b"GET /x\x7f HTTP/1.1\r\n\r\n",
+            b"GET /\xff HTTP/1.1\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse_head(head, vec![]), Err(HeadError::Malformed(_))),
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+
+    #[test]
+    fn finds_the_end_of_a_head() {
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nrest"), Some(18));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\n"), Some(16));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n"), None);
+    }
+}

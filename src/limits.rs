@@ -1,0 +1,65 @@
+//! Every fixed bound of the server, in one place, each with the reason it
+//! exists. Bounds an operator may want to change are options instead (see
+//! `cli.rs`); these are the ones that protect the server from its clients.
+
+use std::time::Duration;
+
+/// Largest request head (request line and headers) accepted: a head is a few
+/// hundred bytes; anything larger is an attack or a mistake (HTTP 431).
+pub const MAX_REQUEST_HEAD: usize = 8 * 1024;
+
+/// Time a client has to send its whole request head (HTTP 408): slow-loris
+/// clients must not hold a thread and a slot for ever.
+pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest message a client may send us (it only ever needs `pong` and
+/// control frames); tungstenite would otherwise buffer 64 MiB.
+pub const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
+
+/// A client that takes no data for this long is dropped, so that a stalled
+/// reader cannot pin a thread, a file and socket buffers for ever.
+pub const SEND_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Most file bytes carried by one WebSocket message; also the most a partial
+/// line is held back before it is sent anyway.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Block size of the backwards search for the last N lines: large enough that
+/// a thousand 120-byte lines take two reads, small enough to stay cheap.
+pub const TAIL_BLOCK: usize = 64 * 1024;
+
+/// An escape sequence longer than this is not held back at a message end:
+/// real SGR/OSC sequences are far shorter, and holding garbage would stall.
+pub const MAX_ESCAPE_HOLD: usize = 4 * 1024;
+
+/// Stack of each client thread. The follow loop keeps its buffers on the heap,
+/// so a small stack lets thousands of followers fit in little memory.
+pub const CLIENT_STACK: usize = 256 * 1024;
+
+/// tungstenite's read buffer per connection (its default is 128 KiB, which
+/// would cost 128 MB for a thousand idle followers).
+pub const WS_READ_BUFFER: usize = 4 * 1024;
+
+/// While data keeps coming, the path's identity (device, inode) is still
+/// re-checked at least this often, so that a rotation is seen promptly.
+pub const ROTATION_CHECK_BUSY: Duration = Duration::from_secs(1);
+
+/// Pause after a failed `accept` (EMFILE, ENFILE, ENOMEM …) before trying
+/// again: survive the condition without spinning on it.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// `/?list` walks at most this deep (a file directly in a root is level 1).
+pub const LIST_MAX_DEPTH: usize = 4;
+
+/// `/?list` returns at most this many entries.
+pub const LIST_MAX_ENTRIES: usize = 10_000;
+
+/// Download responses are streamed through a buffer of this size, so memory
+/// stays bounded whatever the file's size.
+pub const DOWNLOAD_BUFFER: usize = 64 * 1024;
+
+/// The longest token accepted on the command line or in a request.
+pub const MAX_TOKEN_LEN: usize = 1024;
+
+/// Smallest and largest `--interval`, in seconds.
+pub const INTERVAL_RANGE: (f64, f64) = (0.01, 60.0);

@@ -1,0 +1,177 @@
+//! The request target → what the client asked for: the percent-decoded file
+//! path (decoded exactly once) and the query parameters of DESIGN.md. A value
+//! that cannot be understood is a 400, never silently ignored; unknown
+//! parameters are ignored so that older servers accept newer pages.
+
+use url::form_urlencoded;
+
+/// How text is encoded in the messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Text,
+}
+
+/// Everything a request's target says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// The file path, percent-decoded once (may hold any bytes but NUL is
+    /// refused later by the path rule).
+    pub path: Vec<u8>,
+    pub follow: bool,
+    /// `None` when the request names no `lines=`.
+    pub lines: Option<usize>,
+    pub format: Format,
+    pub matches: Vec<String>,
+    pub excludes: Vec<String>,
+    pub meta: bool,
+    /// `from=N&inode=I`.
+    pub resume: Option<(u64, u64)>,
+    pub token: Option<String>,
+    /// `?list` and `?download` (HTTP routes).
+    pub list: bool,
+    pub download: bool,
+}
+
+/// Splits and decodes a request target. Errors are 400 reasons.
+pub fn parse(target: &str) -> Result<Query, String> {
+    let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
+    let raw_path = raw_path.split_once('#').map_or(raw_path, |(p, _)| p);
+    let path: Vec<u8> = percent_decode(raw_path.as_bytes())?;
+    let mut q = Query {
+        path,
+        follow: false,
+        lines: None,
+        format: Format::Html,
+        matches: Vec::new(),
+        excludes: Vec::new(),
+        meta: false,
+        resume: None,
+        token: None,
+        list: false,
+        download: false,
+    };
+    let mut from = None;
+    let mut inode = None;
+    for (key, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+        match &*key {
+            "tail" => q.follow = flag("tail", &value)?,
+            "lines" => q.lines = Some(number("lines", &value)? as usize),
+            "format" => {
+                q.format = match &*value {
+                    "html" => Format::Html,
+                    "text" => Format::Text,
+                    _ => return Err(format!("format={value} is not 'html' or 'text'")),
+                }
+            }
+            "match" => q.matches.push(value.into_owned()),
+            "exclude" => q.excludes.push(value.into_owned()),
+            "meta" => q.meta = flag("meta", &value)?,
+            "from" => from = Some(number("from", &value)?),
+            "inode" => inode = Some(number("inode", &value)?),
+            "token" => q.token = Some(value.into_owned()),
+            "list" => q.list = flag("list", &value)?,
+            "download" => q.download = flag("download", &value)?,
+            _ => {}
+        }
+    }
+    q.resume = match (from, inode) {
+        (Some(f), Some(i)) => Some((f, i)),
+        (None, None) => None,
+        _ => return Err("from= and inode= go together".to_string()),
+    };
+    Ok(q)
+}
+
+/// `1`/`true`/`yes`/empty (a bare `?list`) or `0`/`false`/`no`.
+fn flag(name: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "" | "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("{name}={value} is not 1 or 0")),
+    }
+}
+
+fn number(name: &str, value: &str) -> Result<u64, String> {
+    value
+        .parse::<u64>()
+        .map_err(|_| format!("{name}={value} is not a whole number"))
+}
+
+/// Percent-decodes once; `%` not followed by two hex digits is a 400.
+fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (
+                raw.get(i + 1).and_then(|&b| hex(b)),
+                raw.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                }
+                _ => {
+                    return Err(
+                        "the path holds a '%' that is not followed by two hex digits".into(),
+                    );
+                }
+            }
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_the_path_once() {
+        assert_eq!(parse("/var/log/a%20b").unwrap().path, b"/var/log/a b");
+        assert_eq!(parse("/x/%252e%252e/y").unwrap().path, b"/x/%2e%2e/y");
+        assert_eq!(parse("/x/%2e%2e/y").unwrap().path, b"/x/../y");
+        assert_eq!(parse("/x%2fy").unwrap().path, b"/x/y");
+        assert_eq!(parse("/x%00y").unwrap().path, b"/x\0y");
+        assert_eq!(parse("/x%ff").unwrap().path, b"/x\xff");
+        assert!(parse("/x%2").is_err());
+        assert!(parse("/x%zz").is_err());
+    }
+
+    #[test]
+    fn reads_the_parameters() {
+        let q = parse("/f?tail=1&lines=5&format=text&match=a&match=b+c&exclude=%26&meta=1&from=10&inode=7&token=t").unwrap();
+        assert!(q.follow && q.meta);
+        assert_eq!(q.lines, Some(5));
+        assert_eq!(q.format, Format::Text);
+        assert_eq!(q.matches, vec!["a", "b c"]);
+        assert_eq!(q.excludes, vec!["&"]);
+        assert_eq!(q.resume, Some((10, 7)));
+        assert_eq!(q.token.as_deref(), Some("t"));
+        let d = parse("/f").unwrap();
+        assert!(!d.follow && d.lines.is_none() && d.format == Format::Html && !d.list);
+        assert!(parse("/?list").unwrap().list);
+        assert!(parse("/f?download").unwrap().download);
+        assert!(parse("/f?unknown=1").is_ok());
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        for t in [
+            "/f?lines=x",
+            "/f?lines=-1",
+            "/f?tail=2",
+            "/f?format=xml",
+            "/f?from=1",
+            "/f?inode=1",
+            "/f?from=a&inode=1",
+        ] {
+            assert!(parse(t).is_err(), "{t}");
+        }
+    }
+}

@@ -1,0 +1,411 @@
+// The viewer page in a real browser (Debian's chromium, driven by
+// playwright-core) against the real `wstail serve`: the picker, following,
+// ANSI colour, the filter, XSS, reconnecting after a server restart, a
+// firehose, the token, refusals, the base path, and screenshots in both themes.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const H = require('./harness');
+
+const { sleep, encPath, lineTexts } = H;
+let browser;
+
+test.before(async () => { browser = await H.launchBrowser(); });
+test.after(async () => { if (browser) await browser.close(); });
+
+/** Runs fn with a server, a page and a temp dir, and cleans all three up. */
+async function withServer(t, { files = {}, args = [], colorScheme } = {}, fn) {
+  const dir = H.tempDir();
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  const server = await H.startServer({ root: dir, args });
+  const page = await H.newPage(browser, { colorScheme });
+  const ctx = { dir, server, page, file: (n) => path.join(dir, n), restarted: null };
+  try {
+    await fn(ctx);
+    assert.deepEqual(page.errors, [], 'no script errors in the page');
+  } catch (e) {
+    const shot = path.join(H.REPO, 'target', `failed-${t.name.replace(/\W+/g, '_')}.png`);
+    await page.screenshot({ path: shot }).catch(() => {});
+    e.message += `\n(screenshot: ${shot}; status: ${await page.textContent('#status').catch(() => '?')})\nserver stderr:\n${server.stderr().slice(-3000)}`;
+    throw e;
+  } finally {
+    await page.close().catch(() => {});
+    await server.kill('SIGKILL');
+    if (ctx.restarted) await ctx.restarted.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const numbered = (from, to, prefix = 'line ') => {
+  let s = '';
+  for (let i = from; i <= to; i++) s += `${prefix}${String(i).padStart(5, '0')}\n`;
+  return s;
+};
+const waitLine = (page, text, timeout = 5000) =>
+  page.waitForFunction((t) => [...document.querySelectorAll('#log .line')].some((e) => e.textContent === t), text, { timeout });
+const openFile = async (ctx, name, query = '') => {
+  await ctx.page.goto(ctx.server.url + encPath(ctx.file(name)) + query);
+};
+
+test('the picker lists the files with size and age, and opens one', async (t) => {
+  await withServer(t, {
+    files: { 'app.log': 'one\ntwo\n', 'sub/deep.log': 'x'.repeat(2048) + '\n', 'with space.log': 'spaced out\n' },
+  }, async ({ page, server, file }) => {
+    await page.goto(server.url + '/');
+    await page.waitForFunction(() => document.querySelectorAll('#files tbody tr').length === 3);
+    const rows = await page.$$eval('#files tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    assert.deepEqual(rows.map((r) => r[0]), [file('app.log'), file('sub/deep.log'), file('with space.log')]);
+    assert.equal(rows[0][1], '8 B');
+    assert.equal(rows[1][1], '2.0 KiB');
+    for (const r of rows) assert.match(r[2], /^\d+ s ago$/);
+    // Typing filters the list.
+    await page.fill('#pathbox', 'deep');
+    await page.waitForFunction(() => document.querySelectorAll('#files tbody tr').length === 1);
+    await page.fill('#pathbox', '');
+    // A name with a space is percent-encoded in the link and opens.
+    await page.getByText(file('with space.log'), { exact: true }).click();
+    await page.waitForURL(server.url + encPath(file('with space.log')));
+    await waitLine(page, 'spaced out');
+  });
+});
+
+test('opening a file shows its last lines, ANSI red is red, the initial-lines selector works', async (t) => {
+  await withServer(t, { files: { 'big.log': numbered(1, 1500) + '\x1b[31mred alert\x1b[0m plain tail\n' } }, async (ctx) => {
+    const { page } = ctx;
+    await openFile(ctx, 'big.log');
+    await waitLine(page, 'red alert plain tail');
+    const texts = await lineTexts(page);
+    assert.equal(texts.length, 1000, 'the default initial tail is 1000 lines');
+    assert.equal(texts[0], 'line 00502');
+    const color = await page.$eval('#log .line:last-child span', (s) => getComputedStyle(s).color);
+    const [r, g, b] = color.match(/\d+/g).map(Number);
+    assert.ok(r > 150 && g < 90 && b < 90, `red alert is red, got ${color}`);
+    assert.equal(await page.$eval('#log .line:last-child', (e) => e.textContent), 'red alert plain tail');
+    assert.match(await page.textContent('#status'), /following/);
+    assert.match(await page.textContent('#count'), /1,000 lines/);
+    // Fewer initial lines: the page reconnects with lines=10.
+    await page.selectOption('#lines', '10');
+    await page.waitForFunction(() => document.querySelectorAll('#log .line').length === 10);
+    await sleep(300);
+    assert.equal((await lineTexts(page))[0], 'line 01492');
+    assert.equal((await lineTexts(page)).length, 10);
+  });
+});
+
+test('an appended line appears within 2 s; a partial line is continued, not duplicated', async (t) => {
+  await withServer(t, { files: { 'app.log': 'first\n' } }, async (ctx) => {
+    const { page } = ctx;
+    await openFile(ctx, 'app.log');
+    await waitLine(page, 'first');
+    const t0 = Date.now();
+    fs.appendFileSync(ctx.file('app.log'), 'appended \x1b[32mgreen\x1b[0m\n');
+    await waitLine(page, 'appended green', 2000);
+    t.diagnostic(`appended line shown after ${Date.now() - t0} ms`);
+    // A partial line is flushed after an idle interval, then continued.
+    fs.appendFileSync(ctx.file('app.log'), 'half a ');
+    await waitLine(page, 'half a ', 3000);
+    fs.appendFileSync(ctx.file('app.log'), 'line\nnext\n');
+    await waitLine(page, 'next', 3000);
+    assert.deepEqual(await lineTexts(page), ['first', 'appended green', 'half a line', 'next']);
+  });
+});
+
+test('the filter hides non-matching lines, highlights matches, and applies to new lines', async (t) => {
+  const content = 'alpha one\nbeta two\nALPHA three\n\x1b[33mgam\x1b[34mma\x1b[0m four\n';
+  await withServer(t, { files: { 'f.log': content } }, async (ctx) => {
+    const { page } = ctx;
+    await openFile(ctx, 'f.log');
+    await waitLine(page, 'gamma four');
+    const visible = () => page.$$eval('#log .line', (els) => els.filter((e) => e.offsetParent !== null).map((e) => e.textContent));
+    const marks = () => page.$$eval('#log .line mark', (els) => els.map((e) => e.textContent));
+    await page.fill('#filter', 'alpha');
+    await page.waitForFunction(() => document.querySelectorAll('#log .line.hide').length === 2);
+    assert.deepEqual(await visible(), ['alpha one', 'ALPHA three'], 'case-insensitive by default');
+    assert.deepEqual(await marks(), ['alpha', 'ALPHA']);
+    assert.match(await page.textContent('#count'), /2 of 4 lines match/);
+    // New lines are filtered too.
+    fs.appendFileSync(ctx.file('f.log'), 'delta five\nalpha six\n');
+    await waitLine(page, 'alpha six');
+    assert.deepEqual(await visible(), ['alpha one', 'ALPHA three', 'alpha six']);
+    // A match across two colour spans is highlighted in both.
+    await page.fill('#filter', 'gamma');
+    await page.waitForFunction(() => document.querySelectorAll('#log .line:not(.hide)').length === 1);
+    assert.deepEqual(await marks(), ['gam', 'ma']);
+    assert.equal(await page.$eval('#log .line:not(.hide)', (e) => e.textContent), 'gamma four');
+    // Regular expressions, and case sensitivity on demand.
+    await page.click('#regex');
+    await page.fill('#filter', '^(beta|delta) ');
+    await page.waitForFunction(() => document.querySelectorAll('#log .line:not(.hide)').length === 2);
+    assert.deepEqual(await visible(), ['beta two', 'delta five']);
+    assert.deepEqual(await marks(), ['beta ', 'delta ']);
+    await page.fill('#filter', 'alpha');
+    await page.click('#case');
+    await page.waitForFunction(() => document.querySelectorAll('#log .line:not(.hide)').length === 2);
+    assert.deepEqual(await visible(), ['alpha one', 'alpha six']);
+    // An invalid expression is flagged and hides nothing.
+    await page.fill('#filter', 'a(');
+    await page.waitForSelector('#filter.invalid');
+    assert.equal((await visible()).length, 6);
+    // Clearing shows everything with no marks left and the text intact.
+    await page.fill('#filter', '');
+    await page.waitForFunction(() => document.querySelectorAll('#log .line.hide').length === 0);
+    assert.deepEqual(await marks(), []);
+    assert.deepEqual(await lineTexts(page), ['alpha one', 'beta two', 'ALPHA three', 'gamma four', 'delta five', 'alpha six']);
+  });
+});
+
+test('log lines with HTML stay text (no XSS), file names too', async (t) => {
+  const evil = [
+    '<img src=x onerror="window.pwned=1">',
+    '<script>window.pwned=1</script>',
+    '\x1b[31m<img src=x onerror="window.pwned=1">\x1b[0m',
+    '<svg onload="window.pwned=1"><a href="javascript:window.pwned=1">x</a></svg> &amp; &lt;',
+  ];
+  const badName = '<img src=x onerror=window.pwned=2>.log';
+  await withServer(t, { files: { 'x.log': evil.join('\n') + '\n', [badName]: 'ok\n' } }, async (ctx) => {
+    const { page } = ctx;
+    await openFile(ctx, 'x.log');
+    await waitLine(page, evil[1]);
+    await sleep(500);
+    assert.deepEqual(await lineTexts(page), [evil[0], evil[1], evil[0], evil[3]]);
+    assert.equal(await page.$$eval('#log img, #log script, #log svg, #log a', (e) => e.length), 0);
+    assert.equal(await page.evaluate(() => typeof window.pwned), 'undefined');
+    fs.appendFileSync(ctx.file('x.log'), evil[1] + '\n');
+    await page.waitForFunction(() => document.querySelectorAll('#log .line').length === 5);
+    // The filter's highlighting must not turn text into markup either.
+    await page.fill('#filter', 'script');
+    await page.waitForSelector('#log mark');
+    await page.goto(ctx.server.url + '/');
+    await page.waitForFunction((n) => [...document.querySelectorAll('#files a')].some((a) => a.textContent.endsWith(n)), badName);
+    await sleep(300);
+    assert.equal(await page.$$eval('#files img', (e) => e.length), 0);
+    assert.equal(await page.evaluate(() => typeof window.pwned), 'undefined');
+  });
+});
+
+test('server killed, lines appended while it is down, restarted: every line exactly once', async (t) => {
+  await withServer(t, { files: { 'r.log': numbered(1, 100, 'L-') } }, async (ctx) => {
+    const { page, server } = ctx;
+    await openFile(ctx, 'r.log');
+    await waitLine(page, 'L-00100');
+    await page.fill('#filter', 'L-'); // the filter survives the reconnect
+    await page.waitForSelector('#log mark');
+    fs.appendFileSync(ctx.file('r.log'), numbered(101, 150, 'L-'));
+    await waitLine(page, 'L-00150');
+    await server.kill('SIGKILL');
+    await page.waitForFunction(() => /reconnecting in \d+ s/.test(document.querySelector('#status').textContent), null, { timeout: 5000 });
+    fs.appendFileSync(ctx.file('r.log'), numbered(151, 300, 'L-'));
+    await sleep(1500);
+    ctx.restarted = await H.startServer({ root: ctx.dir, port: server.port });
+    await waitLine(page, 'L-00300', 20000);
+    fs.appendFileSync(ctx.file('r.log'), numbered(301, 320, 'L-'));
+    await waitLine(page, 'L-00320', 3000);
+    await sleep(500);
+    assert.deepEqual(await lineTexts(page), numbered(1, 320, 'L-').trimEnd().split('\n'));
+    assert.equal(await page.$$eval('#log .line.hide', (e) => e.length), 0);
+    assert.equal(await page.$eval('#log .line:last-child mark', (e) => e.textContent), 'L-');
+    assert.match(await page.textContent('#status'), /following/);
+    assert.equal(await page.$$eval('#log .marker.reconnect', (e) => e.length), 1);
+  });
+});
+
+test('a firehose of 20,000 lines/s for 5 s keeps the page at its cap and answering clicks', async (t) => {
+  await withServer(t, { files: { 'fire.log': '' } }, async (ctx) => {
+    const { page } = ctx;
+    await openFile(ctx, 'fire.log');
+    await page.waitForFunction(() => /following/.test(document.querySelector('#status').textContent));
+    const wrap = await page.$('#wrap');
+    const box = await wrap.boundingBox();
+    const pad = ' the quick brown fox jumps over the lazy dog INFO request served in 3 ms';
+    const total = 100000, perTick = 1000, tickMs = 50;
+    let written = 0, maxClick = 0, maxLines = 0, clicks = 0;
+    const writer = (async () => {
+      const start = Date.now();
+      for (let tick = 0; written < total; tick++) {
+        let s = '';
+        for (let i = 0; i < perTick; i++) s += `fh ${String(++written).padStart(6, '0')}${pad}\n`;
+        fs.appendFileSync(ctx.file('fire.log'), s);
+        const next = start + (tick + 1) * tickMs;
+        await sleep(Math.max(0, next - Date.now()));
+      }
+      return Date.now() - start;
+    })();
+    await sleep(500);
+    while (written < total) {
+      const before = await wrap.getAttribute('aria-pressed');
+      const t0 = performance.now();
+      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+      const dt = performance.now() - t0;
+      maxClick = Math.max(maxClick, dt);
+      clicks++;
+      assert.notEqual(await wrap.getAttribute('aria-pressed'), before, 'the click took effect');
+      maxLines = Math.max(maxLines, await page.$$eval('#log .line', (e) => e.length));
+      await sleep(250);
+    }
+    const took = await writer;
+    t.diagnostic(`wrote ${total} lines in ${took} ms; ${clicks} clicks, slowest ${maxClick.toFixed(0)} ms; most lines seen ${maxLines}`);
+    await waitLine(page, `fh ${String(total).padStart(6, '0')}${pad}`, 20000);
+    const texts = await lineTexts(page);
+    assert.equal(texts.length, 10000, 'the page holds exactly its cap of lines');
+    assert.equal(texts[0], `fh ${String(total - 9999).padStart(6, '0')}${pad}`);
+    assert.ok(maxLines <= 10000, `never more than the cap (${maxLines})`);
+    assert.ok(clicks >= 10, `clicked ${clicks} times during the firehose`);
+    assert.ok(maxClick < 200, `a click was answered within 200 ms (slowest ${maxClick.toFixed(0)} ms)`);
+    assert.match(await page.textContent('#count'), /10,000 lines · 90,000 older dropped/);
+  });
+});
+
+test('autoscroll stops when scrolled up, "N new lines, jump to end" resumes; pause holds the view', async (t) => {
+  await withServer(t, { files: { 's.log': numbered(1, 300, 'S-') } }, async (ctx) => {
+    const { page } = ctx;
+    await openFile(ctx, 's.log');
+    await waitLine(page, 'S-00300');
+    const atBottom = () => page.$eval('#log', (l) => l.scrollHeight - l.scrollTop - l.clientHeight < 6);
+    assert.ok(await atBottom());
+    await page.mouse.move(400, 300);
+    await page.mouse.wheel(0, -600);
+    await page.waitForFunction(() => !document.querySelector('#jump').hidden);
+    fs.appendFileSync(ctx.file('s.log'), numbered(301, 305, 'S-'));
+    await waitLine(page, 'S-00305');
+    await page.waitForFunction(() => /^5 new lines, jump to end/.test(document.querySelector('#jump').textContent));
+    assert.ok(!(await atBottom()), 'the view stayed where the reader is');
+    await page.click('#jump');
+    await page.waitForFunction(() => document.querySelector('#jump').hidden);
+    assert.ok(await atBottom());
+    fs.appendFileSync(ctx.file('s.log'), numbered(306, 306, 'S-'));
+    await waitLine(page, 'S-00306');
+    await sleep(100);
+    assert.ok(await atBottom(), 'following again');
+    // Pause: new lines wait, then arrive on resume.
+    await page.click('#pause');
+    fs.appendFileSync(ctx.file('s.log'), numbered(307, 309, 'S-'));
+    await page.waitForFunction(() => /3 new lines/.test(document.querySelector('#jump').textContent), null, { timeout: 3000 });
+    assert.ok(!(await lineTexts(page)).includes('S-00307'));
+    await page.click('#pause');
+    await waitLine(page, 'S-00309');
+    assert.ok(await atBottom());
+  });
+});
+
+test('the token from the URL is used and removed from the address bar; without it the page asks', async (t) => {
+  await withServer(t, { files: { 'secret.log': 'classified\n' }, args: ['--token', 's3cret'] }, async (ctx) => {
+    const { page, server } = ctx;
+    await page.goto(server.url + '/?token=s3cret');
+    await page.waitForSelector('#files tbody tr');
+    assert.equal(page.url(), server.url + '/', 'the token is gone from the address bar');
+    await page.getByText(ctx.file('secret.log'), { exact: true }).click();
+    await waitLine(page, 'classified');
+    const href = await page.getAttribute('#download', 'href');
+    assert.equal(href, encPath(ctx.file('secret.log')) + '?download&token=s3cret');
+    const dl = await page.evaluate(async (h) => { const r = await fetch(h); return [r.status, await r.text()]; }, href);
+    assert.deepEqual(dl, [200, 'classified\n']);
+    // A fresh tab without the token: refused in words, a token box, then it works.
+    const p2 = await H.newPage(browser);
+    try {
+      await p2.goto(server.url + encPath(ctx.file('secret.log')));
+      await p2.waitForFunction(() => /refused: 401/.test(document.querySelector('#status').textContent));
+      assert.ok(await p2.isVisible('#tokenbox'));
+      await p2.fill('#tokeninput', 's3cret');
+      await p2.press('#tokeninput', 'Enter');
+      await waitLine(p2, 'classified');
+      assert.deepEqual(p2.errors, []);
+    } finally { await p2.close(); }
+  });
+});
+
+test('refusals are shown in words and not retried forever (404, 403)', async (t) => {
+  await withServer(t, { files: { 'a.log': 'a\n' } }, async (ctx) => {
+    const { page, server } = ctx;
+    await page.goto(server.url + encPath(ctx.file('missing.log')));
+    await page.waitForFunction(() => /refused: 404 Not Found/.test(document.querySelector('#status').textContent));
+    assert.equal(await page.getAttribute('#status', 'data-state'), 'refused');
+    assert.ok(await page.isVisible('#retry'));
+    await sleep(2500);
+    assert.match(await page.textContent('#status'), /refused: 404/, 'it stopped trying');
+    await page.goto(server.url + '/etc/passwd');
+    await page.waitForFunction(() => /refused: 403 Forbidden/.test(document.querySelector('#status').textContent));
+    // The file appears: Retry now opens it.
+    await page.goto(server.url + encPath(ctx.file('missing.log')));
+    await page.waitForFunction(() => /refused: 404/.test(document.querySelector('#status').textContent));
+    fs.writeFileSync(ctx.file('missing.log'), 'here now\n');
+    await page.click('#retry');
+    await waitLine(page, 'here now');
+  });
+});
+
+test('behind a reverse proxy at /logs (--base-path /logs) every URL carries the prefix', async (t) => {
+  await withServer(t, { files: { 'p.log': 'proxied one\n' }, args: ['--base-path', '/logs'] }, async (ctx) => {
+    const { page, server } = ctx;
+    const proxy = await H.startPrefixProxy('/logs', server.port);
+    try {
+      await page.goto(proxy.url + '/logs/');
+      await page.waitForSelector('#files tbody tr');
+      assert.equal(await page.getAttribute('#files a', 'href'), '/logs' + encPath(ctx.file('p.log')));
+      assert.equal(await page.getAttribute('#home', 'href'), '/logs/');
+      await page.click('#files a');
+      await waitLine(page, 'proxied one');
+      assert.equal(await page.textContent('#filename'), ctx.file('p.log'));
+      fs.appendFileSync(ctx.file('p.log'), 'proxied two\n');
+      await waitLine(page, 'proxied two', 2000);
+      const href = await page.getAttribute('#download', 'href');
+      assert.equal(href, '/logs' + encPath(ctx.file('p.log')) + '?download');
+      const status = await page.evaluate(async (h) => (await fetch(h, { headers: { Range: 'bytes=0-5' } })).status, href);
+      assert.equal(status, 206);
+    } finally { await proxy.close(); }
+  });
+});
+
+test('rotation shows a marker; screenshots in the dark and the light theme', async (t) => {
+  const now = new Date('2025-03-14T09:26:53Z').getTime();
+  const ts = (i) => new Date(now + i * 1370).toISOString().replace('T', ' ').slice(0, 23);
+  const sample = [
+    `${ts(0)} INFO  server: listening on 0.0.0.0:8080`,
+    `${ts(1)} DEBUG pool: 4 workers started`,
+    `${ts(2)} INFO  http: GET /api/orders 200 12ms`,
+    `${ts(3)} WARN  http: slow request GET /api/report took 2315ms`,
+    `${ts(4)} INFO  http: POST /api/orders 201 31ms`,
+    `${ts(5)} ERROR db: connection reset by peer (retrying in 2s)`,
+    `${ts(6)} INFO  db: reconnected to postgres://db:5432/shop`,
+    `\x1b[32m${ts(7)}\x1b[0m \x1b[1;34mjob\x1b[0m \x1b[33mnightly-export\x1b[0m finished: \x1b[1mexported 1,204 rows\x1b[0m`,
+    `\x1b[31m${ts(8)} panic: index out of range [3] with length 3\x1b[0m`,
+    `${ts(9)} level=info msg="cache warm" keys=18211 took=1.2s`,
+    `${ts(10)} [debug] gc: pause 1.8ms, heap 212 MiB`,
+    `${ts(11)} INFO  http: GET /healthz 200 0ms`,
+    `${ts(12)} a long line without a level that wraps when wrapping is on: ` + 'lorem ipsum dolor sit amet '.repeat(8).trim(),
+  ];
+  await withServer(t, { files: { 'app/service.log': sample.join('\n') + '\n', 'app/access.log': 'GET /\n', 'syslog': 'x\n' } }, async (ctx) => {
+    const { page } = ctx;
+    await openFile(ctx, 'app/service.log');
+    await waitLine(page, sample[12]);
+    // logrotate "create": renamed away, a new file in its place.
+    fs.renameSync(ctx.file('app/service.log'), ctx.file('app/service.log.1'));
+    fs.writeFileSync(ctx.file('app/service.log'), '');
+    await sleep(400);
+    fs.appendFileSync(ctx.file('app/service.log'), `${ts(20)} INFO  server: log reopened after rotation\n${ts(21)} INFO  http: GET /api/orders 200 9ms\n`);
+    await waitLine(page, `${ts(21)} INFO  http: GET /api/orders 200 9ms`, 5000);
+    const marker = await page.textContent('#log .marker.event');
+    assert.match(marker, /file (rotated|recreated)/);
+    assert.equal(await page.$eval('#log .line.lv-e', (e) => e.textContent), sample[5]);
+    assert.equal(await page.$eval('#log .line.lv-w', (e) => e.textContent), sample[3]);
+    for (const scheme of ['dark', 'light']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await sleep(150);
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const [r] = bg.match(/\d+/g).map(Number);
+      assert.ok(scheme === 'dark' ? r < 60 : r > 200, `${scheme} theme background ${bg}`);
+      fs.mkdirSync(path.join(H.REPO, 'target'), { recursive: true });
+      await page.screenshot({ path: path.join(H.REPO, 'target', `screenshot-${scheme}.png`) });
+    }
+    // The picker too, in the dark.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(ctx.server.url + '/');
+    await page.waitForSelector('#files tbody tr');
+    await page.screenshot({ path: path.join(H.REPO, 'target', 'screenshot-picker-dark.png') });
+  });
+});

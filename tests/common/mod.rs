@@ -1,0 +1,335 @@
+//! Shared helpers for the integration tests: start the real binary on a free
+//! port of 127.0.0.1, talk to it as a WebSocket or HTTP client, and bound
+//! every wait in time. Each test binary includes this with `mod common;`.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_wstail");
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "wstail-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        // Canonical, so paths in URLs match what the server resolves.
+        TempDir(std::fs::canonicalize(&p).expect("canonicalize temp dir"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `wstail serve`, killed on drop. Its log (stderr) is collected.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `wstail serve --listen 127.0.0.1:0 ARGS` and waits for its
+    /// "listening on" line.
+    pub fn start(args: &[&str]) -> Server {
+        Self::start_on("127.0.0.1:0", args)
+    }
+
+    pub fn start_on(listen: &str, args: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .args(["--listen", listen])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wstail");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.find("listening on http://127.0.0.1:") {
+                    let rest = &line[at + "listening on http://127.0.0.1:".len()..];
+                    let port: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(port.parse::<u16>().unwrap_or(0));
+                    }
+                }
+                let mut l = log2.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("server did not start: {}", log.lock().unwrap());
+            }
+        };
+        Server { child, port, log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log holds `needle` (bounded).
+    pub fn wait_log(&self, needle: &str, within: Duration) -> bool {
+        wait_until(within, || self.log().contains(needle))
+    }
+
+    pub fn ws_url(&self, path: &Path, query: &str) -> String {
+        format!("ws://127.0.0.1:{}{}{}", self.port, url_path(path), query)
+    }
+
+    pub fn ws(&self, path: &Path, query: &str) -> Ws {
+        Ws::connect(&self.ws_url(path, query))
+    }
+
+    /// A raw HTTP request; returns (status, headers+body as text).
+    pub fn http(&self, request: &str) -> (u16, String) {
+        http_raw(self.port, request.as_bytes())
+    }
+
+    pub fn get(&self, target: &str) -> (u16, String) {
+        self.http(&format!(
+            "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            self.port
+        ))
+    }
+
+    /// A WebSocket handshake that is expected to be refused; the status.
+    pub fn ws_status(&self, target: &str, extra_headers: &str) -> (u16, String) {
+        self.http(&format!(
+            "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra_headers}\r\n",
+            self.port
+        ))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Percent-encodes a path for a URL (keeps `/` and unreserved characters).
+pub fn url_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Sends raw bytes, reads the whole answer (bounded by 10 s).
+pub fn http_raw(port: u16, request: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(request).expect("send request");
+    let mut buf = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut chunk = [0u8; 8192];
+    while Instant::now() < deadline {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => break,
+        }
+        // A 101 answer never ends by itself.
+        if buf.starts_with(b"HTTP/1.1 101") && buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// Polls `f` until true or `within` passes.
+pub fn wait_until(within: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A WebSocket client with bounded reads.
+pub struct Ws {
+    pub ws: WebSocket<MaybeTlsStream<TcpStream>>,
+}
+
+/// What a read gave.
+#[derive(Debug, PartialEq)]
+pub enum Got {
+    Text(String),
+    Binary(String),
+    Closed(Option<u16>),
+    Timeout,
+}
+
+impl Ws {
+    pub fn connect(url: &str) -> Ws {
+        let (ws, _) = tungstenite::connect(url).unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        Ws { ws }
+    }
+
+    pub fn try_connect(url: &str) -> Result<Ws, tungstenite::Error> {
+        tungstenite::connect(url).map(|(ws, _)| Ws { ws })
+    }
+
+    fn stream(&self) -> &TcpStream {
+        match self.ws.get_ref() {
+            MaybeTlsStream::Plain(s) => s,
+            _ => unreachable!("tests use plain TCP"),
+        }
+    }
+
+    /// The next data message or close, answering pings (tungstenite does).
+    pub fn next(&mut self, within: Duration) -> Got {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Got::Timeout;
+            }
+            self.stream().set_read_timeout(Some(left)).unwrap();
+            match self.ws.read() {
+                Ok(Message::Text(t)) => return Got::Text(t.to_string()),
+                Ok(Message::Binary(b)) => {
+                    return Got::Binary(String::from_utf8_lossy(&b).into_owned());
+                }
+                Ok(Message::Close(f)) => return Got::Closed(f.map(|f| u16::from(f.code))),
+                Ok(_) => continue,
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Got::Timeout;
+                }
+                Err(_) => return Got::Closed(None),
+            }
+        }
+    }
+
+    /// Text messages until `pred(all text so far)` holds, or the time is up.
+    pub fn text_until(&mut self, within: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        let mut all = String::new();
+        while !pred(&all) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left) {
+                Got::Text(t) => all.push_str(&t),
+                Got::Binary(_) => {}
+                Got::Closed(_) | Got::Timeout => break,
+            }
+        }
+        all
+    }
+
+    /// All text messages until the server closes (bounded).
+    pub fn text_to_close(&mut self, within: Duration) -> (String, Option<u16>) {
+        let deadline = Instant::now() + within;
+        let mut all = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left) {
+                Got::Text(t) => all.push_str(&t),
+                Got::Binary(_) => {}
+                Got::Closed(code) => return (all, code),
+                Got::Timeout => panic!("no close within {within:?}; got {all:?}"),
+            }
+        }
+    }
+
+    pub fn close(mut self) {
+        let _ = self.ws.close(None);
+        let _ = self.ws.flush();
+    }
+}
+
+/// Appends to a file and flushes.
+pub fn append(path: &Path, data: &[u8]) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open for append");
+    f.write_all(data).expect("append");
+    f.flush().expect("flush");
+}
+
+/// Threads and open descriptors of a process (Linux /proc).
+pub fn threads_and_fds(pid: u32) -> (usize, usize) {
+    let count = |d: String| std::fs::read_dir(d).map(|r| r.count()).unwrap_or(0);
+    (
+        count(format!("/proc/{pid}/task")),
+        count(format!("/proc/{pid}/fd")),
+    )
+}
+
+/// A watchdog: fails the test (aborts the process) if it runs too long, so
+/// a hung server never hangs CI.
+pub fn watchdog(limit: Duration) {
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        eprintln!("test watchdog: still running after {limit:?}, aborting");
+        std::process::exit(101);
+    });
+}
