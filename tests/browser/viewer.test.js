@@ -83,10 +83,10 @@ test('opening a file shows its last lines, ANSI red is red, the initial-lines se
     const texts = await lineTexts(page);
     assert.equal(texts.length, 1000, 'the default initial tail is 1000 lines');
     assert.equal(texts[0], 'line 00502');
-    const color = await page.$eval('#log .line:last-child span', (s) => getComputedStyle(s).color);
+    const color = await page.$eval('#log .chunk:last-child > .line:last-child span', (s) => getComputedStyle(s).color);
     const [r, g, b] = color.match(/\d+/g).map(Number);
     assert.ok(r > 150 && g < 90 && b < 90, `red alert is red, got ${color}`);
-    assert.equal(await page.$eval('#log .line:last-child', (e) => e.textContent), 'red alert plain tail');
+    assert.equal(await page.$eval('#log .chunk:last-child > .line:last-child', (e) => e.textContent), 'red alert plain tail');
     assert.match(await page.textContent('#status'), /following/);
     assert.match(await page.textContent('#count'), /1,000 lines/);
     // Fewer initial lines: the page reconnects with lines=10.
@@ -209,7 +209,7 @@ test('server killed, lines appended while it is down, restarted: every line exac
     await sleep(500);
     assert.deepEqual(await lineTexts(page), numbered(1, 320, 'L-').trimEnd().split('\n'));
     assert.equal(await page.$$eval('#log .line.hide', (e) => e.length), 0);
-    assert.equal(await page.$eval('#log .line:last-child mark', (e) => e.textContent), 'L-');
+    assert.equal(await page.$eval('#log .chunk:last-child > .line:last-child mark', (e) => e.textContent), 'L-');
     assert.match(await page.textContent('#status'), /following/);
     assert.equal(await page.$$eval('#log .marker.reconnect', (e) => e.length), 1);
   });
