@@ -18,9 +18,10 @@ use crate::cli::ServeConfig;
 use crate::filter::Filter;
 use crate::follow::{Follower, Timing};
 use crate::http::{self, HeadError, Request};
-use crate::limits::{MAX_CLIENT_MESSAGE, SEND_STALL_TIMEOUT, WS_READ_BUFFER};
+use crate::limits::{MAX_CLIENT_MESSAGE, WS_READ_BUFFER};
 use crate::logfile::{Change, LogFile};
 use crate::query::{self, Query};
+use crate::stall::Stalling;
 use crate::tail;
 use crate::{download, list, page};
 
@@ -309,8 +310,14 @@ fn serve_websocket(
         return Ok(());
     }
     log.status = 101;
-    let _ = stream.set_write_timeout(Some(SEND_STALL_TIMEOUT));
     let _ = stream.set_nodelay(true);
+    let stream = match Stalling::new(stream) {
+        Ok(s) => s,
+        Err(e) => {
+            log.outcome = format!("the socket cannot be set up: {e}");
+            return Ok(());
+        }
+    };
     let config = WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)

@@ -6,7 +6,6 @@
 //! deletion like `tail -F`.
 
 use std::io;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use log::info;
@@ -19,6 +18,7 @@ use crate::chunk::{Chunker, Flush};
 use crate::limits::ROTATION_CHECK_BUSY;
 use crate::logfile::{Change, LogFile};
 use crate::query::Format;
+use crate::stall::Stalling;
 
 /// Timing of the loop, from the command line.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +97,7 @@ fn would_block(e: &io::Error) -> bool {
 
 /// One follower's state.
 pub struct Follower<'a> {
-    ws: &'a mut WebSocket<TcpStream>,
+    ws: &'a mut WebSocket<Stalling>,
     file: LogFile,
     chunker: Chunker,
     encoder: Encoder,
@@ -119,7 +119,7 @@ pub struct Follower<'a> {
 impl<'a> Follower<'a> {
     #[allow(clippy::too_many_arguments)] // one constructor, called once, from conn.rs
     pub fn new(
-        ws: &'a mut WebSocket<TcpStream>,
+        ws: &'a mut WebSocket<Stalling>,
         file: LogFile,
         chunker: Chunker,
         format: Format,
@@ -227,6 +227,16 @@ impl<'a> Follower<'a> {
 
     /// Sends out everything read, then follows the file's change.
     fn change(&mut self, change: Change) -> Result<(), End> {
+        if change != Change::Truncated {
+            // The path names another file or none. The old file was read to
+            // its end before the check, but its writer may have added its
+            // last lines between that read and the check (a writer moves to
+            // the new file only after finishing the old one): read it to its
+            // end again, so they come before the new file's first line.
+            while self.read_file()? > 0 {
+                self.send_pieces(Flush::Lines)?;
+            }
+        }
         self.send_pieces(Flush::End)?;
         self.file
             .switch(change)
@@ -269,11 +279,13 @@ impl<'a> Follower<'a> {
         Ok(())
     }
 
-    /// Queues a message (tungstenite keeps it when the socket is full).
+    /// Queues a message; tungstenite may already write it out. The socket's
+    /// write timeout is the stall timeout, so a write that times out means
+    /// the client took no data for that long.
     fn write(&mut self, msg: Message) -> Result<(), End> {
         match self.ws.write(msg) {
             Ok(()) => Ok(()),
-            Err(WsError::Io(e)) if would_block(&e) => Ok(()),
+            Err(WsError::Io(e)) if would_block(&e) => Err(End::Stalled),
             Err(e) => Err(socket_end(e)),
         }
     }
@@ -348,6 +360,7 @@ impl<'a> Follower<'a> {
         if self.read_timeout != Some(timeout) {
             self.ws
                 .get_ref()
+                .get_ref()
                 .set_read_timeout(Some(timeout))
                 .map_err(|e| End::Socket(format!("setting a read timeout failed: {e}")))?;
             self.read_timeout = Some(timeout);
@@ -373,10 +386,7 @@ impl<'a> Follower<'a> {
             End::Finished => (CloseCode::Normal, ""),
             End::ClientClosed | End::Socket(_) | End::Stalled => {
                 // Reply to the client's Close (queued by tungstenite) if we can.
-                let _ = self
-                    .ws
-                    .get_ref()
-                    .set_write_timeout(Some(Duration::from_secs(1)));
+                self.ws.get_mut().set_limit(Duration::from_secs(1));
                 let _ = self.ws.flush();
                 return;
             }
@@ -385,10 +395,7 @@ impl<'a> Follower<'a> {
             End::FileRefused(r) => (CloseCode::Policy, *r),
             End::FileError(_) => (CloseCode::Error, "reading the file failed"),
         };
-        let _ = self
-            .ws
-            .get_ref()
-            .set_write_timeout(Some(Duration::from_secs(1)));
+        self.ws.get_mut().set_limit(Duration::from_secs(1));
         let frame = CloseFrame {
             code,
             reason: reason.into(),
@@ -396,9 +403,14 @@ impl<'a> Follower<'a> {
         if self.ws.close(Some(frame)).is_err() || self.ws.flush().is_err() {
             return;
         }
+        if matches!(end, End::TooLarge) {
+            // tungstenite cannot read on after refusing a frame as too large.
+            return;
+        }
         // Wait briefly for the client's Close reply (a clean closing handshake).
         let _ = self
             .ws
+            .get_ref()
             .get_ref()
             .set_read_timeout(Some(Duration::from_secs(1)));
         for _ in 0..16 {

@@ -30,6 +30,7 @@ mod logging;
 mod page;
 mod query;
 mod server;
+mod stall;
 mod tail;
 
 use std::process::ExitCode;

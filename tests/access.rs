@@ -38,7 +38,7 @@ fn fixture(extra: &[&str]) -> Fixture {
 
 #[test]
 fn path_rules_table() {
-    watchdog(Duration::from_secs(120));
+    let _w = watchdog(Duration::from_secs(120));
     let f = fixture(&[]);
     let d = f.dir.path().to_str().unwrap();
     let cases: Vec<(String, u16)> = vec![
@@ -111,7 +111,7 @@ fn path_rules_table() {
 
 #[test]
 fn token_required_and_redacted() {
-    watchdog(Duration::from_secs(60));
+    let _w = watchdog(Duration::from_secs(60));
     let f = fixture(&["--token", "s3cret-token"]);
     let d = f.dir.path().to_str().unwrap();
     let file = format!("{d}/logs/app.log");
@@ -153,7 +153,7 @@ fn token_required_and_redacted() {
 
 #[test]
 fn origin_rule() {
-    watchdog(Duration::from_secs(60));
+    let _w = watchdog(Duration::from_secs(60));
     let f = fixture(&["--allow-origin", "https://ops.example"]);
     let d = f.dir.path().to_str().unwrap();
     let file = format!("{d}/logs/app.log");

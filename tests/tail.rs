@@ -21,7 +21,7 @@ fn numbered(n: usize) -> String {
 
 #[test]
 fn last_lines_and_bounds() {
-    watchdog(Duration::from_secs(120));
+    let _w = watchdog(Duration::from_secs(120));
     let dir = TempDir::new("tail");
     let f = dir.join("n.log");
     std::fs::write(&f, numbered(50)).unwrap();
@@ -46,7 +46,7 @@ fn last_lines_and_bounds() {
 
 #[test]
 fn edge_files() {
-    watchdog(Duration::from_secs(120));
+    let _w = watchdog(Duration::from_secs(120));
     let dir = TempDir::new("tail-edges");
     let s = serve(&dir, &[]);
     let case = |name: &str, content: &[u8], q: &str| -> String {
@@ -84,7 +84,7 @@ fn edge_files() {
 
 #[test]
 fn messages_are_bounded_and_concatenate_to_the_file() {
-    watchdog(Duration::from_secs(120));
+    let _w = watchdog(Duration::from_secs(120));
     let dir = TempDir::new("tail-msgs");
     let f = dir.join("big.log");
     let content: String = (0..30_000)
@@ -120,7 +120,7 @@ fn messages_are_bounded_and_concatenate_to_the_file() {
 
 #[test]
 fn html_escapes_and_colours() {
-    watchdog(Duration::from_secs(60));
+    let _w = watchdog(Duration::from_secs(60));
     let dir = TempDir::new("tail-html");
     let f = dir.join("c.log");
     std::fs::write(&f, "<img src=x onerror=\"alert(1)\"> & 'q'\n\x1b[1;31mbold red\x1b[0m \x1b[2Jcleared \x1b]0;title\x07x\n").unwrap();
@@ -136,7 +136,7 @@ fn html_escapes_and_colours() {
 /// message that ends inside a character or an escape sequence.
 #[test]
 fn never_splits_a_character_or_an_escape_sequence() {
-    watchdog(Duration::from_secs(60));
+    let _w = watchdog(Duration::from_secs(60));
     let dir = TempDir::new("tail-split");
     let f = dir.join("s.log");
     std::fs::write(&f, "").unwrap();
@@ -165,7 +165,7 @@ fn never_splits_a_character_or_an_escape_sequence() {
 
 #[test]
 fn a_partial_line_waits_for_its_newline_or_one_idle_interval() {
-    watchdog(Duration::from_secs(60));
+    let _w = watchdog(Duration::from_secs(60));
     let dir = TempDir::new("tail-partial");
     let f = dir.join("p.log");
     std::fs::write(&f, "").unwrap();
@@ -197,7 +197,7 @@ fn a_partial_line_waits_for_its_newline_or_one_idle_interval() {
 
 #[test]
 fn follow_concatenates_to_exactly_the_file() {
-    watchdog(Duration::from_secs(120));
+    let _w = watchdog(Duration::from_secs(120));
     let dir = TempDir::new("tail-exact");
     let f = dir.join("w.log");
     std::fs::write(&f, "before 1\nbefore 2\n").unwrap();

@@ -63,7 +63,21 @@ impl Server {
     }
 
     pub fn start_on(listen: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
+        Self::start_wrapped(&[], listen, args)
+    }
+
+    /// Starts the server through a wrapper command, e.g.
+    /// `["bash", "-c", "ulimit -n 16; exec \"$0\" \"$@\""]`.
+    pub fn start_wrapped(wrapper: &[&str], listen: &str, args: &[&str]) -> Server {
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = cmd
             .arg("serve")
             .args(["--listen", listen])
             .args(args)
@@ -324,12 +338,34 @@ pub fn threads_and_fds(pid: u32) -> (usize, usize) {
     )
 }
 
-/// A watchdog: fails the test (aborts the process) if it runs too long, so
-/// a hung server never hangs CI.
-pub fn watchdog(limit: Duration) {
+/// A watchdog: ends the test process if the test that armed it is still
+/// running after `limit`, so a hung server never hangs CI. Dropping the
+/// guard (the test finished) disarms it.
+#[must_use]
+pub struct Watchdog(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+pub fn watchdog(limit: Duration) -> Watchdog {
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&done);
+    let name = std::thread::current().name().unwrap_or("?").to_string();
     std::thread::spawn(move || {
-        std::thread::sleep(limit);
-        eprintln!("test watchdog: still running after {limit:?}, aborting");
-        std::process::exit(101);
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if flag.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if !flag.load(Ordering::Relaxed) {
+            eprintln!("test watchdog: {name} still running after {limit:?}, aborting");
+            std::process::exit(101);
+        }
     });
+    Watchdog(done)
 }
