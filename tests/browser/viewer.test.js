@@ -32,7 +32,8 @@ async function withServer(t, { files = {}, args = [], colorScheme } = {}, fn) {
   } catch (e) {
     const shot = path.join(H.REPO, 'target', `failed-${t.name.replace(/\W+/g, '_')}.png`);
     await page.screenshot({ path: shot }).catch(() => {});
-    e.message += `\n(screenshot: ${shot}; status: ${await page.textContent('#status').catch(() => '?')})\nserver stderr:\n${server.stderr().slice(-3000)}`;
+    e.message += `\n(screenshot: ${shot}; status: ${await page.textContent('#status').catch(() => '?')})`
+      + `\npage errors: ${JSON.stringify(page.errors)}\nserver stderr:\n${server.stderr().slice(-3000)}`;
     throw e;
   } finally {
     await page.close().catch(() => {});
