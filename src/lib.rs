@@ -1,0 +1,34 @@
+//! wstail: `tail -f` over WebSocket.
+//!
+//! One small binary that serves log files to browsers and terminals. It is
+//! synchronous on purpose: one thread per client, blocking reads with
+//! timeouts, no async runtime — each connection's whole life reads top to
+//! bottom in `conn.rs` and `follow.rs`. It holds no unsafe code (forbidden
+//! below), so a security review can concentrate on `access.rs`.
+//!
+//! Data flows one way: accept (`server.rs`) → request head and route
+//! (`http.rs`, `conn.rs`) → access check (`access.rs`) → tail (`tail.rs`) →
+//! follow (`follow.rs`, `logfile.rs`) → cut and encode (`chunk.rs`,
+//! `ansi.rs`) → send.
+
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod ansi;
+pub mod chunk;
+pub mod cli;
+pub mod client;
+pub mod conn;
+pub mod download;
+pub mod filter;
+pub mod follow;
+pub mod http;
+pub mod limits;
+pub mod list;
+pub mod logfile;
+pub mod logging;
+pub mod page;
+pub mod query;
+pub mod server;
+pub mod stall;
+pub mod tail;
