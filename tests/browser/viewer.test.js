@@ -90,6 +90,18 @@ test('opening a file shows its last lines, ANSI red is red, the initial-lines se
     assert.equal(await page.$eval('#log .chunk:last-child > .line:last-child', (e) => e.textContent), 'red alert plain tail');
     assert.match(await page.textContent('#status'), /following/);
     assert.match(await page.textContent('#count'), /1,000 lines/);
+    // Copying a selection gives clean text, one line per line, colours gone.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ctx.server.url });
+    await page.evaluate(() => {
+      const lines = document.querySelectorAll('#log .line'), r = document.createRange();
+      r.setStart(lines[997].firstChild, 5);
+      r.setEndAfter(lines[999]);
+      getSelection().removeAllRanges();
+      getSelection().addRange(r);
+    });
+    await page.keyboard.press('Control+C');
+    const clip = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(clip.replace(/\n$/, ''), '01499\nline 01500\nred alert plain tail');
     // Fewer initial lines: the page reconnects with lines=10.
     await page.selectOption('#lines', '10');
     await page.waitForFunction(() => document.querySelectorAll('#log .line').length === 10);
@@ -213,6 +225,9 @@ test('server killed, lines appended while it is down, restarted: every line exac
     assert.equal(await page.$eval('#log .chunk:last-child > .line:last-child mark', (e) => e.textContent), 'L-');
     assert.match(await page.textContent('#status'), /following/);
     assert.equal(await page.$$eval('#log .marker.reconnect', (e) => e.length), 1);
+    // Selecting everything copies the lines alone: no marker, no highlight markup.
+    const copied = await page.evaluate(() => { getSelection().selectAllChildren(document.getElementById('log')); return getSelection().toString(); });
+    assert.equal(copied.replace(/\n+$/, ''), numbered(1, 320, 'L-').trimEnd());
   });
 });
 
