@@ -1,10 +1,14 @@
 //! The followed file, as `tail -F` sees it: an open descriptor read at a
 //! position, and the path it came from, whose identity (device, inode) and
 //! size are checked to notice rotation (the path now names another file),
-//! truncation (the file shrank below the read position) and deletion (the
-//! path names nothing; wait for it to come back). The descriptor is kept
-//! until its last byte has been read, so the rest of a rotated or deleted
-//! file is never lost.
+//! truncation (the file shrank below the read position, or the bytes just
+//! before it changed: truncated and rewritten past it between two looks) and
+//! deletion (the file is gone; wait for the path to come back). The
+//! descriptor is kept until its last byte has been read, so the rest of a
+//! rotated or deleted file is never lost; a file renamed away with nothing
+//! new at its path yet, or only an empty new file (logrotate `create` before
+//! the application reopens its log), is read on, because its writer may
+//! still be adding to it.
 
 use std::fs::File;
 use std::io;
@@ -13,15 +17,24 @@ use std::path::PathBuf;
 
 use crate::access::{self, Refusal};
 
+/// How many bytes just before the read position are remembered and compared
+/// on every read. A log is append-only, so they never change — unless the
+/// file was truncated and written again past the read position between two
+/// looks (a fast writer after `copytruncate`), which its size alone cannot
+/// show. Enough bytes that a numbered or timestamped line differs.
+const MARK: usize = 16;
+
 /// What happened to the file under the follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     /// The path was renamed away and a new file is there: the new file is
     /// now followed from its start.
     Rotated,
-    /// The file shrank below the read position: reading restarts at 0.
+    /// The file shrank below the read position (or was rewritten under it):
+    /// reading restarts at 0.
     Truncated,
-    /// The path names nothing any more: waiting for it to come back.
+    /// The file was deleted and the path names nothing: waiting for it to
+    /// come back.
     Deleted,
     /// The path names a file again after a deletion, or the old file was
     /// deleted and replaced between two checks: followed from its start.
@@ -47,17 +60,35 @@ pub struct LogFile {
     file: Option<File>,
     id: (u64, u64),
     pos: u64,
+    /// The last `mark_len` bytes before `pos`, as they were read.
+    mark: [u8; MARK],
+    mark_len: usize,
+    /// The bytes before `pos` changed: the file was rewritten under us.
+    rewritten: bool,
 }
 
 impl LogFile {
+    /// A followed file, read from `pos` on. The bytes just before `pos` are
+    /// remembered, so that a rewrite is noticed from the first read.
     pub fn new(path: PathBuf, roots: Vec<PathBuf>, file: File, id: (u64, u64), pos: u64) -> Self {
-        LogFile {
+        let mut lf = LogFile {
             path,
             roots,
-            file: Some(file),
+            file: None,
             id,
             pos,
+            mark: [0; MARK],
+            mark_len: 0,
+            rewritten: false,
+        };
+        let want = pos.min(MARK as u64) as usize;
+        let mut mark = [0u8; MARK];
+        if want > 0 && read_full_at(&file, &mut mark[..want], pos - want as u64).ok() == Some(want)
+        {
+            lf.remember(&mark[..want]);
         }
+        lf.file = Some(file);
+        lf
     }
 
     pub fn pos(&self) -> u64 {
@@ -73,34 +104,67 @@ impl LogFile {
     }
 
     /// Reads what is new into `buf`; 0 at the end of the file (or while
-    /// waiting for a deleted file to come back).
+    /// waiting for a deleted file to come back, or when the file was found
+    /// rewritten under the read position: `check` then says `Truncated`).
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let Some(file) = &self.file else { return Ok(0) };
-        loop {
+        if self.rewritten {
+            return Ok(0);
+        }
+        let n = loop {
             match file.read_at(buf, self.pos) {
-                Ok(n) => {
-                    self.pos += n as u64;
-                    return Ok(n);
-                }
+                Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+        };
+        if n == 0 {
+            return Ok(0);
         }
+        // Checked after the read: if the bytes before `pos` are still what
+        // they were, what was just read follows them in the same content.
+        if self.mark_len > 0 {
+            let mut seen = [0u8; MARK];
+            let len = self.mark_len;
+            let got = read_full_at(file, &mut seen[..len], self.pos - len as u64)?;
+            if seen[..got] != self.mark[..len] {
+                self.rewritten = true;
+                return Ok(0);
+            }
+        }
+        self.pos += n as u64;
+        self.remember(&buf[..n]);
+        Ok(n)
+    }
+
+    /// Appends `bytes` (just read) to the remembered bytes before `pos`.
+    fn remember(&mut self, bytes: &[u8]) {
+        if bytes.len() >= MARK {
+            self.mark.copy_from_slice(&bytes[bytes.len() - MARK..]);
+            self.mark_len = MARK;
+            return;
+        }
+        let keep = (MARK - bytes.len()).min(self.mark_len);
+        self.mark
+            .copy_within(self.mark_len - keep..self.mark_len, 0);
+        self.mark[keep..keep + bytes.len()].copy_from_slice(bytes);
+        self.mark_len = keep + bytes.len();
     }
 
     /// Bytes known to be readable now (from the descriptor's size), so that
     /// a read buffer is no larger than what is there.
     pub fn available(&self) -> io::Result<u64> {
         match &self.file {
-            Some(f) => Ok(f.metadata()?.len().saturating_sub(self.pos)),
-            None => Ok(0),
+            Some(f) if !self.rewritten => Ok(f.metadata()?.len().saturating_sub(self.pos)),
+            _ => Ok(0),
         }
     }
 
     /// Checks the path against the open file. Call it when a read returned 0
     /// (so the open file has been read to its end), or periodically. On a
-    /// change, the caller must first send out everything read so far, then
-    /// call `switch` with the returned change.
+    /// change, the caller must first read the old file to its end again (a
+    /// writer may have added its last lines since), send out everything
+    /// read, then call `switch` with the returned change.
     pub fn check(&mut self) -> Option<Change> {
         let Some(file) = &self.file else {
             // Waiting: does the path name a file again?
@@ -109,21 +173,28 @@ impl LogFile {
                 Err(_) => None,
             };
         };
+        if self.rewritten {
+            return Some(Change::Truncated);
+        }
         let Ok(ours) = file.metadata() else {
             return None;
         };
+        let linked = ours.nlink() > 0;
         match std::fs::metadata(&self.path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Some(Change::Deleted),
+            // Deleted: the rest is read from the descriptor, then we wait.
+            // Renamed away with nothing at the path yet: read on (the writer
+            // may still write to it) until a new file appears.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (!linked).then_some(Change::Deleted),
             Err(_) => None,
             Ok(now) if (now.dev(), now.ino()) != self.id => {
-                // A new file at the path. A writer may still be finishing
-                // the old one (logrotate `create` before the application
-                // reopens): keep reading the old file until the new one has
-                // data, then switch.
-                if now.len() == 0 && ours.nlink() > 0 {
-                    None
-                } else if ours.nlink() == 0 {
+                if !linked {
                     Some(Change::Recreated)
+                } else if now.len() == 0 {
+                    // A new, still empty file: a writer may still be
+                    // finishing the old one (logrotate `create` before the
+                    // application reopens); keep reading the old file until
+                    // the new one has data, then switch.
+                    None
                 } else {
                     Some(Change::Rotated)
                 }
@@ -137,11 +208,11 @@ impl LogFile {
     /// it had read. A deleted file is closed; a new one is opened (and
     /// admitted again by the path rule) and read from its start.
     pub fn switch(&mut self, change: Change) -> Result<(), Refusal> {
+        self.pos = 0;
+        self.mark_len = 0;
+        self.rewritten = false;
         match change {
-            Change::Truncated => {
-                self.pos = 0;
-                Ok(())
-            }
+            Change::Truncated => Ok(()),
             Change::Deleted => {
                 self.file = None;
                 Ok(())
@@ -152,7 +223,6 @@ impl LogFile {
                     Ok((_, file, meta)) => {
                         self.id = access::file_id(&meta);
                         self.file = Some(file);
-                        self.pos = 0;
                         Ok(())
                     }
                     Err(Refusal::NotFound) => {
@@ -163,6 +233,160 @@ impl LogFile {
                     Err(r) => Err(r),
                 }
             }
+        }
+    }
+}
+
+/// Reads up to `buf.len()` bytes at `offset`, fewer only at the end of the
+/// file.
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    struct Dir(PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn setup(tag: &str, content: &[u8]) -> (Dir, PathBuf, LogFile) {
+        let dir = std::env::temp_dir().join(format!("wstail-logfile-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir = std::fs::canonicalize(&dir).unwrap();
+        let path = dir.join("a.log");
+        std::fs::write(&path, content).unwrap();
+        let (file, meta) = access::open_checked(&path).unwrap();
+        let lf = LogFile::new(
+            path.clone(),
+            vec![dir.clone()],
+            file,
+            access::file_id(&meta),
+            0,
+        );
+        (Dir(dir), path, lf)
+    }
+
+    fn read_all(lf: &mut LogFile) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 7]; // small, to cross the mark's length
+        loop {
+            let n = lf.read(&mut buf).unwrap();
+            if n == 0 {
+                return out;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    fn append(path: &PathBuf, data: &[u8]) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .unwrap();
+        f.write_all(data).unwrap();
+    }
+
+    #[test]
+    fn truncation_and_rewrite_past_the_position() {
+        let (_d, path, mut lf) = setup("trunc", b"line 1\nline 2\n");
+        assert_eq!(read_all(&mut lf), b"line 1\nline 2\n");
+        assert_eq!(lf.check(), None);
+        // Shorter: plain truncation.
+        std::fs::write(&path, b"x\n").unwrap();
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        lf.switch(Change::Truncated).unwrap();
+        assert_eq!(read_all(&mut lf), b"x\n");
+        // Truncated and written again past the read position: the size
+        // cannot tell, the bytes before the position can.
+        std::fs::write(&path, b"line 3\nline 4\nline 5\n").unwrap();
+        assert_eq!(read_all(&mut lf), b"");
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        lf.switch(Change::Truncated).unwrap();
+        assert_eq!(read_all(&mut lf), b"line 3\nline 4\nline 5\n");
+        append(&path, b"line 6\n");
+        assert_eq!(read_all(&mut lf), b"line 6\n");
+        assert_eq!(lf.check(), None);
+    }
+
+    #[test]
+    fn renamed_away_is_read_on_until_the_new_file_has_data() {
+        let (d, path, mut lf) = setup("rename", b"old 1\n");
+        assert_eq!(read_all(&mut lf), b"old 1\n");
+        let moved = d.0.join("a.log.1");
+        std::fs::rename(&path, &moved).unwrap();
+        // Nothing at the path: not a deletion, the writer may write on.
+        assert_eq!(lf.check(), None);
+        append(&moved, b"old 2\n");
+        std::fs::write(&path, b"").unwrap();
+        // An empty new file: still the old one.
+        assert_eq!(read_all(&mut lf), b"old 2\n");
+        assert_eq!(lf.check(), None);
+        append(&moved, b"old 3\n");
+        append(&path, b"new 1\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        // The caller reads the old file to its end before switching.
+        assert_eq!(read_all(&mut lf), b"old 3\n");
+        lf.switch(Change::Rotated).unwrap();
+        assert_eq!(read_all(&mut lf), b"new 1\n");
+    }
+
+    #[test]
+    fn deleted_then_back() {
+        let (_d, path, mut lf) = setup("delete", b"a\n");
+        append(&path, b"b\n");
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(lf.check(), Some(Change::Deleted));
+        // What was unread is still read from the descriptor.
+        assert_eq!(read_all(&mut lf), b"a\nb\n");
+        lf.switch(Change::Deleted).unwrap();
+        assert!(lf.is_waiting());
+        assert_eq!(lf.check(), None);
+        std::fs::write(&path, b"c\n").unwrap();
+        assert_eq!(lf.check(), Some(Change::Recreated));
+        lf.switch(Change::Recreated).unwrap();
+        assert_eq!(read_all(&mut lf), b"c\n");
+        // Deleted and replaced between two looks.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(lf.check(), Some(Change::Recreated));
+    }
+
+    #[test]
+    fn the_mark_follows_reads_of_every_size() {
+        let mut lf = LogFile {
+            path: PathBuf::new(),
+            roots: Vec::new(),
+            file: None,
+            id: (0, 0),
+            pos: 0,
+            mark: [0; MARK],
+            mark_len: 0,
+            rewritten: false,
+        };
+        let data: Vec<u8> = (0..100u8).collect();
+        let mut at = 0;
+        for step in [1, 3, 20, 5, 16, 2, 17, 36] {
+            lf.remember(&data[at..at + step]);
+            at += step;
+            let from = at.saturating_sub(MARK);
+            assert_eq!(&lf.mark[..lf.mark_len], &data[from..at], "after {at}");
         }
     }
 }
