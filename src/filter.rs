@@ -31,8 +31,10 @@ impl Filter {
         self.matches.is_empty() && self.excludes.is_empty()
     }
 
-    /// Whether a line (with or without its `\n`) is kept.
+    /// Whether a line (with or without its `\n`) is kept. The line is
+    /// judged without its `\n`, so that no text matches across lines.
     pub fn keep(&self, line: &[u8]) -> bool {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = &line[..line.len().min(MAX_JUDGED_LINE)];
         (self.matches.is_empty() || self.matches.iter().any(|m| contains_ci(line, m)))
             && !self.excludes.iter().any(|x| contains_ci(line, x))
@@ -95,6 +97,13 @@ mod tests {
         let x = f(&[], &["debug"]);
         assert!(x.keep(b"info"));
         assert!(!x.keep(b"DEBUG x"));
+    }
+
+    #[test]
+    fn nothing_matches_across_the_line_end() {
+        assert!(!f(&["r\n"], &[]).keep(b"error\n"));
+        assert!(f(&[], &["r\n"]).keep(b"error\n"));
+        assert!(f(&["error"], &[]).keep(b"error\n"));
     }
 
     #[test]
