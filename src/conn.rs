@@ -326,6 +326,7 @@ fn serve_websocket(
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
+    let canonical_label = canonical.to_string_lossy().into_owned();
     let logfile = LogFile::new(canonical, cfg.roots.clone(), file, id, start);
     let timing = Timing {
         interval: cfg.interval,
@@ -340,7 +341,7 @@ fn serve_websocket(
         q.follow,
         q.meta,
         timing,
-        log.peer.clone(),
+        format!("{} {}", log.peer, log_target(&canonical_label)),
     );
     let end = follower.run(first_event);
     log.sent = follower.sent;
