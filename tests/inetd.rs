@@ -2,7 +2,8 @@
 //! as its standard input, as inetd, systemd (`Accept=yes`) and tcpserver do,
 //! and serves that one connection with the same roots, token, heartbeat and
 //! limits as the listening server; anything else on standard input is a
-//! usage error (status 2) with a clear message.
+//! usage error (status 2) with a clear message. Also the fast failure of a
+//! second start on a taken address, which a cron watchdog relies on.
 mod common;
 use common::*;
 
@@ -235,4 +236,37 @@ fn standard_input_that_is_no_connected_socket_is_status_2() {
         );
         assert!(err.contains("drop --inetd"), "{what}: {err}");
     }
+}
+
+/// The cron watchdog line (`*/5 * * * * wstail serve ...`) relies on this:
+/// while a server runs, a second start on its address fails at once with
+/// status 1 and says why, on standard error and in the log file.
+#[test]
+fn a_second_start_fails_fast_with_status_1() {
+    let _w = watchdog(Duration::from_secs(60));
+    let (d, _f, root) = setup("second-start");
+    let first = Server::start(&["--root", &root]);
+    let listen = format!("127.0.0.1:{}", first.port);
+    let log = d.join("wstail.log");
+    let t = Instant::now();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--root", &root, "--log-file"])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "wstail: cannot listen on {listen}: address already in use"
+        )),
+        "{err}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("address already in use"), "{logged}");
+    // The first server is unharmed.
+    let (status, _) = first.get("/");
+    assert_eq!(status, 200);
 }
