@@ -20,6 +20,12 @@ use crate::logfile::{Change, LogFile};
 use crate::query::Format;
 use crate::stall::Stalling;
 
+/// The first wait after the file had new data: a writer that is still
+/// writing (a burst, `cat big.log >> file`) is followed at once instead of
+/// one `--interval` later; the wait then doubles up to the interval, so an
+/// idle follower still wakes once per interval.
+const BURST_POLL: Duration = Duration::from_millis(1);
+
 /// Timing of the loop, from the command line.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -162,13 +168,20 @@ impl<'a> Follower<'a> {
     fn run_inner(&mut self, first_event: Option<Change>) -> Result<(), End> {
         if let Some(change) = first_event {
             self.send_event(change)?;
+        } else if self.meta {
+            // The starting point, before any text: a client that drops before
+            // the first message (an empty tail) can still resume exactly.
+            self.write_position(self.file.pos())?;
+            self.flush()?;
         }
-        let mut idle_rounds = 0u32;
         let mut last_check = Instant::now();
+        let mut last_data = Instant::now();
+        let mut pause = BURST_POLL;
         loop {
             let n = self.read_file()?;
             if n > 0 {
-                idle_rounds = 0;
+                last_data = Instant::now();
+                pause = BURST_POLL;
                 self.send_pieces(Flush::Lines)?;
                 if last_check.elapsed() >= ROTATION_CHECK_BUSY {
                     last_check = Instant::now();
@@ -189,15 +202,17 @@ impl<'a> Follower<'a> {
             last_check = Instant::now();
             if let Some(change) = self.file.check() {
                 self.change(change)?;
-                idle_rounds = 0;
+                pause = BURST_POLL;
                 continue;
             }
-            if idle_rounds >= 1 {
+            if last_data.elapsed() >= self.timing.interval {
                 self.send_pieces(Flush::Idle)?;
             }
             self.heartbeat()?;
-            self.wait()?;
-            idle_rounds = idle_rounds.saturating_add(1);
+            self.wait(pause)?;
+            // Right after data, the writer is likely still writing: look
+            // again soon, then less and less often, up to the interval.
+            pause = (pause * 2).min(self.timing.interval);
         }
     }
 
@@ -257,23 +272,30 @@ impl<'a> Follower<'a> {
             }
             self.sent += text.len() as u64;
             self.write(Message::text(text))?;
-            if self.meta {
-                let json = format!(
-                    "{{\"offset\":{},\"inode\":{}}}",
-                    piece.end,
-                    self.file.inode()
-                );
-                self.write(Message::binary(json.into_bytes()))?;
-            }
+            self.write_position(piece.end)?;
             self.flush()?;
         }
         Ok(())
     }
 
+    /// With `meta=1`: the resume point `{"offset":N,"inode":I}`.
+    fn write_position(&mut self, offset: u64) -> Result<(), End> {
+        if self.meta {
+            let json = format!("{{\"offset\":{offset},\"inode\":{}}}", self.file.inode());
+            self.write(Message::binary(json.into_bytes()))?;
+        }
+        Ok(())
+    }
+
+    /// With `meta=1`: the event, then the new resume point, so that a client
+    /// that drops before the next text message still resumes exactly.
     fn send_event(&mut self, change: Change) -> Result<(), End> {
         if self.meta {
             let json = format!("{{\"event\":\"{}\"}}", change.name());
             self.write(Message::binary(json.into_bytes()))?;
+            if !self.file.is_waiting() {
+                self.write_position(self.file.pos())?;
+            }
             self.flush()?;
         }
         Ok(())
@@ -326,8 +348,8 @@ impl<'a> Follower<'a> {
 
     /// Waits on the socket up to one interval, or less when a heartbeat
     /// deadline comes sooner.
-    fn wait(&mut self) -> Result<(), End> {
-        let mut timeout = self.timing.interval;
+    fn wait(&mut self, pause: Duration) -> Result<(), End> {
+        let mut timeout = pause.min(self.timing.interval);
         if self.timing.heartbeat.is_some() {
             let now = Instant::now();
             timeout = timeout.min(self.next_ping.saturating_duration_since(now));

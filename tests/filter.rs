@@ -114,6 +114,12 @@ fn a_kept_line_is_sent_whole_and_offsets_count_dropped_lines() {
     let (_d, f, s) = setup("meta");
     std::fs::write(&f, "").unwrap();
     let mut ws = s.ws(&f, "?tail=1&format=text&lines=0&meta=1&exclude=noise");
+    // The starting point comes first, before any text.
+    let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&f).unwrap());
+    assert_eq!(
+        ws.next(Duration::from_secs(5)),
+        Got::Binary(format!("{{\"offset\":0,\"inode\":{inode}}}"))
+    );
     append(&f, b"noise 1\nkeep 1\nnoise 2\n");
     assert_eq!(
         ws.next(Duration::from_secs(5)),

@@ -1,0 +1,869 @@
+//! `cargo bench`: the release binary measured against `tail`, side by side
+//! in one run, printed as a table (each figure, the reference, the ratio,
+//! the target, PASS or MISS).
+//!
+//! - initial tail: connect → the last of 1000 initial lines, for files of
+//!   10 MB and 1 GB made on the fly, next to `tail -n 1000` of the same file;
+//! - throughput: 500 MB appended in one go (`cat big.log >> file`) to one
+//!   `format=text` and one `format=html` follower, next to
+//!   `tail -n 0 -F file` into a pipe; every line checked to arrive once, in
+//!   order;
+//! - latency: a line every 50 ms, write → receipt, p50 and p99, at
+//!   `--interval 0.05` and at the default (1 s);
+//! - fan-out: 1000 followers on one file (each with the default 1000-line
+//!   tail): server RSS and threads, one appended line → all 1000, server CPU
+//!   while they sit idle for 10 s, at the default interval and at 0.05; and
+//!   10,000 followers when the open-file limit allows (each follower holds a
+//!   socket and a file in the server: 2 descriptors).
+//!
+//! Arguments (after `cargo bench --bench bench --`): `quick` (smaller files
+//! and fewer samples, for a try), or any of `tail`, `throughput`, `latency`,
+//! `fanout`, `10k` to run only those parts. Big files go to `$TMPDIR` (or
+//! `/tmp`) and are removed as soon as each part is done.
+
+use std::fmt::Write as _;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Message, WebSocket};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wstail");
+/// Bytes per generated log line, newline included.
+const LINE: usize = 120;
+const MB: f64 = 1e6;
+
+// ---------------------------------------------------------------- report --
+
+struct Row {
+    what: String,
+    wstail: String,
+    reference: String,
+    ratio: String,
+    target: String,
+    pass: Option<bool>,
+}
+
+#[derive(Default)]
+struct Report {
+    rows: Vec<Row>,
+}
+
+impl Report {
+    fn row(&mut self, what: &str, wstail: String, reference: &str, ratio: &str, target: &str) {
+        self.add(what, wstail, reference, ratio, target, None);
+    }
+
+    fn add(
+        &mut self,
+        what: &str,
+        wstail: String,
+        reference: &str,
+        ratio: &str,
+        target: &str,
+        pass: Option<bool>,
+    ) {
+        let r = Row {
+            what: what.to_string(),
+            wstail,
+            reference: reference.to_string(),
+            ratio: ratio.to_string(),
+            target: target.to_string(),
+            pass,
+        };
+        eprintln!(
+            "  {}: {} | {} | {} | {} {}",
+            r.what,
+            r.wstail,
+            r.reference,
+            r.ratio,
+            r.target,
+            verdict(r.pass)
+        );
+        self.rows.push(r);
+    }
+
+    fn print(&self) {
+        let heads = ["measurement", "wstail", "reference", "ratio", "target", ""];
+        let cells: Vec<[String; 6]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                [
+                    r.what.clone(),
+                    r.wstail.clone(),
+                    r.reference.clone(),
+                    r.ratio.clone(),
+                    r.target.clone(),
+                    verdict(r.pass).to_string(),
+                ]
+            })
+            .collect();
+        let mut w = [0usize; 6];
+        for (i, h) in heads.iter().enumerate() {
+            w[i] = h.chars().count();
+        }
+        for c in &cells {
+            for i in 0..6 {
+                w[i] = w[i].max(c[i].chars().count());
+            }
+        }
+        let line = |c: &[String]| {
+            let mut s = String::from("|");
+            for i in 0..6 {
+                let _ = write!(s, " {}{} |", c[i], " ".repeat(w[i] - c[i].chars().count()));
+            }
+            s
+        };
+        let heads: Vec<String> = heads.iter().map(|s| s.to_string()).collect();
+        println!("{}", line(&heads));
+        let mut sep = String::from("|");
+        for x in w {
+            let _ = write!(sep, "{}|", "-".repeat(x + 2));
+        }
+        println!("{sep}");
+        for c in &cells {
+            println!("{}", line(c));
+        }
+    }
+}
+
+fn verdict(p: Option<bool>) -> &'static str {
+    match p {
+        Some(true) => "PASS",
+        Some(false) => "MISS",
+        None => "",
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn percentile(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i]
+}
+
+// ----------------------------------------------------------------- setup --
+
+/// A scratch directory, removed on drop (with every big file in it).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let base = std::env::var_os("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+        let p = base.join(format!("wstail-bench-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        Scratch(fs::canonicalize(&p).unwrap())
+    }
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Line `n`: exactly `LINE` bytes, a 10-digit number first, some ANSI
+/// colour and HTML-special characters in the middle (reset before the end).
+fn make_line(n: u64, out: &mut Vec<u8>) {
+    let start = out.len();
+    let _ = write!(
+        out,
+        "{n:010} 2026-01-01T12:{:02}:{:02}.{:03} INFO  \x1b[32mworker-{}\x1b[0m request id={:08x} <ok> & done ",
+        (n / 60_000) % 60,
+        (n / 1000) % 60,
+        n % 1000,
+        n % 8,
+        n.wrapping_mul(2_654_435_761) & 0xffff_ffff
+    );
+    let used = out.len() - start;
+    out.extend(std::iter::repeat_n(b'x', LINE - 1 - used));
+    out.push(b'\n');
+}
+
+/// Writes `bytes` (rounded down to whole lines) of numbered lines.
+fn make_file(path: &Path, bytes: u64) -> u64 {
+    let mut f = File::create(path).unwrap();
+    let lines = bytes / LINE as u64;
+    let mut buf = Vec::with_capacity(1 << 20);
+    let mut n = 0;
+    while n < lines {
+        buf.clear();
+        while buf.len() + LINE <= 1 << 20 && n < lines {
+            make_line(n, &mut buf);
+            n += 1;
+        }
+        f.write_all(&buf).unwrap();
+    }
+    lines
+}
+
+/// A running `wstail serve`, killed on drop; its log is drained.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(root: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--root"])
+            .arg(root)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wstail");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.find("listening on http://127.0.0.1:") {
+                    let rest = &line[at + 30..];
+                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(port.parse::<u16>().unwrap());
+                    }
+                } else if (line.contains("[WARN]") || line.contains("[ERROR]"))
+                    && !line.contains("refused")
+                {
+                    eprintln!("  server: {line}");
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("server start");
+        Server { child, port }
+    }
+
+    fn url(&self, path: &Path, query: &str) -> String {
+        format!("ws://127.0.0.1:{}{}{query}", self.port, path.display())
+    }
+
+    fn status(&self, key: &str) -> u64 {
+        let s = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        s.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// User + system CPU time so far.
+    fn cpu(&self) -> Duration {
+        let s = fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let f: Vec<&str> = s[s.rfind(')').unwrap() + 2..].split(' ').collect();
+        let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+        Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Ws = WebSocket<TcpStream>;
+
+fn connect(url: &str) -> Ws {
+    let addr = url["ws://".len()..].split('/').next().unwrap().to_string();
+    let stream = TcpStream::connect(addr).expect("connect");
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    let (ws, _) =
+        tungstenite::client::client_with_config(url, stream, Some(config)).expect("handshake");
+    ws
+}
+
+fn append(path: &Path, data: &[u8]) {
+    let mut f = OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(data).unwrap();
+}
+
+/// The soft limit on open files of this process (the server inherits it).
+fn open_file_limit() -> (u64, u64) {
+    let s = fs::read_to_string("/proc/self/limits").unwrap();
+    let l = s.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    let v: Vec<u64> = l
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (v[0], v[1])
+}
+
+// ---------------------------------------------------------- initial tail --
+
+fn bench_tail(report: &mut Report, dir: &Scratch, quick: bool) {
+    eprintln!("initial tail …");
+    let sizes: &[(u64, &str)] = if quick {
+        &[(10_000_000, "10 MB"), (200_000_000, "200 MB")]
+    } else {
+        &[(10_000_000, "10 MB"), (1_000_000_000, "1 GB")]
+    };
+    let runs = if quick { 10 } else { 30 };
+    let server = Server::start(&dir.0, &[]);
+    let mut results = Vec::new();
+    for &(size, label) in sizes {
+        let path = dir.join(&format!("tail-{label}.log").replace(' ', ""));
+        let t = Instant::now();
+        make_file(&path, size);
+        eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+        // Warm both (page cache), then measure alternately.
+        let url = server.url(&path, "?format=text&lines=1000");
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for i in 0..runs + 2 {
+            let t = Instant::now();
+            let mut ws = connect(&url);
+            let mut lines = 0;
+            while lines < 1000 {
+                match ws.read().expect("read the tail") {
+                    Message::Text(t) => {
+                        lines += t.as_bytes().iter().filter(|&&b| b == b'\n').count()
+                    }
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            let took = t.elapsed();
+            assert_eq!(lines, 1000);
+            drop(ws);
+            let t = Instant::now();
+            let out = Command::new("tail")
+                .args(["-n", "1000"])
+                .arg(&path)
+                .stdout(Stdio::piped())
+                .output()
+                .unwrap();
+            let took_tail = t.elapsed();
+            assert_eq!(out.stdout.len(), 1000 * LINE);
+            if i >= 2 {
+                ours.push(took);
+                theirs.push(took_tail);
+            }
+        }
+        let (o, t) = (median(&mut ours), median(&mut theirs));
+        let ratio = o.as_secs_f64() / t.as_secs_f64();
+        report.add(
+            &format!("initial tail, {label} (median of {runs})"),
+            ms(o),
+            &format!("tail -n 1000: {}", ms(t)),
+            &format!("{ratio:.2}×"),
+            "≤ 3× tail",
+            Some(ratio <= 3.0),
+        );
+        results.push(o);
+        fs::remove_file(&path).unwrap();
+    }
+    let r = results[1].as_secs_f64() / results[0].as_secs_f64();
+    report.add(
+        &format!("initial tail, {} vs 10 MB", sizes[1].1),
+        format!("{:.2}× the 10 MB time", r),
+        "",
+        &format!("{r:.2}×"),
+        "≤ 2×",
+        Some(r <= 2.0),
+    );
+}
+
+// ------------------------------------------------------------ throughput --
+
+/// Checks a stream of whole-or-cut lines: each line's 10-digit number must
+/// be the next one (once, in order). `html`: the text is HTML fragments.
+struct Checker {
+    next: u64,
+    carry: Vec<u8>,
+    bytes: u64,
+}
+
+impl Checker {
+    fn new() -> Checker {
+        Checker {
+            next: 0,
+            carry: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    fn feed(&mut self, data: &[u8]) {
+        self.bytes += data.len() as u64;
+        let mut at = 0;
+        if !self.carry.is_empty() {
+            let Some(nl) = data.iter().position(|&b| b == b'\n') else {
+                self.carry.extend_from_slice(data);
+                return;
+            };
+            let mut line = std::mem::take(&mut self.carry);
+            line.extend_from_slice(&data[..=nl]);
+            self.line(&line);
+            at = nl + 1;
+        }
+        while at < data.len() {
+            match data[at..].iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.line(&data[at..at + i + 1]);
+                    at += i + 1;
+                }
+                None => {
+                    self.carry.extend_from_slice(&data[at..]);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn line(&mut self, l: &[u8]) {
+        let n: u64 = std::str::from_utf8(&l[..10])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not a numbered line: {:?}", String::from_utf8_lossy(l)));
+        assert_eq!(n, self.next, "line {n} arrived where {} was due", self.next);
+        self.next += 1;
+    }
+}
+
+fn bench_throughput(report: &mut Report, dir: &Scratch, quick: bool) {
+    eprintln!("throughput …");
+    let size: u64 = if quick { 100_000_000 } else { 500_000_000 };
+    let big = dir.join("big.log");
+    let lines = make_file(&big, size);
+    let total = lines * LINE as u64;
+    let label = format!("{} MB", total / 1_000_000);
+
+    // The limit: tail -F into a pipe.
+    let file = dir.join("tailF.log");
+    File::create(&file).unwrap();
+    let mut tail = Command::new("tail")
+        .args(["-n", "0", "-F"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = tail.stdout.take().unwrap();
+    thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    let cat = cat_append(&big, &file);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut got = 0u64;
+    while got < total {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "tail -F ended early");
+        got += n as u64;
+    }
+    let tail_time = t.elapsed();
+    cat.join().unwrap();
+    let _ = tail.kill();
+    let _ = tail.wait();
+    fs::remove_file(&file).unwrap();
+    let tail_rate = total as f64 / MB / tail_time.as_secs_f64();
+    report.row(
+        &format!("throughput, {label} appended: tail -n 0 -F | pipe"),
+        String::new(),
+        &format!("{tail_rate:.0} MB/s"),
+        "",
+        "(the limit)",
+    );
+
+    for (format, target) in [("text", 0.30), ("html", 0.15)] {
+        let file = dir.join(&format!("{format}.log"));
+        File::create(&file).unwrap();
+        let server = Server::start(&dir.0, &[]);
+        let mut ws = connect(&server.url(&file, &format!("?tail=1&lines=0&format={format}")));
+        thread::sleep(Duration::from_millis(200));
+        let cpu0 = server.cpu();
+        let t = Instant::now();
+        let cat = cat_append(&big, &file);
+        let mut check = Checker::new();
+        while check.next < lines {
+            match ws.read().expect("read") {
+                Message::Text(t) => check.feed(t.as_bytes()),
+                Message::Close(c) => panic!("closed: {c:?}"),
+                _ => {}
+            }
+        }
+        let took = t.elapsed();
+        let cpu = server.cpu() - cpu0;
+        cat.join().unwrap();
+        drop(ws);
+        fs::remove_file(&file).unwrap();
+        let rate = total as f64 / MB / took.as_secs_f64();
+        let ratio = rate / tail_rate;
+        report.add(
+            &format!("throughput, {label} appended: format={format}"),
+            format!(
+                "{rate:.0} MB/s (server CPU {:.0}%, {} MB sent)",
+                cpu.as_secs_f64() / took.as_secs_f64() * 100.0,
+                check.bytes / 1_000_000
+            ),
+            &format!("tail -F: {tail_rate:.0} MB/s"),
+            &format!("{ratio:.2}×"),
+            &format!("≥ {target:.2}× tail -F"),
+            Some(ratio >= target),
+        );
+    }
+    fs::remove_file(&big).unwrap();
+}
+
+/// `cat big >> file`, in a thread.
+fn cat_append(big: &Path, file: &Path) -> thread::JoinHandle<()> {
+    let (big, file) = (big.to_path_buf(), file.to_path_buf());
+    thread::spawn(move || {
+        let st = Command::new("sh")
+            .args(["-c", "cat \"$0\" >> \"$1\""])
+            .arg(&big)
+            .arg(&file)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    })
+}
+
+// --------------------------------------------------------------- latency --
+
+fn bench_latency(report: &mut Report, dir: &Scratch, quick: bool) {
+    eprintln!("latency …");
+    let samples = if quick { 60 } else { 200 };
+    for (interval, label) in [(0.05, "--interval 0.05"), (1.0, "default --interval 1")] {
+        let file = dir.join("latency.log");
+        File::create(&file).unwrap();
+        let server = if interval == 1.0 {
+            Server::start(&dir.0, &[])
+        } else {
+            Server::start(&dir.0, &["--interval", "0.05"])
+        };
+        let mut ws = connect(&server.url(&file, "?tail=1&lines=0&format=text"));
+        let base = Instant::now();
+        let f2 = file.clone();
+        let writer = thread::spawn(move || {
+            let mut f = OpenOptions::new().append(true).open(&f2).unwrap();
+            for i in 0..samples {
+                let next = base + Duration::from_millis(200 + 50 * i as u64);
+                thread::sleep(next.saturating_duration_since(Instant::now()));
+                let line = format!("{} line {i}\n", base.elapsed().as_nanos());
+                f.write_all(line.as_bytes()).unwrap();
+            }
+        });
+        let mut lat = Vec::new();
+        while lat.len() < samples {
+            if let Message::Text(t) = ws.read().expect("read") {
+                let now = base.elapsed();
+                for l in t.lines() {
+                    let sent: u64 = l.split(' ').next().unwrap().parse().unwrap();
+                    lat.push(now - Duration::from_nanos(sent));
+                }
+            }
+        }
+        writer.join().unwrap();
+        drop(ws);
+        drop(server);
+        fs::remove_file(&file).unwrap();
+        let p50 = percentile(&mut lat, 0.5);
+        let p99 = percentile(&mut lat, 0.99);
+        let limit = Duration::from_secs_f64(interval) + Duration::from_millis(20);
+        report.add(
+            &format!("latency, a line every 50 ms, {label} ({samples} lines)"),
+            format!("p50 {}, p99 {}", ms(p50), ms(p99)),
+            "",
+            "",
+            &format!("p99 ≤ {}", ms(limit)),
+            Some(p99 <= limit),
+        );
+    }
+}
+
+// --------------------------------------------------------------- fan-out --
+
+/// N followers, each in its own small thread, all reading one file.
+struct Crowd {
+    /// Followers that have received their initial tail.
+    ready: Arc<AtomicUsize>,
+    /// Followers that have received the marker line, and the latest time.
+    got_marker: Arc<AtomicUsize>,
+    last_marker: Arc<AtomicU64>,
+    failed: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicUsize>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Crowd {
+    fn connect(server: &Server, file: &Path, n: usize, base: Instant) -> Crowd {
+        let mut c = Crowd {
+            ready: Arc::new(AtomicUsize::new(0)),
+            got_marker: Arc::new(AtomicUsize::new(0)),
+            last_marker: Arc::new(AtomicU64::new(0)),
+            failed: Arc::new(Mutex::new(Vec::new())),
+            stop: Arc::new(AtomicUsize::new(0)),
+            threads: Vec::new(),
+        };
+        let url = server.url(file, "?tail=1&format=text");
+        for _ in 0..n {
+            // Connect here, serially, so that the server's accept backlog
+            // never overflows; read in the thread.
+            let stream = match TcpStream::connect(("127.0.0.1", server.port)) {
+                Ok(s) => s,
+                Err(e) => {
+                    c.failed.lock().unwrap().push(format!("connect: {e}"));
+                    return c;
+                }
+            };
+            let config = WebSocketConfig::default().read_buffer_size(4096);
+            let mut ws =
+                match tungstenite::client::client_with_config(url.as_str(), stream, Some(config)) {
+                    Ok((ws, _)) => ws,
+                    Err(e) => {
+                        c.failed.lock().unwrap().push(format!("handshake: {e}"));
+                        return c;
+                    }
+                };
+            let (ready, got, last, failed, stop) = (
+                Arc::clone(&c.ready),
+                Arc::clone(&c.got_marker),
+                Arc::clone(&c.last_marker),
+                Arc::clone(&c.failed),
+                Arc::clone(&c.stop),
+            );
+            let t = thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let _ = ws
+                        .get_ref()
+                        .set_read_timeout(Some(Duration::from_millis(500)));
+                    let mut lines = 0;
+                    let mut is_ready = false;
+                    while stop.load(Ordering::Relaxed) == 0 {
+                        match ws.read() {
+                            Ok(Message::Text(t)) => {
+                                lines += t.as_bytes().iter().filter(|&&b| b == b'\n').count();
+                                if !is_ready && lines >= 1000 {
+                                    is_ready = true;
+                                    ready.fetch_add(1, Ordering::SeqCst);
+                                }
+                                if t.contains("MARKER") {
+                                    last.fetch_max(
+                                        base.elapsed().as_nanos() as u64,
+                                        Ordering::SeqCst,
+                                    );
+                                    got.fetch_add(1, Ordering::SeqCst);
+                                }
+                            }
+                            Ok(Message::Close(_)) => {
+                                failed.lock().unwrap().push("closed by the server".into());
+                                return;
+                            }
+                            Ok(_) => {}
+                            Err(tungstenite::Error::Io(e))
+                                if matches!(
+                                    e.kind(),
+                                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                                ) => {}
+                            Err(e) => {
+                                failed.lock().unwrap().push(format!("read: {e}"));
+                                return;
+                            }
+                        }
+                    }
+                    let _ = ws.close(None);
+                    let _ = ws.flush();
+                })
+                .expect("spawn a follower thread");
+            c.threads.push(t);
+        }
+        c
+    }
+
+    fn wait(&self, counter: &AtomicUsize, n: usize, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while counter.load(Ordering::SeqCst) < n {
+            if Instant::now() > deadline || !self.failed.lock().unwrap().is_empty() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+
+    fn end(self) {
+        self.stop.store(1, Ordering::SeqCst);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f64>, idle: bool) {
+    let label = match interval {
+        None => "default --interval 1".to_string(),
+        Some(i) => format!("--interval {i}"),
+    };
+    eprintln!("fan-out: {n} followers, {label} …");
+    let file = dir.join("fanout.log");
+    make_file(&file, 2000 * LINE as u64);
+    let max = (n + 100).to_string();
+    let iv = interval.map(|i| i.to_string());
+    let mut args = vec!["--max-clients", &max];
+    if let Some(i) = &iv {
+        args.extend(["--interval", i]);
+    }
+    let server = Server::start(&dir.0, &args);
+    let base = Instant::now();
+    let t = Instant::now();
+    let crowd = Crowd::connect(&server, &file, n, base);
+    let all_ready = crowd.wait(&crowd.ready, n, Duration::from_secs(120));
+    let connect_time = t.elapsed();
+    let failed = crowd.failed.lock().unwrap().clone();
+    if !all_ready {
+        report.add(
+            &format!("fan-out, {n} followers ({label})"),
+            format!(
+                "{} of {n} served; first failure: {}",
+                crowd.ready.load(Ordering::SeqCst),
+                failed.first().map_or("timeout", String::as_str)
+            ),
+            "",
+            "",
+            &format!("{n} served"),
+            Some(false),
+        );
+        crowd.end();
+        fs::remove_file(&file).unwrap();
+        return;
+    }
+    thread::sleep(Duration::from_secs(2));
+    let rss_kb = server.status("VmRSS:");
+    let threads = server.status("Threads:");
+    let iv_secs = interval.unwrap_or(1.0);
+    let rss_limit = if n <= 1000 { 64.0 } else { 640.0 };
+    report.add(
+        &format!("fan-out, {n} followers ({label}): server memory"),
+        format!(
+            "VmRSS {:.1} MB, {threads} threads ({} connected in {:.1}s)",
+            rss_kb as f64 / 1024.0,
+            n,
+            connect_time.as_secs_f64()
+        ),
+        "",
+        &format!("{:.1} KB/follower", rss_kb as f64 / n as f64),
+        &format!("≤ {rss_limit:.0} MB"),
+        Some((rss_kb as f64 / 1024.0) <= rss_limit),
+    );
+    if idle {
+        let cpu0 = server.cpu();
+        let t = Instant::now();
+        thread::sleep(Duration::from_secs(10));
+        let cpu = (server.cpu() - cpu0).as_secs_f64() / t.elapsed().as_secs_f64() * 100.0;
+        let limit = if iv_secs >= 1.0 { 5.0 } else { 10.0 };
+        report.add(
+            &format!("fan-out, {n} followers ({label}): idle CPU over 10 s"),
+            format!("{cpu:.1}% of one core"),
+            "",
+            "",
+            &format!("≤ {limit:.0}%"),
+            Some(cpu <= limit),
+        );
+    }
+    let written = base.elapsed();
+    append(&file, b"MARKER one line for everyone\n");
+    let all = crowd.wait(&crowd.got_marker, n, Duration::from_secs(30));
+    let reach = Duration::from_nanos(crowd.last_marker.load(Ordering::SeqCst)) - written;
+    let limit = Duration::from_secs_f64(iv_secs) + Duration::from_millis(500);
+    report.add(
+        &format!("fan-out, {n} followers ({label}): one line → all"),
+        if all {
+            ms(reach)
+        } else {
+            format!("{} of {n} got it", crowd.got_marker.load(Ordering::SeqCst))
+        },
+        "",
+        "",
+        &format!("≤ {}", ms(limit)),
+        Some(all && reach <= limit),
+    );
+    crowd.end();
+    drop(server);
+    fs::remove_file(&file).unwrap();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let quick = args.iter().any(|a| a == "quick");
+    let parts: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "quick")
+        .collect();
+    let run = |p: &str| parts.is_empty() || parts.contains(&p);
+    let dir = Scratch::new();
+    let mut report = Report::default();
+    let started = Instant::now();
+    eprintln!("wstail bench: {BIN}");
+    if run("tail") {
+        bench_tail(&mut report, &dir, quick);
+    }
+    if run("throughput") {
+        bench_throughput(&mut report, &dir, quick);
+    }
+    if run("latency") {
+        bench_latency(&mut report, &dir, quick);
+    }
+    if run("fanout") {
+        bench_fanout(&mut report, &dir, 1000, None, true);
+        bench_fanout(&mut report, &dir, 1000, Some(0.05), true);
+    }
+    if run("10k") {
+        let (soft, hard) = open_file_limit();
+        let n = 10_000usize;
+        let need = 2 * n as u64 + 64;
+        if soft >= need {
+            bench_fanout(&mut report, &dir, n, None, false);
+        } else {
+            let fit = ((soft.saturating_sub(64)) / 2) as usize;
+            report.add(
+                &format!("fan-out, {n} followers"),
+                format!("skipped: ulimit -n is {soft} (hard {hard}), {need} needed"),
+                "",
+                "",
+                "served when ulimit -n allows",
+                None,
+            );
+            if fit >= 2000 {
+                bench_fanout(&mut report, &dir, fit.min(n), None, false);
+            }
+        }
+    }
+    println!();
+    println!(
+        "wstail benchmark ({} cores, {:.0} s){}",
+        thread::available_parallelism().map_or(0, |n| n.get()),
+        started.elapsed().as_secs_f64(),
+        if quick { ", quick" } else { "" }
+    );
+    report.print();
+}
