@@ -21,7 +21,7 @@ reboot_line=$(grep '^@reboot' <<< "$lines")
 watchdog_line=$(grep -v '^@reboot' <<< "$lines")
 reboot_cmd=$(sed -E 's/^@reboot[[:space:]]+//' <<< "$reboot_line")
 watchdog_cmd=$(sed -E 's/^([^[:space:]]+[[:space:]]+){5}//' <<< "$watchdog_line")
-[ -n "$reboot_cmd" ] && [ -n "$watchdog_cmd" ] || fail "the crontab recipe is not two lines"
+if [ -z "$reboot_cmd" ] || [ -z "$watchdog_cmd" ]; then fail "the crontab recipe is not two lines"; fi
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- sh -c "$1"; }
 
 say "watchdog: $watchdog_cmd"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the deployment scripts in tests/deploy/ (sourced, not
 # run). Each script runs one recipe of the man page's EXAMPLES for real, on
 # loopback ports, bounded in time, and stops only the processes it started.
@@ -156,7 +157,8 @@ check_tail() {
     local pid=$!
     PIDS+=("$pid")
     sleep 0.5
-    local line="appended at $(date +%s.%N)"
+    local line
+    line="appended at $(date +%s.%N)"
     echo "$line" >> "$LOGFILE"
     wait_for_text "$out" "$line" 10
     kill "$pid" 2>/dev/null || true

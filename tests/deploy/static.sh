@@ -3,6 +3,7 @@
 # serves a file (checked with its own client and with curl if present).
 source "$(dirname "$0")/lib.sh"
 watchdog 60
+need readelf:binutils file:file
 setup_work
 
 kind=$(file -b "$BIN" 2>/dev/null || true)
@@ -16,7 +17,8 @@ case $kind in
     *"statically linked"* | *"static-pie linked"* | "") ;;
     *) fail "file(1) does not call it static: $kind" ;;
 esac
-say "statically linked, no INTERP, no NEEDED: $(stat -c %s "$BIN") bytes (${kind%%,*})"
+linked=$(grep -o -E 'static(-pie|ally) linked' <<< "$kind" || echo "static")
+say "$linked, no INTERP, no NEEDED: $(stat -c %s "$BIN") bytes"
 
 PORT=$(free_port)
 "$BIN" serve --listen "127.0.0.1:$PORT" --root "$LOGDIR" 2> "$WORK/serve.log" &
