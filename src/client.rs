@@ -312,13 +312,13 @@ struct Stream {
     multi: bool,
     /// The last position the server reported.
     resume: Option<Resume>,
-    /// Text bytes printed since that report.
+    /// Text bytes printed since that report. The server sends each text
+    /// message and its offset frame in one write, and its starting point
+    /// before any text, so this is almost always 0 when a connection drops.
     unconfirmed: u64,
     /// Those bytes are exactly file bytes (text format, no filter, no U+FFFD
     /// replacement), so the resume point may be advanced by them.
     unconfirmed_exact: bool,
-    /// Anything printed at all (a resume without a report would repeat it).
-    printed: bool,
     /// With several URLs: the partial last line, held until its newline.
     held: Vec<u8>,
 }
@@ -336,7 +336,6 @@ impl Stream {
             resume: None,
             unconfirmed: 0,
             unconfirmed_exact: true,
-            printed: false,
             held: Vec::new(),
         }
     }
@@ -576,7 +575,6 @@ impl Stream {
         if self.html || self.source.filtered || contains_replacement(data) {
             self.unconfirmed_exact = false;
         }
-        self.printed = true;
         if !self.multi {
             let mut out = io::stdout().lock();
             out.write_all(data)?;

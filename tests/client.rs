@@ -442,3 +442,31 @@ fn retry_waits_for_the_server_and_resumes_without_loss_or_repeat() {
     );
     assert!(err.contains("reconnected; resuming at byte"), "{err}");
 }
+
+#[test]
+fn retry_after_a_rotation_while_disconnected_prints_the_new_file() {
+    let _w = watchdog(Duration::from_secs(90));
+    let (d, f, s) = setup("c-rotate", &numbered(1, 3), &[]);
+    let listen = format!("127.0.0.1:{}", s.port);
+    let root = d.path().to_str().unwrap().to_string();
+    let t = Tail::spawn(&["-f", "--retry", "-n", "1", &s.ws_url(&f, "")]);
+    assert!(t.wait_out(Duration::from_secs(10), |o| o == "line 3\n"));
+    drop(s);
+    assert!(wait_until(Duration::from_secs(10), || t
+        .err()
+        .contains("connection lost")));
+    std::fs::rename(&f, d.join("app.log.1")).unwrap();
+    std::fs::write(&f, "new 1\nnew 2\n").unwrap();
+    let _s = Server::start_on(&listen, &["--root", &root, "--interval", "0.05"]);
+    assert!(
+        t.wait_out(Duration::from_secs(20), |o| o == "line 3\nnew 1\nnew 2\n"),
+        "{:?} {}",
+        t.out(),
+        t.err()
+    );
+    assert!(
+        t.err().contains("file replaced; following the new file"),
+        "{}",
+        t.err()
+    );
+}
