@@ -30,10 +30,15 @@ fn main() -> ExitCode {
                 eprintln!("wstail: {e}");
                 return ExitCode::from(2);
             }
+            let log_elsewhere = cfg.log_file.is_some();
             match server::serve(cfg) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    log::error!("{e}");
+                    // Standard error always says why; the log file too, when
+                    // the log goes there (else it would say it twice).
+                    if log_elsewhere {
+                        log::error!("{e}");
+                    }
                     eprintln!("wstail: {e}");
                     match e {
                         server::ServeError::NotASocket(_) => ExitCode::from(2),
