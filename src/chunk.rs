@@ -77,6 +77,11 @@ impl Chunker {
         self.line = Line::Start;
     }
 
+    /// True when nothing read is waiting to be given out.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
     /// Bytes held back (partial line or incomplete sequence).
     #[cfg(test)]
     pub fn held(&self) -> usize {
@@ -110,22 +115,34 @@ impl Chunker {
 
     /// The next message, if one may be given out now.
     pub fn next_piece(&mut self, flush: Flush) -> Option<Piece> {
+        let mut bytes = Vec::new();
+        let end = self.next_into(flush, &mut bytes)?;
+        Some(Piece { bytes, end })
+    }
+
+    /// The next message, if one may be given out now, appended to `out`
+    /// (so that the follower builds its frame without another copy); the
+    /// file offset just past the bytes consumed. Nothing may be appended
+    /// when the filter dropped every line.
+    pub fn next_into(&mut self, flush: Flush, out: &mut Vec<u8>) -> Option<u64> {
         let cut = self.cut(flush)?;
-        let mut bytes = Vec::with_capacity(cut);
         if self.filter.is_empty() {
-            bytes.extend_from_slice(&self.buf[..cut]);
+            out.extend_from_slice(&self.buf[..cut]);
         } else {
-            self.filter_into(cut, flush, &mut bytes);
+            self.filter_into(cut, flush, out);
         }
         self.buf.drain(..cut);
         if self.buf.is_empty() && self.buf.capacity() > 2 * self.max {
             self.buf.shrink_to(self.max);
         }
         self.offset += cut as u64;
-        Some(Piece {
-            bytes,
-            end: self.offset,
-        })
+        Some(self.offset)
+    }
+
+    /// Gives back the read buffer's memory beyond what is held (an idle
+    /// follower keeps no 64 KiB buffer).
+    pub fn release(&mut self) {
+        self.buf.shrink_to_fit();
     }
 
     /// Where the next message ends, or `None` to wait for more bytes.

@@ -65,6 +65,9 @@ pub struct LogFile {
     mark_len: usize,
     /// The bytes before `pos` changed: the file was rewritten under us.
     rewritten: bool,
+    /// Size and link count from the last `available`, for the `check` that
+    /// follows it (one `fstat` per idle round instead of two).
+    stat: Option<(u64, u64)>,
 }
 
 impl LogFile {
@@ -80,6 +83,7 @@ impl LogFile {
             mark: [0; MARK],
             mark_len: 0,
             rewritten: false,
+            stat: None,
         };
         let want = pos.min(MARK as u64) as usize;
         let mut mark = [0u8; MARK];
@@ -153,9 +157,13 @@ impl LogFile {
 
     /// Bytes known to be readable now (from the descriptor's size), so that
     /// a read buffer is no larger than what is there.
-    pub fn available(&self) -> io::Result<u64> {
+    pub fn available(&mut self) -> io::Result<u64> {
         match &self.file {
-            Some(f) if !self.rewritten => Ok(f.metadata()?.len().saturating_sub(self.pos)),
+            Some(f) if !self.rewritten => {
+                let m = f.metadata()?;
+                self.stat = Some((m.len(), m.nlink()));
+                Ok(m.len().saturating_sub(self.pos))
+            }
             _ => Ok(0),
         }
     }
@@ -176,10 +184,16 @@ impl LogFile {
         if self.rewritten {
             return Some(Change::Truncated);
         }
-        let Ok(ours) = file.metadata() else {
-            return None;
+        let (len, nlink) = match self.stat.take() {
+            Some(s) => s,
+            None => {
+                let Ok(m) = file.metadata() else {
+                    return None;
+                };
+                (m.len(), m.nlink())
+            }
         };
-        let linked = ours.nlink() > 0;
+        let linked = nlink > 0;
         match std::fs::metadata(&self.path) {
             // Deleted: the rest is read from the descriptor, then we wait.
             // Renamed away with nothing at the path yet: read on (the writer
@@ -199,7 +213,7 @@ impl LogFile {
                     Some(Change::Rotated)
                 }
             }
-            Ok(_) if ours.len() < self.pos => Some(Change::Truncated),
+            Ok(_) if len < self.pos => Some(Change::Truncated),
             Ok(_) => None,
         }
     }
@@ -211,6 +225,7 @@ impl LogFile {
         self.pos = 0;
         self.mark_len = 0;
         self.rewritten = false;
+        self.stat = None;
         match change {
             Change::Truncated => Ok(()),
             Change::Deleted => {
@@ -379,6 +394,7 @@ mod tests {
             mark: [0; MARK],
             mark_len: 0,
             rewritten: false,
+            stat: None,
         };
         let data: Vec<u8> = (0..100u8).collect();
         let mut at = 0;
