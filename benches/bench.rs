@@ -449,12 +449,54 @@ impl Checker {
 fn bench_throughput(report: &mut Report, dir: &Scratch, quick: bool) {
     eprintln!("throughput …");
     let size: u64 = if quick { 100_000_000 } else { 500_000_000 };
+    let runs = if quick { 1 } else { 3 };
     let big = dir.join("big.log");
     let lines = make_file(&big, size);
     let total = lines * LINE as u64;
     let label = format!("{} MB", total / 1_000_000);
 
-    // The limit: tail -F into a pipe.
+    // Taken in turns, so that a busy moment of the machine does not fall on
+    // one side only; the median of each.
+    let mut limit = Vec::new();
+    let mut ours: [Vec<(f64, f64, u64)>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..runs {
+        limit.push(tail_follow_rate(dir, &big, total));
+        for (i, format) in ["text", "html"].into_iter().enumerate() {
+            ours[i].push(follower_rate(dir, &big, lines, format));
+        }
+    }
+    fs::remove_file(&big).unwrap();
+    limit.sort_by(f64::total_cmp);
+    let tail_rate = limit[runs / 2];
+    report.row(
+        &format!("throughput, {label} appended: tail -n 0 -F | pipe (median of {runs})"),
+        String::new(),
+        &format!("{tail_rate:.0} MB/s"),
+        "",
+        "(the limit)",
+    );
+    for (i, (format, target)) in [("text", 0.30), ("html", 0.15)].into_iter().enumerate() {
+        let v = &mut ours[i];
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (rate, cpu, sent) = v[runs / 2];
+        let ratio = rate / tail_rate;
+        report.add(
+            &format!("throughput, {label} appended: format={format} (median of {runs})"),
+            format!(
+                "{rate:.0} MB/s (server CPU {cpu:.0}%, {} MB sent)",
+                sent / 1_000_000
+            ),
+            &format!("tail -F: {tail_rate:.0} MB/s"),
+            &format!("{ratio:.2}×"),
+            &format!("≥ {target:.2}× tail -F"),
+            Some(ratio >= target),
+        );
+    }
+}
+
+/// MB/s from `cat big >> file` to the last byte out of `tail -n 0 -F file`
+/// through a pipe.
+fn tail_follow_rate(dir: &Scratch, big: &Path, total: u64) -> f64 {
     let file = dir.join("tailF.log");
     File::create(&file).unwrap();
     let mut tail = Command::new("tail")
@@ -467,7 +509,7 @@ fn bench_throughput(report: &mut Report, dir: &Scratch, quick: bool) {
     let mut out = tail.stdout.take().unwrap();
     thread::sleep(Duration::from_millis(500));
     let t = Instant::now();
-    let cat = cat_append(&big, &file);
+    let cat = cat_append(big, &file);
     let mut buf = vec![0u8; 1 << 20];
     let mut got = 0u64;
     while got < total {
@@ -475,58 +517,45 @@ fn bench_throughput(report: &mut Report, dir: &Scratch, quick: bool) {
         assert!(n > 0, "tail -F ended early");
         got += n as u64;
     }
-    let tail_time = t.elapsed();
+    let took = t.elapsed();
     cat.join().unwrap();
     let _ = tail.kill();
     let _ = tail.wait();
     fs::remove_file(&file).unwrap();
-    let tail_rate = total as f64 / MB / tail_time.as_secs_f64();
-    report.row(
-        &format!("throughput, {label} appended: tail -n 0 -F | pipe"),
-        String::new(),
-        &format!("{tail_rate:.0} MB/s"),
-        "",
-        "(the limit)",
-    );
+    total as f64 / MB / took.as_secs_f64()
+}
 
-    for (format, target) in [("text", 0.30), ("html", 0.15)] {
-        let file = dir.join(&format!("{format}.log"));
-        File::create(&file).unwrap();
-        let server = Server::start(&dir.0, &[]);
-        let mut ws = connect(&server.url(&file, &format!("?tail=1&lines=0&format={format}")));
-        thread::sleep(Duration::from_millis(200));
-        let cpu0 = server.cpu();
-        let t = Instant::now();
-        let cat = cat_append(&big, &file);
-        let mut check = Checker::new();
-        while check.next < lines {
-            match ws.read().expect("read") {
-                Message::Text(t) => check.feed(t.as_bytes()),
-                Message::Close(c) => panic!("closed: {c:?}"),
-                _ => {}
-            }
+/// MB/s (of the file) from `cat big >> file` to the last line at one
+/// follower, every line checked; also the server's CPU share and the bytes
+/// it sent.
+fn follower_rate(dir: &Scratch, big: &Path, lines: u64, format: &str) -> (f64, f64, u64) {
+    let file = dir.join(&format!("{format}.log"));
+    File::create(&file).unwrap();
+    let server = Server::start(&dir.0, &[]);
+    let mut ws = connect(&server.url(&file, &format!("?tail=1&lines=0&format={format}")));
+    thread::sleep(Duration::from_millis(200));
+    let cpu0 = server.cpu();
+    let t = Instant::now();
+    let cat = cat_append(big, &file);
+    let mut check = Checker::new();
+    while check.next < lines {
+        match ws.read().expect("read") {
+            Message::Text(t) => check.feed(t.as_bytes()),
+            Message::Close(c) => panic!("closed: {c:?}"),
+            _ => {}
         }
-        let took = t.elapsed();
-        let cpu = server.cpu() - cpu0;
-        cat.join().unwrap();
-        drop(ws);
-        fs::remove_file(&file).unwrap();
-        let rate = total as f64 / MB / took.as_secs_f64();
-        let ratio = rate / tail_rate;
-        report.add(
-            &format!("throughput, {label} appended: format={format}"),
-            format!(
-                "{rate:.0} MB/s (server CPU {:.0}%, {} MB sent)",
-                cpu.as_secs_f64() / took.as_secs_f64() * 100.0,
-                check.bytes / 1_000_000
-            ),
-            &format!("tail -F: {tail_rate:.0} MB/s"),
-            &format!("{ratio:.2}×"),
-            &format!("≥ {target:.2}× tail -F"),
-            Some(ratio >= target),
-        );
     }
-    fs::remove_file(&big).unwrap();
+    let took = t.elapsed();
+    let cpu = server.cpu() - cpu0;
+    cat.join().unwrap();
+    drop(ws);
+    fs::remove_file(&file).unwrap();
+    let rate = (lines * LINE as u64) as f64 / MB / took.as_secs_f64();
+    (
+        rate,
+        cpu.as_secs_f64() / took.as_secs_f64() * 100.0,
+        check.bytes,
+    )
 }
 
 /// `cat big >> file`, in a thread.
@@ -715,7 +744,7 @@ impl Crowd {
     }
 }
 
-fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f64>, idle: bool) {
+fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f64>) {
     let label = match interval {
         None => "default --interval 1".to_string(),
         Some(i) => format!("--interval {i}"),
@@ -757,7 +786,10 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
     let rss_kb = server.status("VmRSS:");
     let threads = server.status("Threads:");
     let iv_secs = interval.unwrap_or(1.0);
-    let rss_limit = if n <= 1000 { 64.0 } else { 640.0 };
+    // The targets are for 1000 followers; larger crowds are reported as
+    // they are (served, or not).
+    let targeted = n <= 1000;
+    let rss_limit = 64.0;
     report.add(
         &format!("fan-out, {n} followers ({label}): server memory"),
         format!(
@@ -768,30 +800,36 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
         ),
         "",
         &format!("{:.1} KB/follower", rss_kb as f64 / n as f64),
-        &format!("≤ {rss_limit:.0} MB"),
-        Some((rss_kb as f64 / 1024.0) <= rss_limit),
+        &if targeted {
+            format!("≤ {rss_limit:.0} MB")
+        } else {
+            format!("{n} served")
+        },
+        Some(!targeted || (rss_kb as f64 / 1024.0) <= rss_limit),
     );
-    if idle {
-        // WSTAIL_BENCH_IDLE=SECS lengthens the idle phase (to attach perf).
-        let secs = std::env::var("WSTAIL_BENCH_IDLE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(10);
-        eprintln!("  idle for {secs} s: server pid {}", server.child.id());
-        let cpu0 = server.cpu();
-        let t = Instant::now();
-        thread::sleep(Duration::from_secs(secs));
-        let cpu = (server.cpu() - cpu0).as_secs_f64() / t.elapsed().as_secs_f64() * 100.0;
-        let limit = if iv_secs >= 1.0 { 5.0 } else { 10.0 };
-        report.add(
-            &format!("fan-out, {n} followers ({label}): idle CPU over {secs} s"),
-            format!("{cpu:.1}% of one core"),
-            "",
-            "",
-            &format!("≤ {limit:.0}%"),
-            Some(cpu <= limit),
-        );
-    }
+    // WSTAIL_BENCH_IDLE=SECS lengthens the idle phase (to attach perf).
+    let secs = std::env::var("WSTAIL_BENCH_IDLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    eprintln!("  idle for {secs} s: server pid {}", server.child.id());
+    let cpu0 = server.cpu();
+    let t = Instant::now();
+    thread::sleep(Duration::from_secs(secs));
+    let cpu = (server.cpu() - cpu0).as_secs_f64() / t.elapsed().as_secs_f64() * 100.0;
+    let limit = if iv_secs >= 1.0 { 5.0 } else { 10.0 };
+    report.add(
+        &format!("fan-out, {n} followers ({label}): idle CPU over {secs} s"),
+        format!("{cpu:.1}% of one core"),
+        "",
+        "",
+        &if targeted {
+            format!("≤ {limit:.0}%")
+        } else {
+            String::new()
+        },
+        targeted.then_some(cpu <= limit),
+    );
     let written = base.elapsed();
     append(&file, b"MARKER one line for everyone\n");
     let all = crowd.wait(&crowd.got_marker, n, Duration::from_secs(30));
@@ -841,17 +879,17 @@ fn main() {
         bench_latency(&mut report, &dir, quick);
     }
     if run("fanout") || run("fanout1") {
-        bench_fanout(&mut report, &dir, 1000, None, true);
+        bench_fanout(&mut report, &dir, 1000, None);
     }
     if run("fanout") || run("fanout005") {
-        bench_fanout(&mut report, &dir, 1000, Some(0.05), true);
+        bench_fanout(&mut report, &dir, 1000, Some(0.05));
     }
     if run("10k") {
         let (soft, hard) = open_file_limit();
         let n = 10_000usize;
         let need = 2 * n as u64 + 64;
         if soft >= need {
-            bench_fanout(&mut report, &dir, n, None, false);
+            bench_fanout(&mut report, &dir, n, None);
         } else {
             let fit = ((soft.saturating_sub(64)) / 2) as usize;
             report.add(
@@ -863,7 +901,7 @@ fn main() {
                 None,
             );
             if fit >= 2000 {
-                bench_fanout(&mut report, &dir, fit.min(n), None, false);
+                bench_fanout(&mut report, &dir, fit.min(n), None);
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Server-side line filters (`match=` / `exclude=`): plain substrings, ASCII
 //! case-insensitive, no regular expressions (nothing a client sends can make
 //! matching slow beyond its length). A line is kept when it contains one of
-//! the `match` texts (or there are none) and none of the `exclude` texts.
+//! the `match` texts (or there are none) and none of the `exclude` texts; it
+//! is judged without its newline, so no text matches across two lines.
 
 /// A line longer than this is judged on its first this-many bytes: the
 /// follower sends such a line in pieces and must decide on the first piece.

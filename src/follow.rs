@@ -1,9 +1,11 @@
 //! The WebSocket loop of one follower: read what is new in the file, cut it
-//! into messages, encode and send them; when nothing is new, wait on the
-//! socket with a read timeout of `--interval` (that wait is where Pong and
-//! Close frames arrive); send a Ping every `--heartbeat` and drop a client
+//! into messages, encode and send them (each as one frame written whole);
+//! when nothing is new, wait on the socket with a read timeout (that wait is
+//! where Pong and Close frames arrive) of `--interval` — shorter right after
+//! new data, starting at 1 ms and doubling, so that a writer still writing
+//! is followed at once; send a Ping every `--heartbeat` and drop a client
 //! that answers none within `--pong-timeout`; act on rotation, truncation and
-//! deletion like `tail -F`.
+//! deletion like `tail -F`. An idle follower holds no read or write buffer.
 
 use std::io;
 use std::time::{Duration, Instant};
