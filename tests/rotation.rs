@@ -510,6 +510,10 @@ fn copytruncate_between_two_looks() {
         got.events.extend(r.events);
     };
     take(&mut ws, 99, &mut got);
+    // Right after data the follower looks again after 1, 2, 4 … 1024 ms;
+    // from 1.2 s on it sleeps until about 2 s: act in that window.
+    let settle = || thread::sleep(Duration::from_millis(1200));
+    settle();
 
     // Copy, 10 lines written, truncation, then more than was there before:
     // the follower sleeps through all of it.
@@ -524,6 +528,7 @@ fn copytruncate_between_two_looks() {
         .unwrap();
     append(&path, lines(110..400).as_bytes());
     take(&mut ws, 399, &mut got);
+    settle();
 
     // Copy, truncation, a few lines: the file is now shorter than the
     // read position.
