@@ -210,7 +210,16 @@ impl<'a> Follower<'a> {
         let mut last_check = Instant::now();
         let mut last_data = Instant::now();
         let mut pause = BURST_POLL;
+        let mut waited = false;
         loop {
+            // After a wait, one stat of the path most often says that
+            // nothing changed: then that is all an idle round costs.
+            if waited && self.file.unchanged() {
+                self.idle_round(last_data, pause)?;
+                pause = (pause * 2).min(self.timing.interval);
+                continue;
+            }
+            waited = false;
             let n = self.read_file()?;
             if n > 0 {
                 last_data = Instant::now();
@@ -238,19 +247,25 @@ impl<'a> Follower<'a> {
                 pause = BURST_POLL;
                 continue;
             }
-            if last_data.elapsed() >= self.timing.interval {
-                self.send_pieces(Flush::Idle)?;
-            }
-            // Nothing new: buffers sized for a burst are given back now, so
-            // that followers that are not receiving hold none (a thousand
-            // clients connecting at once never hold theirs all together).
-            self.release();
-            self.heartbeat()?;
-            self.wait(pause)?;
+            self.idle_round(last_data, pause)?;
+            waited = true;
             // Right after data, the writer is likely still writing: look
             // again soon, then less and less often, up to the interval.
             pause = (pause * 2).min(self.timing.interval);
         }
+    }
+
+    /// Nothing new in the file: send a partial last line that has waited one
+    /// interval, give back buffers sized for a burst (so that followers that
+    /// are not receiving hold none, and a thousand clients connecting at
+    /// once never hold theirs all together), then wait.
+    fn idle_round(&mut self, last_data: Instant, pause: Duration) -> Result<(), End> {
+        if last_data.elapsed() >= self.timing.interval {
+            self.send_pieces(Flush::Idle)?;
+        }
+        self.release();
+        self.heartbeat()?;
+        self.wait(pause)
     }
 
     /// Reads what is new into the chunker; the read is sized to what the

@@ -168,6 +168,19 @@ impl LogFile {
         }
     }
 
+    /// One look for an idle follower: true when the path still names the
+    /// open file and its size is the read position — nothing new, nothing
+    /// changed. One stat of the path says it (the path's inode is ours, so
+    /// is its size), so an idle round costs one system call besides its
+    /// wait; when this says false, read and `check` as usual.
+    pub fn unchanged(&self) -> bool {
+        if self.file.is_none() || self.rewritten {
+            return false;
+        }
+        std::fs::metadata(&self.path)
+            .is_ok_and(|m| (m.dev(), m.ino()) == self.id && m.len() == self.pos)
+    }
+
     /// Checks the path against the open file. Call it when a read returned 0
     /// (so the open file has been read to its end), or periodically. On a
     /// change, the caller must first read the old file to its end again (a
@@ -338,6 +351,20 @@ mod tests {
         append(&path, b"line 6\n");
         assert_eq!(read_all(&mut lf), b"line 6\n");
         assert_eq!(lf.check(), None);
+    }
+
+    #[test]
+    fn one_stat_says_nothing_changed() {
+        let (d, path, mut lf) = setup("unchanged", b"a\n");
+        assert!(!lf.unchanged(), "unread bytes");
+        assert_eq!(read_all(&mut lf), b"a\n");
+        assert!(lf.unchanged());
+        append(&path, b"b\n");
+        assert!(!lf.unchanged(), "grown");
+        assert_eq!(read_all(&mut lf), b"b\n");
+        assert!(lf.unchanged());
+        std::fs::rename(&path, d.0.join("a.log.1")).unwrap();
+        assert!(!lf.unchanged(), "renamed away");
     }
 
     #[test]
