@@ -8,6 +8,16 @@ use common::*;
 use std::time::{Duration, Instant};
 use tungstenite::Message;
 
+/// Heartbeats every second, a second to answer, a short interval.
+const HEARTBEAT_1S: &[&str] = &[
+    "--heartbeat",
+    "1",
+    "--pong-timeout",
+    "1",
+    "--interval",
+    "0.2",
+];
+
 fn setup(tag: &str, extra: &[&str]) -> (TempDir, std::path::PathBuf, Server) {
     let dir = TempDir::new(tag);
     let f = dir.join("live.log");
@@ -22,17 +32,7 @@ fn setup(tag: &str, extra: &[&str]) -> (TempDir, std::path::PathBuf, Server) {
 #[test]
 fn a_client_that_never_answers_is_closed_in_time() {
     let _w = watchdog(Duration::from_secs(60));
-    let (_d, f, s) = setup(
-        "hb-silent",
-        &[
-            "--heartbeat",
-            "1",
-            "--pong-timeout",
-            "1",
-            "--interval",
-            "0.2",
-        ],
-    );
+    let (_d, f, s) = setup("hb-silent", HEARTBEAT_1S);
     let (threads_before, _) = threads_and_fds(s.pid());
     let ws = s.ws(&f, "?tail=1");
     // Never read: tungstenite answers Pings only when reading.
@@ -57,17 +57,7 @@ fn a_client_that_never_answers_is_closed_in_time() {
 #[test]
 fn a_client_that_answers_stays_connected() {
     let _w = watchdog(Duration::from_secs(60));
-    let (_d, f, s) = setup(
-        "hb-answer",
-        &[
-            "--heartbeat",
-            "1",
-            "--pong-timeout",
-            "1",
-            "--interval",
-            "0.2",
-        ],
-    );
+    let (_d, f, s) = setup("hb-answer", HEARTBEAT_1S);
     let mut ws = s.ws(&f, "?tail=1&format=text&lines=1");
     assert_eq!(ws.next(Duration::from_secs(3)), Got::Text("start\n".into()));
     // Reading answers each Ping with a Pong; stay well past several pings.
@@ -83,17 +73,7 @@ fn a_client_that_answers_stays_connected() {
 #[test]
 fn the_original_text_pong_keeps_a_client() {
     let _w = watchdog(Duration::from_secs(60));
-    let (_d, f, s) = setup(
-        "hb-text",
-        &[
-            "--heartbeat",
-            "1",
-            "--pong-timeout",
-            "1",
-            "--interval",
-            "0.2",
-        ],
-    );
+    let (_d, f, s) = setup("hb-text", HEARTBEAT_1S);
     let mut ws = s.ws(&f, "?tail=1&format=text&lines=0");
     // Like the Python client: answer with a text "pong", never with a frame.
     for _ in 0..8 {
