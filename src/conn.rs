@@ -153,6 +153,15 @@ pub fn handle(mut stream: TcpStream, shared: &Shared) {
         }
     };
     log.target = format!("{} {}", req.method, log_target(&req.target));
+    // From here on every answer may be large (a download, a follower): a
+    // client that takes no data for the stall timeout is dropped.
+    let stream = match Stalling::new(stream) {
+        Ok(s) => s,
+        Err(e) => {
+            log.outcome = format!("the socket cannot be set up: {e}");
+            return;
+        }
+    };
     if let Err((status, reason)) = route(stream, &req, shared, &mut log) {
         log.refused(status, &reason);
     }
@@ -163,13 +172,13 @@ type Refused = (u16, String);
 
 /// Routes a request; returns the refusal that was answered, if any.
 fn route(
-    mut stream: TcpStream,
+    mut stream: Stalling,
     req: &Request,
     shared: &Shared,
     log: &mut ConnLog,
 ) -> Result<(), Refused> {
     let cfg = &shared.cfg;
-    let refuse = |stream: &mut TcpStream, status: u16, reason: &str, extra: &[String]| {
+    let refuse = |stream: &mut Stalling, status: u16, reason: &str, extra: &[String]| {
         let _ = http::refuse(stream, status, reason, extra);
         Err((status, reason.to_string()))
     };
@@ -245,7 +254,7 @@ fn route(
 
 /// The WebSocket route: checks, handshake, then the follower.
 fn serve_websocket(
-    mut stream: TcpStream,
+    mut stream: Stalling,
     req: &Request,
     q: &Query,
     shared: &Shared,
@@ -310,14 +319,7 @@ fn serve_websocket(
         return Ok(());
     }
     log.status = 101;
-    let _ = stream.set_nodelay(true);
-    let stream = match Stalling::new(stream) {
-        Ok(s) => s,
-        Err(e) => {
-            log.outcome = format!("the socket cannot be set up: {e}");
-            return Ok(());
-        }
-    };
+    let _ = stream.get_ref().set_nodelay(true);
     let config = WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)

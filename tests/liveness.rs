@@ -132,9 +132,21 @@ fn a_client_that_takes_no_data_is_dropped_after_30s() {
     for _ in 0..48 {
         append(&f, block.as_bytes());
     }
+    // A download of the same 48 MiB that is never read is dropped too.
+    let mut download = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    std::io::Write::write_all(
+        &mut download,
+        format!("GET {}?download HTTP/1.1\r\nHost: x\r\n\r\n", url_path(&f)).as_bytes(),
+    )
+    .unwrap();
     let t = Instant::now();
     assert!(
         s.wait_log("took no data for 30s", Duration::from_secs(60)),
+        "{}",
+        s.log()
+    );
+    assert!(
+        s.wait_log("download; the client went away", Duration::from_secs(10)),
         "{}",
         s.log()
     );
@@ -148,4 +160,5 @@ fn a_client_that_takes_no_data_is_dropped_after_30s() {
     )
     .0 == before));
     drop(ws);
+    drop(download);
 }
