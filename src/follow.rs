@@ -309,7 +309,14 @@ impl<'a> Follower<'a> {
             .switch(change)
             .map_err(|r| End::FileRefused(r.reason()))?;
         self.chunker.restart(self.file.pos());
-        info!("{}: file {}", self.label, change.name());
+        // The path as Debug: quoted, control characters escaped (it came
+        // from a client).
+        info!(
+            "{}: {:?}: file {}",
+            self.label,
+            self.file.path(),
+            change.name()
+        );
         self.send_event(change)
     }
 

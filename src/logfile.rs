@@ -95,6 +95,11 @@ impl LogFile {
         lf
     }
 
+    /// The followed path (canonical).
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     pub fn pos(&self) -> u64 {
         self.pos
     }

@@ -230,10 +230,15 @@ fn setup(tag: &str) -> (TempDir, PathBuf, Server, Ws, Watchdog) {
     (dir, path, server, ws, guard)
 }
 
-/// Asserts that the server's log notes `what` exactly `n` times (its log
-/// is read by another thread: wait for it, bounded).
+/// Asserts that the server's log notes `what` exactly `n` times, at info,
+/// with the path (its log is read by another thread: wait for it, bounded).
 fn assert_logged(server: &Server, what: &str, n: usize) {
-    let count = || server.log().matches(&format!(": file {what}")).count();
+    let count = || {
+        let log = server.log();
+        log.lines()
+            .filter(|l| l.contains("[INFO]") && l.ends_with(&format!("app.log\": file {what}")))
+            .count()
+    };
     wait_until(Duration::from_secs(5), || count() >= n);
     assert_eq!(count(), n, "'file {what}' in the log:\n{}", server.log());
 }
