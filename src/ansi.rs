@@ -21,9 +21,8 @@
 //! - U+009B (8-bit CSI) starts a CSI; the other C1 controls are dropped, like
 //!   the C0 controls other than tab and newline. Carriage returns are dropped.
 
-/// Longest escape sequence followed, in bytes: real CSI/OSC sequences are far
-/// shorter, and a bound keeps garbage from hiding text without limit.
-pub const MAX_SEQUENCE_LEN: usize = 4096;
+/// Longest escape sequence followed, in bytes (see `limits.rs`).
+pub use crate::limits::MAX_ESCAPE_SEQUENCE as MAX_SEQUENCE_LEN;
 
 /// Most parameters kept from one CSI sequence (the rest are ignored): the
 /// longest meaningful SGR (`38:2::r:g:b;48:2::r:g:b;…`) needs about twenty.

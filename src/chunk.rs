@@ -6,7 +6,7 @@
 //! the file offset of every byte so that resume offsets are exact.
 
 use crate::filter::Filter;
-use crate::limits::{MAX_ESCAPE_HOLD, MAX_MESSAGE_BYTES};
+use crate::limits::{MAX_ESCAPE_SEQUENCE, MAX_MESSAGE_BYTES};
 
 /// How far a message may reach into a partial last line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,7 +206,7 @@ impl Chunker {
 /// The longest prefix of `bytes` that ends neither inside a UTF-8 character
 /// nor inside an escape sequence.
 pub fn safe_cut(bytes: &[u8]) -> usize {
-    let esc = crate::ansi::complete_prefix_len(bytes, MAX_ESCAPE_HOLD);
+    let esc = crate::ansi::complete_prefix_len(bytes, MAX_ESCAPE_SEQUENCE);
     utf8_boundary(&bytes[..esc])
 }
 

@@ -28,9 +28,10 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// a thousand 120-byte lines take two reads, small enough to stay cheap.
 pub const TAIL_BLOCK: usize = 64 * 1024;
 
-/// An escape sequence longer than this is not held back at a message end:
-/// real SGR/OSC sequences are far shorter, and holding garbage would stall.
-pub const MAX_ESCAPE_HOLD: usize = 4 * 1024;
+/// Longest escape sequence followed: the converter abandons a longer one,
+/// and a message end is not held back for it. Real SGR/OSC sequences are far
+/// shorter; garbage must neither hide text nor stall a follower.
+pub const MAX_ESCAPE_SEQUENCE: usize = 4 * 1024;
 
 /// Stack of each client thread. The follow loop keeps its buffers on the heap,
 /// so a small stack lets thousands of followers fit in little memory.
