@@ -45,6 +45,14 @@ pub const WS_READ_BUFFER: usize = 4 * 1024;
 /// re-checked at least this often, so that a rotation is seen promptly.
 pub const ROTATION_CHECK_BUSY: Duration = Duration::from_secs(1);
 
+/// Connections answered 503 at once beyond `--max-clients`; past that, new
+/// connections are closed without an answer (refusing must stay cheap too).
+pub const MAX_REFUSING: usize = 64;
+
+/// How long a 503 refusal waits for the request head before answering
+/// (closing with the request unread would reset the connection).
+pub const REFUSAL_READ: Duration = Duration::from_secs(2);
+
 /// Pause after a failed `accept` (EMFILE, ENFILE, ENOMEM …) before trying
 /// again: survive the condition without spinning on it.
 pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);

@@ -12,21 +12,13 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use log::{error, info, warn};
 
 use crate::cli::ServeConfig;
 use crate::conn::{self, ConnLog, Shared};
 use crate::http;
-use crate::limits::{ACCEPT_ERROR_PAUSE, CLIENT_STACK};
-
-/// Connections answered 503 at once beyond `--max-clients`; past that, new
-/// connections are closed without an answer.
-const MAX_REFUSING: usize = 64;
-
-/// How long a refusal thread waits for the request head before answering.
-const REFUSAL_READ: Duration = Duration::from_secs(2);
+use crate::limits::{ACCEPT_ERROR_PAUSE, CLIENT_STACK, MAX_REFUSING, REFUSAL_READ};
 
 /// A failure that ends the server: exit status 1 (or 2 for `Usage`).
 #[derive(Debug)]
