@@ -29,10 +29,7 @@ fn fixture(extra: &[&str]) -> Fixture {
         .status()
         .unwrap();
     assert!(ok.success(), "mkfifo");
-    let root = logs.to_str().unwrap().to_string();
-    let mut args = vec!["--root", &root];
-    args.extend_from_slice(extra);
-    let server = Server::start(&args);
+    let server = Server::rooted(&logs, extra);
     Fixture { dir, server }
 }
 

@@ -11,10 +11,9 @@ fn setup(tag: &str, extra: &[&str]) -> (TempDir, std::path::PathBuf, Server) {
     let dir = TempDir::new(tag);
     let f = dir.join("b.log");
     std::fs::write(&f, "one\ntwo\n").unwrap();
-    let root = dir.path().to_str().unwrap().to_string();
-    let mut args = vec!["--root", root.as_str(), "--interval", "0.1"];
+    let mut args = vec!["--interval", "0.1"];
     args.extend_from_slice(extra);
-    let s = Server::start(&args);
+    let s = Server::rooted(dir.path(), &args);
     (dir, f, s)
 }
 

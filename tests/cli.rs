@@ -87,8 +87,7 @@ fn one_log_line_per_connection_in_the_log_file() {
     let f = dir.join("x.log");
     std::fs::write(&f, "0123456789\n").unwrap();
     let log_path = dir.join("server.log");
-    let root = dir.path().to_str().unwrap().to_string();
-    let s = Server::start(&["--root", &root, "--log-file", log_path.to_str().unwrap()]);
+    let s = Server::rooted(dir.path(), &["--log-file", log_path.to_str().unwrap()]);
     let (text, _) = s
         .ws(&f, "?format=text&token=abc")
         .text_to_close(Duration::from_secs(5));
@@ -143,15 +142,15 @@ fn log_level_warn_keeps_only_refusals() {
     let f = dir.join("x.log");
     std::fs::write(&f, "x\n").unwrap();
     let log_path = dir.join("server.log");
-    let root = dir.path().to_str().unwrap().to_string();
-    let s = Server::start(&[
-        "--root",
-        &root,
-        "--log-file",
-        log_path.to_str().unwrap(),
-        "--log-level",
-        "warn",
-    ]);
+    let s = Server::rooted(
+        dir.path(),
+        &[
+            "--log-file",
+            log_path.to_str().unwrap(),
+            "--log-level",
+            "warn",
+        ],
+    );
     let _ = s
         .ws(&f, "?format=text")
         .text_to_close(Duration::from_secs(5));

@@ -172,8 +172,7 @@ fn several_urls_get_prefixes_and_never_mix_lines() {
     std::fs::write(&a, &a_text).unwrap();
     // b has no final newline: the last partial line is printed with one.
     std::fs::write(&b, b_text.trim_end()).unwrap();
-    let root = dir.path().to_str().unwrap().to_string();
-    let s = Server::start(&["--root", &root]);
+    let s = Server::rooted(dir.path(), &[]);
     let (ua, ub) = (s.ws_url(&a, ""), s.ws_url(&b, ""));
     let (code, out, err) = run(&["-n", "3000", &ua, &ub]);
     assert_eq!((code, err.as_str()), (0, ""));

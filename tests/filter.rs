@@ -22,8 +22,7 @@ fn setup(tag: &str) -> (TempDir, std::path::PathBuf, Server) {
     let dir = TempDir::new(tag);
     let f = dir.join("app.log");
     std::fs::write(&f, LOG).unwrap();
-    let root = dir.path().to_str().unwrap().to_string();
-    let s = Server::start(&["--root", &root, "--interval", "0.05"]);
+    let s = Server::rooted(dir.path(), &["--interval", "0.05"]);
     (dir, f, s)
 }
 

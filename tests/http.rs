@@ -9,10 +9,7 @@ fn setup(extra: &[&str]) -> (TempDir, Server) {
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::write(dir.join("a.log"), "0123456789").unwrap();
     std::fs::write(dir.join("sub/q\"uote.log"), "x").unwrap();
-    let root = dir.path().to_str().unwrap().to_string();
-    let mut args = vec!["--root", root.as_str()];
-    args.extend_from_slice(extra);
-    let s = Server::start(&args);
+    let s = Server::rooted(dir.path(), extra);
     (dir, s)
 }
 

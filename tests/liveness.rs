@@ -22,10 +22,7 @@ fn setup(tag: &str, extra: &[&str]) -> (TempDir, std::path::PathBuf, Server) {
     let dir = TempDir::new(tag);
     let f = dir.join("live.log");
     std::fs::write(&f, "start\n").unwrap();
-    let root = dir.path().to_str().unwrap().to_string();
-    let mut args = vec!["--root", root.as_str()];
-    args.extend_from_slice(extra);
-    let s = Server::start(&args);
+    let s = Server::rooted(dir.path(), extra);
     (dir, f, s)
 }
 

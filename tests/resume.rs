@@ -93,8 +93,7 @@ fn inode(p: &Path) -> u64 {
 fn server(tag: &str) -> (TempDir, std::path::PathBuf, Server) {
     let dir = TempDir::new(tag);
     let f = dir.join("app.log");
-    let root = dir.path().to_str().unwrap().to_string();
-    let s = Server::start(&["--root", &root, "--interval", "0.05"]);
+    let s = Server::rooted(dir.path(), &["--interval", "0.05"]);
     (dir, f, s)
 }
 

@@ -224,8 +224,7 @@ fn setup(tag: &str) -> (TempDir, PathBuf, Server, Ws, Watchdog) {
     let dir = TempDir::new(tag);
     let path = dir.join("app.log");
     File::create(&path).unwrap();
-    let root = dir.path().to_str().unwrap().to_string();
-    let server = Server::start(&["--root", &root, "--interval", INTERVAL]);
+    let server = Server::rooted(dir.path(), &["--interval", INTERVAL]);
     let ws = server.ws(&path, "?tail=1&format=text&meta=1&lines=0");
     (dir, path, server, ws, guard)
 }
@@ -503,8 +502,7 @@ fn copytruncate_between_two_looks() {
     let path = dir.join("app.log");
     let lines = |r: std::ops::Range<u64>| r.map(line).collect::<String>();
     std::fs::write(&path, lines(0..100)).unwrap();
-    let root = dir.path().to_str().unwrap().to_string();
-    let server = Server::start(&["--root", &root, "--interval", "2"]);
+    let server = Server::rooted(dir.path(), &["--interval", "2"]);
     let mut ws = server.ws(&path, "?tail=1&format=text&meta=1&lines=100");
     let progress = Progress::new();
     let mut got = Received::default();

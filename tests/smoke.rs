@@ -8,8 +8,7 @@ fn tail_text_and_html() {
     let dir = TempDir::new("smoke");
     let f = dir.join("a.log");
     std::fs::write(&f, "one\ntwo\n\x1b[31mred\x1b[0m <b>\n").unwrap();
-    let root = dir.path().to_str().unwrap().to_string();
-    let s = Server::start(&["--root", &root]);
+    let s = Server::rooted(dir.path(), &[]);
     let (text, code) = s
         .ws(&f, "?format=text&lines=2")
         .text_to_close(Duration::from_secs(10));

@@ -9,10 +9,9 @@ use std::time::Duration;
 const T: Duration = Duration::from_secs(10);
 
 fn serve(dir: &TempDir, extra: &[&str]) -> Server {
-    let root = dir.path().to_str().unwrap().to_string();
-    let mut args = vec!["--root", root.as_str(), "--interval", "0.1"];
+    let mut args = vec!["--interval", "0.1"];
     args.extend_from_slice(extra);
-    Server::start(&args)
+    Server::rooted(dir.path(), &args)
 }
 
 fn numbered(n: usize) -> String {
@@ -169,8 +168,7 @@ fn a_partial_line_waits_for_its_newline_or_one_idle_interval() {
     let dir = TempDir::new("tail-partial");
     let f = dir.join("p.log");
     std::fs::write(&f, "").unwrap();
-    let root = dir.path().to_str().unwrap().to_string();
-    let s = Server::start(&["--root", &root, "--interval", "1"]);
+    let s = Server::rooted(dir.path(), &["--interval", "1"]);
     let mut ws = s.ws(&f, "?format=text&tail=1&lines=0");
     std::thread::sleep(Duration::from_millis(200));
     append(&f, b"first line\nhalf");

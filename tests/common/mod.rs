@@ -62,6 +62,14 @@ impl Server {
         Self::start_on("127.0.0.1:0", args)
     }
 
+    /// Starts `wstail serve --root ROOT ARGS` on a free port.
+    pub fn rooted(root: &Path, args: &[&str]) -> Server {
+        let root = root.to_str().expect("a UTF-8 temp path");
+        let mut all = vec!["--root", root];
+        all.extend_from_slice(args);
+        Self::start(&all)
+    }
+
     pub fn start_on(listen: &str, args: &[&str]) -> Server {
         Self::start_wrapped(&[], listen, args)
     }
