@@ -11,6 +11,7 @@ use log::{Level, log};
 use tungstenite::WebSocket;
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
+use url::form_urlencoded;
 
 use crate::access;
 use crate::chunk::Chunker;
@@ -103,7 +104,13 @@ pub fn log_target(target: &str) -> String {
             if i > 0 {
                 out.push('&');
             }
-            if pair.starts_with("token=") {
+            // Judged by the key as the query parser decodes it, so that
+            // a percent-encoded spelling such as `%74oken=` is redacted too.
+            let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+            let decoded: String = form_urlencoded::parse(key.as_bytes())
+                .map(|(k, _)| k.into_owned())
+                .collect();
+            if decoded == "token" {
                 out.push_str("token=***");
             } else {
                 escape_into(&mut out, pair);
@@ -361,6 +368,10 @@ mod tests {
             log_target("/a?tail=1&token=s3cret&x=1"),
             "/a?tail=1&token=***&x=1"
         );
+        assert_eq!(log_target("/a?%74oken=s3cret"), "/a?token=***");
+        assert_eq!(log_target("/a?%74%6Fken=s3cret&x=1"), "/a?token=***&x=1");
+        assert_eq!(log_target("/a?token"), "/a?token=***");
+        assert_eq!(log_target("/a?tokens=1"), "/a?tokens=1");
         assert_eq!(log_target("/a\"b\\c"), "/a\\x22b\\x5cc");
         assert!(log_target(&"/x".repeat(400)).ends_with("..."));
     }

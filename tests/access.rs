@@ -135,6 +135,14 @@ fn token_required_and_redacted() {
             .0,
         401
     );
+    // A percent-encoded key is the same parameter to the server; it is
+    // accepted, and redacted in the log like the plain one.
+    assert_eq!(
+        f.server
+            .ws_status(&format!("{file}?%74oken=s3cret-token"), "")
+            .0,
+        101
+    );
     assert_eq!(f.server.get("/?list").0, 401);
     assert_eq!(f.server.get("/?list&token=s3cret-token").0, 200);
     assert_eq!(f.server.get(&format!("{file}?download")).0, 401);
@@ -142,6 +150,7 @@ fn token_required_and_redacted() {
     assert_eq!(f.server.get("/").0, 200);
     assert_eq!(f.server.get(&file).0, 200);
     assert!(f.server.wait_log("token=***", Duration::from_secs(5)));
+
     assert!(
         !f.server.log().contains("s3cret-token"),
         "the token never reaches the log"
@@ -178,6 +187,98 @@ fn origin_rule() {
         "GET /?list HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://evil.example\r\n\r\n"
     ));
     assert_eq!(status, 403);
+}
+
+/// `WSTAIL_TOKEN` keeps the token out of `ps`: the server takes it from the
+/// environment, and `--token` given as well wins.
+#[test]
+fn token_from_the_environment() {
+    let _w = watchdog(Duration::from_secs(60));
+    let dir = TempDir::new("env-token");
+    std::fs::write(dir.join("app.log"), "hello\n").unwrap();
+    let root = dir.path().to_str().unwrap();
+    let file = format!("{root}/app.log");
+    let s = Server::start_wrapped(
+        &["env", "WSTAIL_TOKEN=from-the-env"],
+        "127.0.0.1:0",
+        &["--root", root],
+    );
+    assert_eq!(s.ws_status(&file, "").0, 401);
+    assert_eq!(
+        s.ws_status(&format!("{file}?token=from-the-env"), "").0,
+        101
+    );
+    assert_eq!(s.get("/?list&token=from-the-env").0, 200);
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", s.pid())).unwrap();
+    assert!(!String::from_utf8_lossy(&cmdline).contains("from-the-env"));
+    drop(s);
+    let s = Server::start_wrapped(
+        &["env", "WSTAIL_TOKEN=from-the-env"],
+        "127.0.0.1:0",
+        &["--root", root, "--token", "from-the-line"],
+    );
+    assert_eq!(
+        s.ws_status(&format!("{file}?token=from-the-env"), "").0,
+        401
+    );
+    assert_eq!(
+        s.ws_status(&format!("{file}?token=from-the-line"), "").0,
+        101
+    );
+}
+
+/// Several `--allow-origin`s each admit their origin and no other; `*`
+/// admits every origin; the HTTP routes that carry log data (download,
+/// list) follow the same rule as the WebSocket.
+#[test]
+fn allow_origin_list_and_any() {
+    let _w = watchdog(Duration::from_secs(60));
+    let f = fixture(&[
+        "--allow-origin",
+        "https://ops.example",
+        "--allow-origin",
+        "http://dash.example:8080",
+    ]);
+    let d = f.dir.path().to_str().unwrap();
+    let file = format!("{d}/logs/app.log");
+    let port = f.server.port;
+    let ws = |origin: &str| {
+        f.server
+            .ws_status(&file, &format!("Origin: {origin}\r\n"))
+            .0
+    };
+    assert_eq!(ws("https://ops.example"), 101);
+    assert_eq!(
+        ws("https://ops.example:443"),
+        101,
+        "the default port spelled out"
+    );
+    assert_eq!(ws("http://dash.example:8080"), 101);
+    assert_eq!(ws("http://dash.example"), 403, "another port");
+    assert_eq!(ws("http://ops.example"), 403, "another scheme");
+    assert_eq!(ws("https://evil.example"), 403);
+    let download = |origin: &str| {
+        f.server
+            .http(&format!(
+                "GET {file}?download HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: {origin}\r\n\r\n"
+            ))
+            .0
+    };
+    assert_eq!(download("https://evil.example"), 403);
+    assert_eq!(download("https://ops.example"), 200);
+    assert_eq!(download(&format!("http://127.0.0.1:{port}")), 200);
+
+    let any = Server::rooted(&f.dir.join("logs"), &["--allow-origin", "*"]);
+    let any_port = any.port;
+    assert_eq!(
+        any.ws_status(&file, "Origin: https://evil.example\r\n").0,
+        101
+    );
+    assert_eq!(any.ws_status(&file, "Origin: null\r\n").0, 101);
+    let (status, _) = any.http(&format!(
+        "GET /?list HTTP/1.1\r\nHost: 127.0.0.1:{any_port}\r\nOrigin: https://evil.example\r\n\r\n"
+    ));
+    assert_eq!(status, 200);
 }
 
 #[test]
