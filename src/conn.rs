@@ -64,7 +64,14 @@ impl ConnLog {
         }
     }
 
-    fn refused(&mut self, status: u16, reason: &str) {
+    /// Records the request once its head is read.
+    pub fn request(&mut self, req: &Request) {
+        self.target = format!("{} {}", req.method, log_target(&req.target));
+        self.outcome = "closed before an answer".to_string();
+    }
+
+    /// Records a refusal (logged at warn).
+    pub fn refused(&mut self, status: u16, reason: &str) {
         self.status = status;
         self.outcome = format!("refused: {reason}");
         self.level = Level::Warn;
@@ -138,10 +145,26 @@ fn escape_into(out: &mut String, s: &str) {
     }
 }
 
-/// Serves one connection (a thread's whole life, or `--inetd`'s).
-pub fn handle(mut stream: TcpStream, shared: &Shared) {
+/// Serves one connection from its first byte (`--inetd`'s one connection).
+pub fn handle(stream: TcpStream, shared: &Shared) {
     let mut log = ConnLog::new(stream.peer_addr().ok());
-    let req = match http::read_head(&mut stream) {
+    let head = http::read_head(&stream);
+    if let Ok(req) = &head {
+        log.request(req);
+    }
+    respond(stream, head, shared, &mut log);
+}
+
+/// Answers a connection whose request head has been read (and recorded in
+/// `log`), or could not be: a refusal for a bad head, else the route it asks
+/// for.
+pub fn respond(
+    mut stream: TcpStream,
+    head: Result<Request, HeadError>,
+    shared: &Shared,
+    log: &mut ConnLog,
+) {
+    let req = match head {
         Ok(r) => r,
         Err(e) => {
             let (status, reason) = match e {
@@ -159,7 +182,6 @@ pub fn handle(mut stream: TcpStream, shared: &Shared) {
             return;
         }
     };
-    log.target = format!("{} {}", req.method, log_target(&req.target));
     // From here on every answer may be large (a download, a follower): a
     // client that takes no data for the stall timeout is dropped.
     let stream = match Stalling::new(stream) {
@@ -169,7 +191,7 @@ pub fn handle(mut stream: TcpStream, shared: &Shared) {
             return;
         }
     };
-    if let Err((status, reason)) = route(stream, &req, shared, &mut log) {
+    if let Err((status, reason)) = route(stream, &req, shared, log) {
         log.refused(status, &reason);
     }
 }

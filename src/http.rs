@@ -61,7 +61,10 @@ pub enum HeadError {
 /// Reads one request head from `stream`, at most `MAX_REQUEST_HEAD` bytes
 /// within `REQUEST_HEAD_TIMEOUT` (a slow client is not given longer by
 /// dribbling bytes: the deadline is for the whole head).
-pub fn read_head(stream: &mut TcpStream) -> Result<Request, HeadError> {
+/// Takes `&TcpStream` so that the accept loop can keep a handle to close a
+/// connection that is crowded out while it is still sending its head.
+pub fn read_head(stream: &TcpStream) -> Result<Request, HeadError> {
+    let mut reader = stream;
     let deadline = Instant::now() + REQUEST_HEAD_TIMEOUT;
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
@@ -71,7 +74,7 @@ pub fn read_head(stream: &mut TcpStream) -> Result<Request, HeadError> {
             return Err(HeadError::Timeout);
         }
         stream.set_read_timeout(Some(left)).map_err(HeadError::Io)?;
-        let n = match stream.read(&mut chunk) {
+        let n = match reader.read(&mut chunk) {
             Ok(0) => return Err(HeadError::Closed),
             Ok(n) => n,
             Err(e)

@@ -45,13 +45,16 @@ pub const WS_READ_BUFFER: usize = 4 * 1024;
 /// re-checked at least this often, so that a rotation is seen promptly.
 pub const ROTATION_CHECK_BUSY: Duration = Duration::from_secs(1);
 
-/// Connections answered 503 at once beyond `--max-clients`; past that, new
-/// connections are closed without an answer (refusing must stay cheap too).
-pub const MAX_REFUSING: usize = 64;
+/// Connections still sending their request head, at most, at once. They
+/// hold no client slot (idle sockets must not starve `--max-clients`); a
+/// connection beyond this number closes the oldest of them with a 408. A
+/// real client sends its head within a round trip, so idle sockets crowd it
+/// out only by opening this many connections within that round trip.
+pub const MAX_HANDSHAKES: usize = 128;
 
-/// How long a 503 refusal waits for the request head before answering
-/// (closing with the request unread would reset the connection).
-pub const REFUSAL_READ: Duration = Duration::from_secs(2);
+/// Write timeout of a 503 answer: it is a few hundred bytes, which an empty
+/// socket buffer takes at once; this only guards against one that is full.
+pub const REFUSAL_WRITE: Duration = Duration::from_secs(2);
 
 /// Pause after a failed `accept` (EMFILE, ENFILE, ENOMEM …) before trying
 /// again: survive the condition without spinning on it.

@@ -11,8 +11,9 @@ use std::path::Path;
 
 use simplelog::{ConfigBuilder, LevelFilter, WriteLogger};
 
-/// Starts logging at `level` to `file` or standard error.
+/// Starts logging at `level` to `file` or standard error, panics included.
 pub fn init(level: LevelFilter, file: Option<&Path>, inetd: bool) -> Result<(), String> {
+    log_panics();
     let config = ConfigBuilder::new()
         .set_time_format_rfc3339()
         .set_thread_level(LevelFilter::Off)
@@ -33,6 +34,30 @@ pub fn init(level: LevelFilter, file: Option<&Path>, inetd: bool) -> Result<(), 
         None => WriteLogger::init(level, config, io::stderr()),
     };
     result.map_err(|e| format!("cannot start logging: {e}"))
+}
+
+/// Sends a panic's message to the log instead of standard error (which
+/// under `--inetd` may be the client's socket). A panic in a client's thread
+/// ends that thread only: its connection closes, its slot is given back
+/// (guards' `Drop`) and the server goes on; the connection's own log line
+/// then says that its thread panicked.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_string());
+        let at = info
+            .location()
+            .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+        log::error!(
+            "BUG: thread '{name}' panicked{at}: {what}; only its connection is closed (please report this with the lines around it)"
+        );
+    }));
 }
 
 fn stderr_is_socket() -> bool {

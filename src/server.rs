@@ -1,24 +1,29 @@
 //! Where connections come from: a bound `TcpListener` with one thread per
 //! client (explicit small stack), or `--inetd`'s one connection on standard
-//! input. Client slots bound the threads (`--max-clients`); the connection
-//! after the last slot is answered 503 by a small, itself bounded, set of
-//! refusal threads. Accept errors (EMFILE and the like) are logged and
-//! survived with a short pause, never a busy loop or an exit.
+//! input. A connection first sends its request head; while it does, it holds
+//! no client slot but one of `MAX_HANDSHAKES` handshake places, and a new
+//! connection beyond those closes the oldest (408). With its head read it
+//! takes one of the `--max-clients` slots or is answered 503. So idle or
+//! slow sockets can neither starve real clients nor pile up threads. Accept
+//! errors (EMFILE and the like) are logged and survived with a short pause,
+//! never a busy loop or an exit.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::net::{TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsFd;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use log::{error, info, warn};
 
 use crate::cli::ServeConfig;
 use crate::conn::{self, ConnLog, Shared};
 use crate::http;
-use crate::limits::{ACCEPT_ERROR_PAUSE, CLIENT_STACK, MAX_REFUSING, REFUSAL_READ};
+use crate::limits::{ACCEPT_ERROR_PAUSE, CLIENT_STACK, MAX_HANDSHAKES, REFUSAL_WRITE};
 
 /// A failure that ends the server: exit status 1 (or 2 for `Usage`).
 #[derive(Debug)]
@@ -71,6 +76,64 @@ impl Drop for Slot {
     }
 }
 
+/// The connections still sending their request head, oldest first, each
+/// with a handle that lets a newer connection close it.
+struct Handshakes {
+    /// The last id given, and the waiting connections with their ids.
+    list: Mutex<(u64, VecDeque<Waiting>)>,
+}
+
+/// A connection still sending its head: its id and a handle to close it.
+type Waiting = (u64, Arc<TcpStream>);
+
+impl Handshakes {
+    fn new() -> Self {
+        Handshakes {
+            list: Mutex::new((0, VecDeque::with_capacity(MAX_HANDSHAKES))),
+        }
+    }
+
+    /// Registers a new connection; when all places are taken, the oldest is
+    /// taken off the list and its reading half shut, so that its thread's
+    /// read ends at once and the thread answers 408. Returns the new id.
+    fn admit(&self, stream: &Arc<TcpStream>) -> u64 {
+        let (id, evicted) = {
+            let mut guard = self.list.lock().unwrap_or_else(PoisonError::into_inner);
+            let (next, list) = &mut *guard;
+            *next += 1;
+            let evicted = if list.len() >= MAX_HANDSHAKES {
+                list.pop_front()
+            } else {
+                None
+            };
+            list.push_back((*next, Arc::clone(stream)));
+            (*next, evicted)
+        };
+        if let Some((_, old)) = evicted {
+            let _ = old.shutdown(Shutdown::Read);
+        }
+        id
+    }
+
+    /// Takes a connection off the list once its head is read (or failed);
+    /// false when a newer connection had already closed it.
+    fn finish(&self, id: u64) -> bool {
+        let mut guard = self.list.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = &mut guard.1;
+        match list.iter().position(|(i, _)| *i == id) {
+            Some(at) => {
+                list.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// What answers a connection once its head is read: `conn::respond`, or in
+/// a test a wrapper that makes it fail.
+pub type Respond = fn(TcpStream, Result<http::Request, http::HeadError>, &Shared, &mut ConnLog);
+
 /// Runs the server until the process is killed (or, with `--inetd`, until
 /// the one connection ends).
 pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
@@ -79,6 +142,11 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     }
     let listener =
         TcpListener::bind(&cfg.listen).map_err(|e| ServeError::Bind(cfg.listen.clone(), e))?;
+    run(listener, cfg, conn::respond)
+}
+
+/// The accept loop on a bound listener; it never returns.
+pub fn run(listener: TcpListener, cfg: ServeConfig, respond: Respond) -> ! {
     let local = listener
         .local_addr()
         .map_or_else(|_| cfg.listen.clone(), |a| a.to_string());
@@ -88,13 +156,12 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     if cfg.log_file.is_some() {
         eprintln!("wstail: listening on {url} serving {}", roots.join(", "));
     }
-    let max_clients = cfg.max_clients;
     let shared = Arc::new(Shared::new(cfg));
     let active = Arc::new(AtomicUsize::new(0));
-    let refusing = Arc::new(AtomicUsize::new(0));
+    let handshakes = Arc::new(Handshakes::new());
     loop {
         let stream = match listener.accept() {
-            Ok((s, _)) => s,
+            Ok((s, _)) => Arc::new(s),
             Err(e) => {
                 match e.kind() {
                     io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => {}
@@ -108,50 +175,85 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
                 continue;
             }
         };
-        if let Some(slot) = Slot::take(&active, max_clients) {
-            let shared = Arc::clone(&shared);
-            spawn("wstail-client", move || {
-                let _slot = slot;
-                conn::handle(stream, &shared);
-            });
-        } else if let Some(slot) = Slot::take(&refusing, MAX_REFUSING) {
-            spawn("wstail-refuse", move || {
-                let _slot = slot;
-                refuse_busy(stream, max_clients);
-            });
-        } else {
-            warn!(
-                "dropped a connection: {max_clients} clients and {MAX_REFUSING} refusals in progress"
-            );
+        let id = handshakes.admit(&stream);
+        let (shared, active, hs) = (
+            Arc::clone(&shared),
+            Arc::clone(&active),
+            Arc::clone(&handshakes),
+        );
+        let started = spawn("wstail-client", move || {
+            client(stream, id, &hs, &active, &shared, respond);
+        });
+        if !started {
+            handshakes.finish(id);
         }
     }
 }
 
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
+/// A client thread's whole life: its head, then a slot, then its answer.
+fn client(
+    stream: Arc<TcpStream>,
+    id: u64,
+    handshakes: &Handshakes,
+    active: &Arc<AtomicUsize>,
+    shared: &Shared,
+    respond: Respond,
+) {
+    let start = Instant::now();
+    let mut log = ConnLog::new(stream.peer_addr().ok());
+    let head = http::read_head(&stream);
+    if !handshakes.finish(id) {
+        let reason = format!(
+            "{MAX_HANDSHAKES} newer connections were sending their request heads; this one had sent none complete in {:.1}s",
+            start.elapsed().as_secs_f64()
+        );
+        log.refused(408, &reason);
+        let _ = http::refuse(&mut &*stream, 408, &reason, &[]);
+        return;
+    }
+    let Ok(stream) = Arc::try_unwrap(stream) else {
+        // Only an evicted connection is shared, and that one returned above.
+        error!("a connection was still shared after its handshake; it is closed");
+        return;
+    };
+    if let Ok(req) = &head {
+        log.request(req);
+    }
+    let max = shared.cfg.max_clients;
+    let slot = match &head {
+        Ok(_) => match Slot::take(active, max) {
+            Some(slot) => Some(slot),
+            None => {
+                refuse_busy(stream, max, &mut log);
+                return;
+            }
+        },
+        Err(_) => None,
+    };
+    let _slot = slot;
+    respond(stream, head, shared, &mut log);
+}
+
+/// Starts a client thread; false (logged) when the system refuses one.
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> bool {
     let r = std::thread::Builder::new()
         .name(name.to_string())
         .stack_size(CLIENT_STACK)
         .spawn(f);
-    if let Err(e) = r {
-        // The closure (and so the stream and its slot) is dropped.
+    if let Err(e) = &r {
+        // The closure (and so the stream) is dropped.
         error!("cannot start a thread for a connection: {e}; the connection is closed");
     }
+    r.is_ok()
 }
 
-/// Answers 503 to a connection beyond `--max-clients`, after reading its head
+/// Answers 503 to a request beyond `--max-clients`; its head has been read
 /// (closing with the request unread would reset the connection and the
 /// client would never see the answer).
-fn refuse_busy(mut stream: TcpStream, max: usize) {
-    let mut log = ConnLog::new(stream.peer_addr().ok());
-    let _ = stream.set_read_timeout(Some(REFUSAL_READ));
-    let _ = stream.set_write_timeout(Some(REFUSAL_READ));
-    if let Ok(req) = http::read_head(&mut stream) {
-        log.target = format!("{} {}", req.method, conn::log_target(&req.target));
-    }
+fn refuse_busy(mut stream: TcpStream, max: usize, log: &mut ConnLog) {
     let reason = format!("the server is serving its maximum of {max} clients; try again later");
-    log.status = 503;
-    log.outcome = format!("refused: {reason}");
-    log.level = log::Level::Warn;
+    log.refused(503, &reason);
+    let _ = stream.set_write_timeout(Some(REFUSAL_WRITE));
     let _ = http::refuse(&mut stream, 503, &reason, &["Retry-After: 5".to_string()]);
 }
 

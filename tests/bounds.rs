@@ -1,6 +1,7 @@
 //! The bounds that keep one client from hurting the others: the request
-//! head (8 KiB, 10 s), `--max-clients` (503), no thread or descriptor that
-//! outlives its connection, and accept errors (EMFILE) survived.
+//! head (8 KiB, 10 s), `--max-clients` (503), idle sockets that never send a
+//! head (the handshake places), no thread or descriptor that outlives its
+//! connection, and accept errors (EMFILE) survived.
 mod common;
 use common::*;
 use std::io::{Read, Write};
@@ -84,6 +85,79 @@ fn max_clients_answers_503() {
         .0
         == 101));
     drop(b);
+}
+
+/// The server's handshake places (src/limits.rs `MAX_HANDSHAKES`).
+const MAX_HANDSHAKES: usize = 128;
+
+/// 500 sockets that connect and never send a byte, against a server that
+/// serves at most 50 clients: they hold no client slot, at most
+/// `MAX_HANDSHAKES` of them hold a thread, the oldest are closed with a 408,
+/// and a real client is served within a second all the same.
+#[test]
+fn idle_sockets_never_starve_a_real_client() {
+    let _w = watchdog(Duration::from_secs(60));
+    let (_d, f, s) = setup("idle", &["--max-clients", "50"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let before = threads_and_fds(s.pid());
+    let mut idle = Vec::new();
+    for _ in 0..500 {
+        idle.push(TcpStream::connect(("127.0.0.1", s.port)).unwrap());
+    }
+    // The server has taken them all in once the newest have threads.
+    assert!(wait_until(Duration::from_secs(10), || {
+        threads_and_fds(s.pid()).0 >= before.0 + MAX_HANDSHAKES
+    }));
+    std::thread::sleep(Duration::from_millis(300));
+    let (threads, _) = threads_and_fds(s.pid());
+    assert!(
+        threads <= before.0 + MAX_HANDSHAKES + 2,
+        "{threads} threads for 500 idle sockets (before: {})",
+        before.0
+    );
+
+    let t = Instant::now();
+    let mut ws = s.ws(&f, "?tail=1&format=text");
+    assert_eq!(
+        ws.next(Duration::from_secs(1)),
+        Got::Text(
+            "one
+two
+"
+            .into()
+        )
+    );
+    let (status, _) = s.get("/");
+    let took = t.elapsed();
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_secs(1), "served after {took:?}");
+
+    // The oldest idle socket was closed with an answer that says why.
+    let mut first = idle.remove(0);
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = String::new();
+    let _ = first.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(
+        s.wait_log(
+            "newer connections were sending their request heads",
+            Duration::from_secs(2)
+        ),
+        "{}",
+        s.log()
+    );
+
+    ws.close();
+    drop(first);
+    drop(idle);
+    assert!(
+        wait_until(Duration::from_secs(10), || threads_and_fds(s.pid())
+            == before),
+        "before {before:?}, after {:?}",
+        threads_and_fds(s.pid())
+    );
 }
 
 /// 200 connections of every kind, opened and closed: afterwards the server
