@@ -47,10 +47,17 @@ pub const ROTATION_CHECK_BUSY: Duration = Duration::from_secs(1);
 
 /// Connections still sending their request head, at most, at once. They
 /// hold no client slot (idle sockets must not starve `--max-clients`); a
-/// connection beyond this number closes the oldest of them with a 408. A
+/// connection beyond this number closes the oldest of them with a 408 (see
+/// `HANDSHAKE_GRACE`). A
 /// real client sends its head within a round trip, so idle sockets crowd it
 /// out only by opening this many connections within that round trip.
 pub const MAX_HANDSHAKES: usize = 128;
+
+/// The least time a connection gets to send its head before a newer one may
+/// close it; meanwhile new connections wait in the kernel's backlog. A real
+/// client's head follows its connection at once, so this only has to cover
+/// the start of its thread, even on a loaded machine.
+pub const HANDSHAKE_GRACE: Duration = Duration::from_millis(100);
 
 /// Write timeout of a 503 answer: it is a few hundred bytes, which an empty
 /// socket buffer takes at once; this only guards against one that is full.

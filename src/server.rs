@@ -23,7 +23,9 @@ use log::{error, info, warn};
 use crate::cli::ServeConfig;
 use crate::conn::{self, ConnLog, Shared};
 use crate::http;
-use crate::limits::{ACCEPT_ERROR_PAUSE, CLIENT_STACK, MAX_HANDSHAKES, REFUSAL_WRITE};
+use crate::limits::{
+    ACCEPT_ERROR_PAUSE, CLIENT_STACK, HANDSHAKE_GRACE, MAX_HANDSHAKES, REFUSAL_WRITE,
+};
 
 /// A failure that ends the server: exit status 1 (or 2 for `Usage`).
 #[derive(Debug)]
@@ -83,8 +85,9 @@ struct Handshakes {
     list: Mutex<(u64, VecDeque<Waiting>)>,
 }
 
-/// A connection still sending its head: its id and a handle to close it.
-type Waiting = (u64, Arc<TcpStream>);
+/// A connection still sending its head: its id, when it was accepted, and a
+/// handle to close it.
+type Waiting = (u64, Instant, Arc<TcpStream>);
 
 impl Handshakes {
     fn new() -> Self {
@@ -93,26 +96,39 @@ impl Handshakes {
         }
     }
 
-    /// Registers a new connection; when all places are taken, the oldest is
+    /// Registers a new connection. When all places are taken, the oldest is
     /// taken off the list and its reading half shut, so that its thread's
-    /// read ends at once and the thread answers 408. Returns the new id.
+    /// read ends at once and the thread answers 408 — but only once it has
+    /// had `HANDSHAKE_GRACE`: until then the accept loop waits (a burst of
+    /// real clients whose heads are already in flight, or whose threads have
+    /// not run yet, must not evict each other). Returns the new id.
     fn admit(&self, stream: &Arc<TcpStream>) -> u64 {
-        let (id, evicted) = {
-            let mut guard = self.list.lock().unwrap_or_else(PoisonError::into_inner);
-            let (next, list) = &mut *guard;
-            *next += 1;
-            let evicted = if list.len() >= MAX_HANDSHAKES {
-                list.pop_front()
-            } else {
-                None
+        loop {
+            let now = Instant::now();
+            let (id, evicted) = {
+                let mut guard = self.list.lock().unwrap_or_else(PoisonError::into_inner);
+                let (next, list) = &mut *guard;
+                let evicted = match list.front() {
+                    Some((_, since, _)) if list.len() >= MAX_HANDSHAKES => {
+                        let age = now.saturating_duration_since(*since);
+                        if age < HANDSHAKE_GRACE {
+                            drop(guard);
+                            std::thread::sleep(HANDSHAKE_GRACE - age);
+                            continue;
+                        }
+                        list.pop_front()
+                    }
+                    _ => None,
+                };
+                *next += 1;
+                list.push_back((*next, now, Arc::clone(stream)));
+                (*next, evicted)
             };
-            list.push_back((*next, Arc::clone(stream)));
-            (*next, evicted)
-        };
-        if let Some((_, old)) = evicted {
-            let _ = old.shutdown(Shutdown::Read);
+            if let Some((_, _, old)) = evicted {
+                let _ = old.shutdown(Shutdown::Read);
+            }
+            return id;
         }
-        id
     }
 
     /// Takes a connection off the list once its head is read (or failed);
@@ -120,7 +136,7 @@ impl Handshakes {
     fn finish(&self, id: u64) -> bool {
         let mut guard = self.list.lock().unwrap_or_else(PoisonError::into_inner);
         let list = &mut guard.1;
-        match list.iter().position(|(i, _)| *i == id) {
+        match list.iter().position(|(i, _, _)| *i == id) {
             Some(at) => {
                 list.remove(at);
                 true

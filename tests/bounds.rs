@@ -160,6 +160,54 @@ two
     );
 }
 
+/// 1000 real clients at once, more than the handshake places, all with their
+/// heads sent: none is crowded out by the others (each connection gets a
+/// grace before a newer one may close it), every one gets its page.
+#[test]
+fn a_burst_of_real_clients_is_served_whole() {
+    let _w = watchdog(Duration::from_secs(60));
+    let (_d, _f, s) = setup("burst", &[]);
+    let port = s.port;
+    let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let request = request.clone();
+            std::thread::spawn(move || {
+                let mut conns = Vec::new();
+                for _ in 0..250 {
+                    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    c.write_all(request.as_bytes()).unwrap();
+                    conns.push(c);
+                }
+                let mut statuses = Vec::new();
+                for mut c in conns {
+                    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                    let mut answer = Vec::new();
+                    let _ = c.read_to_end(&mut answer);
+                    statuses.push(
+                        String::from_utf8_lossy(&answer)
+                            .chars()
+                            .take(12)
+                            .collect::<String>(),
+                    );
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut statuses: Vec<String> = Vec::new();
+    for w in workers {
+        statuses.extend(w.join().unwrap());
+    }
+    let bad: Vec<_> = statuses.iter().filter(|st| *st != "HTTP/1.1 200").collect();
+    assert!(
+        bad.is_empty(),
+        "{} of 1000 not served: {:?}",
+        bad.len(),
+        &bad[..bad.len().min(5)]
+    );
+}
+
 /// 200 connections of every kind, opened and closed: afterwards the server
 /// holds exactly the threads and descriptors it held before.
 #[test]
