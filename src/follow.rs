@@ -11,6 +11,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use log::info;
+use tungstenite::error::ProtocolError;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message, WebSocket};
@@ -49,6 +50,10 @@ pub enum End {
     Stalled,
     /// The client sent a message over the size limit.
     TooLarge,
+    /// The client broke the WebSocket protocol (a malformed frame, a frame
+    /// a client may not send, a text message that is not UTF-8): the
+    /// connection is failed with this close code (RFC 6455, 7.1.7).
+    Protocol(CloseCode, String),
     /// The file that reappeared at the path may not be served.
     FileRefused(&'static str),
     /// Reading the file failed.
@@ -66,6 +71,7 @@ impl End {
             End::NoPong(t) => format!("dropped: no pong within {:.1}s", t.as_secs_f64()),
             End::Stalled => "dropped: took no data for 30s".to_string(),
             End::TooLarge => "dropped: client message over 4 KiB".to_string(),
+            End::Protocol(_, e) => format!("dropped: {e}"),
             End::FileRefused(r) => format!("ended: {r}"),
             End::FileError(e) => format!("ended: reading the file failed: {e}"),
             End::Socket(e) => format!("ended: {e}"),
@@ -529,6 +535,7 @@ impl<'a> Follower<'a> {
             }
             End::NoPong(_) => (CloseCode::Policy, "no pong"),
             End::TooLarge => (CloseCode::Size, "message too large"),
+            End::Protocol(code, _) => (*code, "protocol error"),
             End::FileRefused(r) => (CloseCode::Policy, *r),
             End::FileError(_) => (CloseCode::Error, "reading the file failed"),
         };
@@ -540,8 +547,10 @@ impl<'a> Follower<'a> {
         if self.ws.close(Some(frame)).is_err() || self.ws.flush().is_err() {
             return;
         }
-        if matches!(end, End::TooLarge) {
-            // tungstenite cannot read on after refusing a frame as too large.
+        if matches!(end, End::TooLarge | End::Protocol(..)) {
+            // tungstenite cannot read on after refusing a frame as too
+            // large, and what follows a malformed frame is not to be
+            // read (RFC 6455, 7.1.7).
             return;
         }
         // Wait briefly for the client's Close reply (a clean closing handshake).
@@ -563,6 +572,13 @@ fn socket_end(e: WsError) -> End {
     match e {
         WsError::ConnectionClosed | WsError::AlreadyClosed => End::ClientClosed,
         WsError::Capacity(_) => End::TooLarge,
+        // A peer gone without a Close is not a malformed frame: there is no
+        // one left to send a Close to.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            End::Socket(e.to_string())
+        }
+        WsError::Protocol(_) => End::Protocol(CloseCode::Protocol, e.to_string()),
+        WsError::Utf8(_) => End::Protocol(CloseCode::Invalid, e.to_string()),
         WsError::Io(e)
             if matches!(
                 e.kind(),

@@ -377,3 +377,15 @@ pub fn watchdog(limit: Duration) -> Watchdog {
     });
     Watchdog(done)
 }
+
+/// Resident memory of a process in KiB (`VmRSS` in /proc/PID/status);
+/// 0 when it cannot be read.
+pub fn vm_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
