@@ -49,6 +49,8 @@ pub struct ConnLog {
     pub outcome: String,
     pub sent: u64,
     pub level: Level,
+    /// Set once the line is written (by `write_now` or the drop).
+    written: bool,
 }
 
 impl ConnLog {
@@ -61,7 +63,31 @@ impl ConnLog {
             outcome: "closed before sending a request".to_string(),
             sent: 0,
             level: Level::Info,
+            written: false,
         }
+    }
+
+    /// Writes the line now (the connection's answer is complete, though its
+    /// socket may stay open for a lingering close); the drop then does not.
+    pub fn write_now(&mut self) {
+        if self.written {
+            return;
+        }
+        self.written = true;
+        if std::thread::panicking() {
+            self.outcome = format!("{} (the connection's thread panicked)", self.outcome);
+            self.level = Level::Error;
+        }
+        log!(
+            self.level,
+            "{} \"{}\" {} {}; sent {} bytes in {:.3}s",
+            self.peer,
+            self.target,
+            self.status,
+            self.outcome,
+            self.sent,
+            self.start.elapsed().as_secs_f64()
+        );
     }
 
     /// Records the request once its head is read.
@@ -80,20 +106,7 @@ impl ConnLog {
 
 impl Drop for ConnLog {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.outcome = format!("{} (the connection's thread panicked)", self.outcome);
-            self.level = Level::Error;
-        }
-        log!(
-            self.level,
-            "{} \"{}\" {} {}; sent {} bytes in {:.3}s",
-            self.peer,
-            self.target,
-            self.status,
-            self.outcome,
-            self.sent,
-            self.start.elapsed().as_secs_f64()
-        );
+        self.write_now();
     }
 }
 
@@ -178,7 +191,10 @@ pub fn respond(
                 HeadError::Io(e) => (400, format!("the request could not be read: {e}")),
             };
             log.refused(status, &reason);
-            let _ = http::refuse(&mut stream, status, &reason, &[]);
+            if http::refuse(&mut stream, status, &reason, &[]).is_ok() {
+                log.write_now();
+                http::linger(&stream);
+            }
             return;
         }
     };
@@ -377,6 +393,11 @@ fn serve_websocket(
     let end = follower.run(first_event);
     log.sent = follower.sent;
     log.outcome = end.describe();
+    drop(follower);
+    if end.leaves_input_unread() {
+        log.write_now();
+        http::linger(ws.get_ref().get_ref());
+    }
     Ok(())
 }
 

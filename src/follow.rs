@@ -63,6 +63,13 @@ pub enum End {
 }
 
 impl End {
+    /// True when the connection ends with the client's bytes unread (a
+    /// refused frame): the caller then closes lingering (`http::linger`), so
+    /// that a client still sending sees the Close, not a reset.
+    pub fn leaves_input_unread(&self) -> bool {
+        matches!(self, End::TooLarge | End::Protocol(..))
+    }
+
     /// A short description for the log line.
     pub fn describe(&self) -> String {
         match self {
@@ -547,10 +554,11 @@ impl<'a> Follower<'a> {
         if self.ws.close(Some(frame)).is_err() || self.ws.flush().is_err() {
             return;
         }
-        if matches!(end, End::TooLarge | End::Protocol(..)) {
+        if end.leaves_input_unread() {
             // tungstenite cannot read on after refusing a frame as too
             // large, and what follows a malformed frame is not to be
-            // read (RFC 6455, 7.1.7).
+            // read as frames (RFC 6455, 7.1.7): the caller discards it
+            // (`leaves_input_unread`).
             return;
         }
         // Wait briefly for the client's Close reply (a clean closing handshake).

@@ -5,10 +5,13 @@
 //! tungstenite ever sees the stream.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::limits::{MAX_REQUEST_HEAD, REQUEST_HEAD_TIMEOUT};
+use crate::limits::{
+    LINGER_BYTES, LINGER_TIME, MAX_LINGERING, MAX_REQUEST_HEAD, REQUEST_HEAD_TIMEOUT,
+};
 
 /// A parsed request head.
 #[derive(Debug)]
@@ -102,6 +105,40 @@ pub fn read_head(stream: &TcpStream) -> Result<Request, HeadError> {
             return Err(HeadError::TooLarge);
         }
     }
+}
+
+/// Lingering closes in progress (bounded by `MAX_LINGERING`).
+static LINGERING: AtomicUsize = AtomicUsize::new(0);
+
+/// Closes after an answer sent while the client's bytes were left unread:
+/// half-close, then read and discard what still comes (at most
+/// `LINGER_BYTES` within `LINGER_TIME`) until the client closes too. Closing
+/// with unread bytes would make the kernel reset the connection, and a
+/// client still sending its request would get "connection reset" instead of
+/// our answer.
+pub fn linger(stream: &TcpStream) {
+    if LINGERING.fetch_add(1, Ordering::AcqRel) >= MAX_LINGERING {
+        LINGERING.fetch_sub(1, Ordering::AcqRel);
+        return;
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+    let deadline = Instant::now() + LINGER_TIME;
+    let mut reader = stream;
+    let mut buf = [0u8; 4096];
+    let mut discarded = 0u64;
+    while discarded < LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => discarded += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    LINGERING.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// The index just past the blank line ending the head (`\r\n\r\n` or `\n\n`).

@@ -63,6 +63,21 @@ pub const HANDSHAKE_GRACE: Duration = Duration::from_millis(100);
 /// socket buffer takes at once; this only guards against one that is full.
 pub const REFUSAL_WRITE: Duration = Duration::from_secs(2);
 
+/// Lingering close, as nginx does it: after answering a client whose bytes
+/// were left unread (a 400/431 head, a Close 1009 or 1002), the server
+/// half-closes and reads and discards what still comes, for at most this
+/// long and `LINGER_BYTES`, before closing. Closing at once would reset the
+/// connection, and a client still sending would see "connection reset"
+/// instead of the answer.
+pub const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// Most bytes discarded by a lingering close (see `LINGER_TIME`).
+pub const LINGER_BYTES: u64 = 1024 * 1024;
+
+/// Lingering closes at once, at most; past this the socket is closed at
+/// once, so that a flood of bad requests cannot hold many threads.
+pub const MAX_LINGERING: usize = 64;
+
 /// Pause after a failed `accept` (EMFILE, ENFILE, ENOMEM …) before trying
 /// again: survive the condition without spinning on it.
 pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);

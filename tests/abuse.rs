@@ -339,7 +339,8 @@ fn a_10_mb_client_message_gets_close_1009_and_a_log_line() {
         let (answer, ending) = read_all(&mut c, Duration::from_secs(10));
         let (code, reason) = the_close(&answer);
         assert_eq!(code, 1009, "{what}: close code ({reason})");
-        // The server closed with our bytes unread: a reset, not a FIN.
+        // The server discarded at most 1 MiB more (its lingering close),
+        // then closed with the rest unread.
         assert_ne!(ending, Ending::Open, "{what}");
         drop(c);
         let all_written = writer.join().unwrap();
@@ -771,5 +772,56 @@ fn a_stalled_reader_is_dropped_after_30s_while_memory_stays_flat() {
     assert_eq!(lines_read * 128, total);
     assert_eq!(std::fs::metadata(&f).unwrap().len(), start_len + total);
     drop(stalled);
+    still_serving(&s, &f, before);
+}
+
+// ------------------------------------------------------- lingering close --
+
+/// Writes `bytes` in 10 KiB pieces 20 ms apart (a client on a slow link
+/// still sending when the server answers); true when every piece was taken.
+fn send_slowly(c: &mut TcpStream, bytes: &[u8]) -> bool {
+    for piece in bytes.chunks(10 * 1024) {
+        if c.write_all(piece).is_err() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+/// A client still sending when the server refuses it (a 100 KB head, a
+/// 200 KB message) gets the answer — 431, Close 1009 — and a clean end of
+/// stream, not a reset: the server half-closes and discards what still
+/// comes (bounded) before closing, as nginx's lingering close does.
+#[test]
+fn a_client_still_sending_gets_the_answer_not_a_reset() {
+    let _w = watchdog(Duration::from_secs(60));
+    let (_d, f, s) = setup("linger", &[]);
+    let before = baseline(&s);
+
+    let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    c.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut head = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Big: ", s.port).into_bytes();
+    head.resize(100 * 1024, b'a');
+    head.extend_from_slice(b"\r\n\r\n");
+    assert!(
+        send_slowly(&mut c, &head),
+        "the server reset the connection while the client was sending"
+    );
+    let (answer, ending) = read_all(&mut c, Duration::from_secs(5));
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    assert_eq!(ending, Ending::Eof);
+
+    let mut c = raw_ws(&s, &f);
+    let mut message = frame_header(0x82, 200 * 1024, true);
+    message.resize(message.len() + 200 * 1024, b'x');
+    assert!(
+        send_slowly(&mut c, &message),
+        "the server reset the connection while the client was sending"
+    );
+    let (answer, ending) = read_all(&mut c, Duration::from_secs(5));
+    assert_eq!(the_close(&answer).0, 1009);
+    assert_eq!(ending, Ending::Eof);
     still_serving(&s, &f, before);
 }
