@@ -196,14 +196,7 @@ fn still_serving(s: &Server, f: &Path, before: (usize, usize)) {
         "after the abuse\n"
     );
     ws.close();
-    let settled = wait_until(Duration::from_secs(10), || {
-        threads_and_fds(s.pid()) == before
-    });
-    assert!(
-        settled,
-        "threads and fds: before {before:?}, after {:?}",
-        threads_and_fds(s.pid())
-    );
+    s.assert_back_to(before, Duration::from_secs(10));
     let log = s.log();
     assert!(!log.contains("panicked"), "{log}");
 }

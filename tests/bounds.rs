@@ -159,12 +159,7 @@ two
     ws.close();
     drop(first);
     drop(idle);
-    assert!(
-        wait_until(Duration::from_secs(10), || threads_and_fds(s.pid())
-            == before),
-        "before {before:?}, after {:?}",
-        threads_and_fds(s.pid())
-    );
+    s.assert_back_to(before, Duration::from_secs(10));
 }
 
 /// 1000 real clients at once, more than the handshake places, all with their
@@ -258,14 +253,7 @@ fn no_thread_or_fd_outlives_its_connection() {
     }
     append(&f, b"three\n");
     drop(held);
-    let settled = wait_until(Duration::from_secs(20), || {
-        threads_and_fds(s.pid()) == before
-    });
-    assert!(
-        settled,
-        "before {before:?}, after {:?}",
-        threads_and_fds(s.pid())
-    );
+    s.assert_back_to(before, Duration::from_secs(20));
 }
 
 /// With a tiny descriptor limit, `accept` fails with EMFILE: the server

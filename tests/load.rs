@@ -162,14 +162,7 @@ fn a_thousand_followers_each_get_every_line_of_a_10_s_stream() {
          the last follower had the last line {slowest:?} after it was written"
     );
     // Every thread and descriptor of the followers is given back.
-    let settled = wait_until(Duration::from_secs(20), || {
-        threads_and_fds(s.pid()) == before
-    });
-    assert!(
-        settled,
-        "before {before:?}, after {:?}",
-        threads_and_fds(s.pid())
-    );
+    s.assert_back_to(before, Duration::from_secs(20));
     assert!(!s.log().contains("panicked"));
 }
 

@@ -133,6 +133,17 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits (bounded) until the server holds exactly the threads and
+    /// descriptors of `before`; fails the test if it does not.
+    pub fn assert_back_to(&self, before: (usize, usize), within: Duration) {
+        let settled = wait_until(within, || threads_and_fds(self.pid()) == before);
+        assert!(
+            settled,
+            "threads and fds: before {before:?}, after {:?}",
+            threads_and_fds(self.pid())
+        );
+    }
+
     /// Waits until the log holds `needle` (bounded).
     pub fn wait_log(&self, needle: &str, within: Duration) -> bool {
         wait_until(within, || self.log().contains(needle))
