@@ -6,8 +6,7 @@
 //! 100 KB request head are each refused (a WebSocket Close with the right
 //! code, or the right HTTP status), logged with the reason, and the server
 //! serves on with the threads and descriptors it had before.
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,7 @@
 //! The path, token and origin rules, checked through the real server: every
 //! refusal is a plain HTTP answer with the right status, before any file
 //! data is sent, and a FIFO is refused at once instead of hanging.
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 struct Fixture {

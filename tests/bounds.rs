@@ -2,8 +2,7 @@
 //! head (8 KiB, 10 s), `--max-clients` (503), idle sockets that never send a
 //! head (the handshake places), no thread or descriptor that outlives its
 //! connection, and accept errors (EMFILE) survived.
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -2,8 +2,7 @@
 //! usage errors with exit status 2, a taken address with exit status 1, and
 //! one log line per connection (peer, path, outcome, bytes, duration) in
 //! `--log-file`, filtered by `--log-level`.
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 use std::time::Duration;
 

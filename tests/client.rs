@@ -2,8 +2,7 @@
 //! several URLs with prefixes and no mid-line mixing, refusals and exit
 //! statuses, tokens, heartbeats, a closed pipe, and `--retry` resuming across
 //! a server restart with nothing lost or repeated.
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::io::Read;
 use std::net::TcpListener;

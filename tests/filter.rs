@@ -2,8 +2,7 @@
 //! case-insensitive, judged on whole lines — in the initial tail (which
 //! counts kept lines) and in followed data, including lines that arrive in
 //! pieces across reads.
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::time::Duration;
 

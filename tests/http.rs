@@ -1,8 +1,7 @@
 //! Plain HTTP on the same port: the page (at `/` and at a file's path, with
 //! the base path filled in and a strict CSP), `?list`, `?download` with
 //! `Range`, HEAD, and 405 for other methods.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn setup(extra: &[&str]) -> (TempDir, Server) {
     let dir = TempDir::new("http");

@@ -4,8 +4,7 @@
 //! limits as the listening server; anything else on standard input is a
 //! usage error (status 2) with a clear message. Also the fast failure of a
 //! second start on a taken address, which a cron watchdog relies on.
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

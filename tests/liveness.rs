@@ -3,8 +3,7 @@
 //! text `pong`) stays; a Close ends the connection's thread at once; a
 //! client that takes no data is dropped after the stall timeout; a client
 //! message over 4 KiB ends the connection.
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 use tungstenite::Message;
 

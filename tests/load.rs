@@ -2,8 +2,7 @@
 //! 10-second stream, exactly and in order; ten thousand connections of
 //! every kind, opened and closed from eight clients at once, leave the
 //! server with the threads and descriptors it had before.
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Mutex;

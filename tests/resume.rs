@@ -3,8 +3,7 @@
 //! every line exactly once — after a quiet drop, in the middle of a stream,
 //! and with the events that say why a resume starts the file over (rotated,
 //! truncated).
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::path::Path;
 use std::thread;

@@ -14,8 +14,7 @@
 //! producers here wait, if need be, until the follower has received its
 //! first line, i.e. has it open. Between rotations they write as fast as
 //! they can.
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -1,6 +1,5 @@
 //! A first end-to-end check: the tail over WebSocket in both formats.
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 #[test]

@@ -2,8 +2,7 @@
 //! the end of the file), `lines=` bounds, files without a final newline,
 //! empty files, long lines, CRLF, `format=text` / `format=html`, and the
 //! rule that messages never split a character or an escape sequence.
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);

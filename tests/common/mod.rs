@@ -1,6 +1,6 @@
 //! Shared helpers for the integration tests: start the real binary on a free
 //! port of 127.0.0.1, talk to it as a WebSocket or HTTP client, and bound
-//! every wait in time. Each test binary includes this with `mod common;`.
+//! every wait in time. tests.rs and panic.rs include it with `mod common;`.
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::io::{BufRead, BufReader, Read, Write};

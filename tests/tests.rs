@@ -1,0 +1,23 @@
+//! The integration tests, as one binary: each module below is one file of
+//! tests/, and all of them share `common`. One binary links the crate once
+//! (with the release profile's LTO, a dozen binaries took minutes to link).
+//! `panic.rs` stays a binary of its own: it installs a process-wide panic
+//! hook and logger.
+
+mod common;
+
+mod abuse;
+mod access;
+mod bounds;
+mod cli;
+mod client;
+mod filter;
+mod http;
+mod inetd;
+mod liveness;
+mod load;
+mod manpage;
+mod resume;
+mod rotation;
+mod smoke;
+mod tail;
