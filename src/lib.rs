@@ -27,6 +27,7 @@ pub mod limits;
 pub mod list;
 pub mod logfile;
 pub mod logging;
+pub mod magic;
 pub mod page;
 pub mod query;
 pub mod server;
