@@ -97,3 +97,12 @@ pub const MAX_TOKEN_LEN: usize = 1024;
 
 /// Smallest and largest `--interval`, in seconds.
 pub const INTERVAL_RANGE: (f64, f64) = (0.01, 60.0);
+
+/// Smallest and largest `--heartbeat`, in seconds (0 turns it off); a day
+/// is already longer than any proxy keeps an idle connection.
+pub const HEARTBEAT_RANGE: (f64, f64) = (0.0, 86_400.0);
+
+/// Smallest and largest `--pong-timeout`, in seconds: shorter than a
+/// round trip would close healthy clients, longer than an hour keeps a
+/// vanished one's slot for nothing.
+pub const PONG_TIMEOUT_RANGE: (f64, f64) = (0.1, 3600.0);
