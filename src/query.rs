@@ -99,7 +99,7 @@ fn number(name: &str, value: &str) -> Result<u64, String> {
 }
 
 /// Percent-decodes once; `%` not followed by two hex digits is a 400.
-fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+pub fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
