@@ -22,6 +22,7 @@ pub mod conn;
 pub mod download;
 pub mod filter;
 pub mod follow;
+pub mod generations;
 pub mod http;
 pub mod limits;
 pub mod list;
