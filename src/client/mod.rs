@@ -31,6 +31,7 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use crate::config::TailConfig;
+use crate::meta::Meta;
 use output::Output;
 use resume::{Position, Resume};
 use session::{Received, Session, Stop};
@@ -238,16 +239,22 @@ impl Stream<'_> {
 
     /// A binary frame: a resume point or an event; never printed as data.
     fn meta(&mut self, data: &[u8]) {
-        let text = String::from_utf8_lossy(data);
-        if let (Some(offset), Some(inode)) = (json_u64(&text, "offset"), json_u64(&text, "inode")) {
-            self.position.reported(Resume { offset, inode });
-            return;
-        }
-        let notice = match json_str(&text, "event") {
-            Some("rotated") => "file replaced; following the new file from its start",
-            Some("truncated") => "file truncated; following it from its start",
-            Some("deleted") => "file deleted; waiting for it to come back",
-            Some("recreated") => "file appeared again; following it from its start",
+        let event = match Meta::parse(data) {
+            Some(Meta::Position(p)) => {
+                self.position.reported(Resume {
+                    offset: p.offset,
+                    inode: p.inode,
+                });
+                return;
+            }
+            Some(Meta::Event(e)) => e.name,
+            _ => return,
+        };
+        let notice = match event.as_str() {
+            "rotated" => "file replaced; following the new file from its start",
+            "truncated" => "file truncated; following it from its start",
+            "deleted" => "file deleted; waiting for it to come back",
+            "recreated" => "file appeared again; following it from its start",
             _ => return,
         };
         self.say(notice);
@@ -272,36 +279,9 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// The number after `"key":` in the server's flat JSON objects.
-fn json_u64(json: &str, key: &str) -> Option<u64> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let digits: String = json[at..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
-/// The string after `"key":` in the server's flat JSON objects (no escapes).
-fn json_str<'a>(json: &'a str, key: &str) -> Option<&'a str> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = json[at..].trim_start().strip_prefix('"')?;
-    rest.split('"').next()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn meta_json() {
-        let j = r#"{"offset":123,"inode":45}"#;
-        assert_eq!(json_u64(j, "offset"), Some(123));
-        assert_eq!(json_u64(j, "inode"), Some(45));
-        assert_eq!(json_u64(j, "event"), None);
-        assert_eq!(json_str(r#"{"event":"rotated"}"#, "event"), Some("rotated"));
-    }
 
     #[test]
     fn seconds_are_short() {
