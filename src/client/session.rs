@@ -15,7 +15,6 @@ use tungstenite::http::HeaderValue;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes, WebSocket};
-use url::Url;
 
 use super::resume::Resume;
 use super::source::Source;
@@ -71,28 +70,24 @@ pub(super) enum Received {
 
 /// The request URL for a connection: the user's URL with the client's own
 /// parameters, resuming at `point` when there is one.
-pub(super) fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> Url {
-    let mut url = source.base.clone();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("format", if cfg.html { "html" } else { "text" });
-        if cfg.follow {
-            q.append_pair("tail", "1");
-        }
-        if cfg.follow || cfg.retry {
-            q.append_pair("meta", "1");
-        }
-        match point {
-            Some(r) => {
-                q.append_pair("from", &r.offset.to_string());
-                q.append_pair("inode", &r.inode.to_string());
-            }
-            None => {
-                q.append_pair("lines", &cfg.lines.to_string());
-            }
-        }
+pub(super) fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> String {
+    let mut own = vec![format!("format={}", if cfg.html { "html" } else { "text" })];
+    if cfg.follow {
+        own.push("tail=1".into());
     }
-    url
+    if cfg.follow || cfg.retry {
+        own.push("meta=1".into());
+    }
+    match point {
+        Some(r) => {
+            own.push(format!("from={}", r.offset));
+            own.push(format!("inode={}", r.inode));
+        }
+        None => own.push(format!("lines={}", cfg.lines)),
+    }
+    let base = source.base();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}{}", own.join("&"))
 }
 
 /// An open WebSocket connection.
@@ -104,13 +99,12 @@ pub(super) struct Session {
 
 impl Session {
     /// Connects and makes the handshake for `url`.
-    pub fn open(source: &Source, token: Option<&str>, url: &Url) -> Result<Session, Stop> {
+    pub fn open(source: &Source, token: Option<&str>, url: &str) -> Result<Session, Stop> {
         let stream = connect(source)?;
         let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
         let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
         let _ = stream.set_nodelay(true);
         let mut request = url
-            .as_str()
             .into_client_request()
             .map_err(|e| Stop::Fatal(format!("cannot build the request: {e}")))?;
         let headers = request.headers_mut();
@@ -317,7 +311,7 @@ mod tests {
         let source = Source::parse("ws://h:1/f?match=a").unwrap();
         let mut position = Position::new();
         assert_eq!(
-            request_url(&source, &cfg, position.point()).as_str(),
+            request_url(&source, &cfg, position.point()),
             "ws://h:1/f?match=a&format=text&tail=1&meta=1&lines=7"
         );
         position.reported(Resume {
@@ -326,7 +320,7 @@ mod tests {
         });
         position.printed(b"12345", true);
         assert_eq!(
-            request_url(&source, &cfg, position.point()).as_str(),
+            request_url(&source, &cfg, position.point()),
             "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=15&inode=3"
         );
         position.printed(b"", false);
