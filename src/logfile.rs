@@ -304,7 +304,7 @@ mod tests {
         let dir = std::fs::canonicalize(&dir).unwrap();
         let path = dir.join("a.log");
         std::fs::write(&path, content).unwrap();
-        let (file, meta) = access::open_checked(&path).unwrap();
+        let (_, file, meta) = access::open_verified(std::slice::from_ref(&dir), &path).unwrap();
         let lf = LogFile::new(
             path.clone(),
             vec![dir.clone()],
