@@ -14,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::cli::Origins;
+use crate::limits::MAX_SYMLINKS;
 
 /// `O_NONBLOCK` (Linux, all architectures Rust supports there): opening a
 /// FIFO that was swapped in after the check must not block the thread.
@@ -205,10 +206,6 @@ fn missing_refusal(roots: &[PathBuf], path: &Path, depth: usize) -> Refusal {
         None => outside(),
     }
 }
-
-/// Most symlinks followed by hand for one missing path (the kernel's own
-/// limit for one path lookup is 40).
-const MAX_SYMLINKS: usize = 40;
 
 fn io_refusal(e: &io::Error) -> Refusal {
     if is_missing(e) {
