@@ -13,8 +13,14 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::cli::Origins;
 use crate::limits::MAX_SYMLINKS;
+
+/// Browser origins allowed besides the server's own (`--allow-origin`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origins {
+    Any,
+    List(Vec<String>),
+}
 
 /// `O_NONBLOCK` (Linux, all architectures Rust supports there): opening a
 /// FIFO that was swapped in after the check must not block the thread.
