@@ -385,30 +385,3 @@ mod tests {
         assert_eq!(got, vec![4]);
     }
 }
-
-#[cfg(test)]
-mod speed {
-    #[test]
-    #[ignore]
-    fn speed() {
-        let mut hay = Vec::new();
-        let mut n = 0u64;
-        while hay.len() < 200_000_000 {
-            hay.extend_from_slice(format!("{n:010} 2026-01-01T12:00:00.000 INFO  \x1b[32mworker-{}\x1b[0m request id={:08x} <ok> & done xxxxxxxxxxxxxxxxxxxxxxxxxx\n", n % 8, n.wrapping_mul(2654435761) & 0xffffffff).as_bytes());
-            n += 1;
-        }
-        for text in ["no such thing here", "ERRORx", "qqq"] {
-            let f = super::Filter::new(&[text.to_string()], &[]);
-            let t = std::time::Instant::now();
-            let mut out = Vec::new();
-            for block in hay.chunks(65536) {
-                out.clear();
-                f.kept_lines(block, &mut out);
-            }
-            eprintln!(
-                "{text}: {:.0} MB/s",
-                hay.len() as f64 / t.elapsed().as_secs_f64() / 1e6
-            );
-        }
-    }
-}

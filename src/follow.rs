@@ -165,6 +165,20 @@ pub struct Follower<'a> {
     pub sent: u64,
     /// Label for log lines (peer and path).
     label: String,
+    /// The window of a history request (`tail::Window`): what the start
+    /// frame says, and where reading stops.
+    window: Option<StartPoint>,
+}
+
+/// How a history window opens and ends (see `tail::Window`).
+#[derive(Debug, Clone, Copy)]
+pub struct StartPoint {
+    /// The offset the start frame gives (the window's first byte).
+    pub first: u64,
+    /// The scan limit stopped the scan (`"limit":true`).
+    pub limited: bool,
+    /// Reading stops here (`before=`); `None`: at the end of the file.
+    pub end: Option<u64>,
 }
 
 impl<'a> Follower<'a> {
@@ -198,7 +212,13 @@ impl<'a> Follower<'a> {
             read_timeout: None,
             sent: 0,
             label,
+            window: None,
         }
+    }
+
+    /// Sets how the window opens (the start frame) and where it ends.
+    pub fn set_window(&mut self, window: StartPoint) {
+        self.window = Some(window);
     }
 
     /// Runs until the connection ends; closes it as well as it can.
@@ -217,7 +237,18 @@ impl<'a> Follower<'a> {
         } else if self.meta {
             // The starting point, before any text: a client that drops before
             // the first message (an empty tail) can still resume exactly.
-            self.write_position(self.file.pos())?;
+            match self.window {
+                Some(w) => {
+                    let limit = if w.limited { ",\"limit\":true" } else { "" };
+                    let json = format!(
+                        "{{\"offset\":{},\"inode\":{}{limit}}}",
+                        w.first,
+                        self.file.inode()
+                    );
+                    self.write(Message::binary(json.into_bytes()))?;
+                }
+                None => self.write_position(self.file.pos())?,
+            }
             self.flush()?;
         }
         let mut last_check = Instant::now();
@@ -287,7 +318,10 @@ impl<'a> Follower<'a> {
         if self.file.is_waiting() {
             return Ok(0);
         }
-        let avail = self.file.available().map_err(End::FileError)?;
+        let mut avail = self.file.available().map_err(End::FileError)?;
+        if let Some(end) = self.window.and_then(|w| w.end) {
+            avail = avail.min(end.saturating_sub(self.file.pos()));
+        }
         if avail == 0 {
             return Ok(0);
         }

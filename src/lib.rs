@@ -30,6 +30,7 @@ pub mod logging;
 pub mod magic;
 pub mod page;
 pub mod query;
+pub mod scan;
 pub mod server;
 pub mod stall;
 pub mod tail;
