@@ -20,8 +20,10 @@ use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
 use crate::limits::ROTATION_CHECK_BUSY;
 use crate::logfile::{Change, LogFile};
+use crate::meta::{Meta, Position};
 use crate::query::Format;
 use crate::stall::Stalling;
+use crate::tag::Tag;
 
 /// The first wait after the file had new data: a writer that is still
 /// writing (a burst, `cat big.log >> file`) is followed at once instead of
@@ -173,8 +175,10 @@ pub struct Follower<'a> {
 /// How a history window opens and ends (see `tail::Window`).
 #[derive(Debug, Clone, Copy)]
 pub struct StartPoint {
-    /// The offset the start frame gives (the window's first byte).
+    /// The offset the start frame gives (the window's first byte), and the
+    /// tag of the bytes before it.
     pub first: u64,
+    pub tag: Tag,
     /// The scan limit stopped the scan (`"limit":true`).
     pub limited: bool,
     /// Reading stops here (`before=`); `None`: at the end of the file.
@@ -238,16 +242,8 @@ impl<'a> Follower<'a> {
             // The starting point, before any text: a client that drops before
             // the first message (an empty tail) can still resume exactly.
             match self.window {
-                Some(w) => {
-                    let limit = if w.limited { ",\"limit\":true" } else { "" };
-                    let json = format!(
-                        "{{\"offset\":{},\"inode\":{}{limit}}}",
-                        w.first,
-                        self.file.inode()
-                    );
-                    self.write(Message::binary(json.into_bytes()))?;
-                }
-                None => self.write_position(self.file.pos())?,
+                Some(w) => self.write_window_start(w)?,
+                None => self.write_position()?,
             }
             self.flush()?;
         }
@@ -404,7 +400,7 @@ impl<'a> Follower<'a> {
             self.sent += len as u64;
             let start = put_header(&mut self.out, HEADROOM, OP_TEXT, len);
             if self.meta {
-                let json = format!("{{\"offset\":{end},\"inode\":{}}}", self.file.inode());
+                let json = Meta::position(end, self.file.inode(), self.chunker.tag()).to_json();
                 push_frame(&mut self.out, OP_BINARY, json.as_bytes());
             }
             self.write_frames(start)?;
@@ -431,23 +427,40 @@ impl<'a> Follower<'a> {
         }
     }
 
-    /// With `meta=1`: the resume point `{"offset":N,"inode":I}`.
-    fn write_position(&mut self, offset: u64) -> Result<(), End> {
+    /// With `meta=1`: the resume point `{"offset":N,"inode":I,"tag":T}` of
+    /// the read position, when everything read was sent.
+    fn write_position(&mut self) -> Result<(), End> {
         if self.meta {
-            let json = format!("{{\"offset\":{offset},\"inode\":{}}}", self.file.inode());
-            self.write(Message::binary(json.into_bytes()))?;
+            let m = Meta::position(self.file.pos(), self.file.inode(), self.file.tag());
+            self.write_meta(&m)?;
         }
         Ok(())
+    }
+
+    /// With `meta=1`: the start frame of a history window, at the window's
+    /// first byte (which the next older window is asked `before=`), with
+    /// `"limit":true` when the scan limit cut the window short.
+    fn write_window_start(&mut self, w: StartPoint) -> Result<(), End> {
+        if self.meta {
+            let mut p = Position::new(w.first, self.file.inode(), w.tag);
+            p.limit = w.limited;
+            self.write_meta(&Meta::Position(p))?;
+        }
+        Ok(())
+    }
+
+    /// Queues one meta frame.
+    fn write_meta(&mut self, m: &Meta) -> Result<(), End> {
+        self.write(Message::binary(m.to_json().into_bytes()))
     }
 
     /// With `meta=1`: the event, then the new resume point, so that a client
     /// that drops before the next text message still resumes exactly.
     fn send_event(&mut self, change: Change) -> Result<(), End> {
         if self.meta {
-            let json = format!("{{\"event\":\"{}\"}}", change.name());
-            self.write(Message::binary(json.into_bytes()))?;
+            self.write_meta(&Meta::event(change.name()))?;
             if !self.file.is_waiting() {
-                self.write_position(self.file.pos())?;
+                self.write_position()?;
             }
             self.flush()?;
         }

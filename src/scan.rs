@@ -14,6 +14,7 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::follow::End;
 use crate::limits::PROGRESS_EVERY;
+use crate::meta::Meta;
 use crate::stall::Stalling;
 use crate::tail::{self, Ask, Window};
 
@@ -109,11 +110,11 @@ impl Watch<'_> {
             return Ok(());
         }
         self.last = Some(Instant::now());
-        let json = format!(
-            "{{\"progress\":{{\"scanned\":{},\"total\":{}}}}}",
-            scanned.min(self.total),
-            self.total
-        );
+        let json = Meta::Progress {
+            scanned: scanned.min(self.total),
+            total: self.total,
+        }
+        .to_json();
         self.nonblocking(false)?;
         let sent = self
             .ws
