@@ -179,6 +179,8 @@ pub struct StartPoint {
     /// tag of the bytes before it.
     pub first: u64,
     pub tag: Tag,
+    /// Where reading starts (`tail::Window::start`).
+    pub start: u64,
     /// The scan limit stopped the scan (`"limit":true`).
     pub limited: bool,
     /// Reading stops here (`before=`); `None`: at the end of the file.

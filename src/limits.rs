@@ -38,10 +38,6 @@ pub const MAX_FILTER_TEXT: usize = 256;
 /// often (and not before the scan has run this long).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
-/// Default of `--scan-limit`: the most file bytes one request's backward
-/// scan (filtered lines, `before=`) covers.
-pub const DEFAULT_SCAN_LIMIT: u64 = 1 << 30;
-
 /// Block size of the backwards search for the last N lines: large enough that
 /// a thousand 120-byte lines take two reads, small enough to stay cheap.
 pub const TAIL_BLOCK: usize = 64 * 1024;

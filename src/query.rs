@@ -31,8 +31,8 @@ pub struct Query {
     pub resume: Option<(u64, u64)>,
     /// `before=N`: the last lines that end at or before byte N, then close.
     pub before: Option<u64>,
-    /// `inode=I` (with `from=` or `before=`): which file among the path and
-    /// its older generations.
+    /// `inode=I` without `from=`: which file of the path's chain is read
+    /// (the file at the path or one of its older generations).
     pub inode: Option<u64>,
     pub token: Option<String>,
     /// `?list` and `?download` (HTTP routes).
@@ -87,11 +87,14 @@ pub fn parse(target: &str) -> Result<Query, String> {
     }
     q.resume = match (from, inode) {
         (Some(f), Some(i)) => Some((f, i)),
-        (None, None) => None,
-        (None, Some(_)) if q.before.is_some() => None,
-        _ => return Err("from= and inode= go together".to_string()),
+        (None, i) => {
+            q.inode = i;
+            None
+        }
+        (Some(_), None) => {
+            return Err("from= needs inode= (the file the offset is in)".to_string());
+        }
     };
-    q.inode = inode;
     check_history(&q)?;
     Ok(q)
 }
@@ -203,7 +206,6 @@ mod tests {
         assert_eq!((q.before, q.inode, q.resume), (Some(100), Some(7), None));
         let q = parse("/f?before=0").unwrap();
         assert_eq!((q.before, q.inode), (Some(0), None));
-        assert_eq!(parse("/f?from=1&inode=2").unwrap().inode, Some(2));
     }
 
     #[test]
@@ -235,7 +237,6 @@ mod tests {
             "/f?tail=2",
             "/f?format=xml",
             "/f?from=1",
-            "/f?inode=1",
             "/f?from=a&inode=1",
             "/f?before=x",
             "/f?before=10&tail=1",

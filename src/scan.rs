@@ -8,8 +8,10 @@
 
 use std::fs::File;
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use tungstenite::protocol::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::follow::End;
@@ -150,4 +152,19 @@ fn blocked(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
+}
+
+/// Ends the connection after a scan that did not finish: a Close 1011 when
+/// reading the file failed; nothing more when the client is gone.
+pub fn close(ws: &mut WebSocket<Stalling>, end: &End) {
+    if let End::FileError(_) = end {
+        ws.get_mut().set_limit(Duration::from_secs(1));
+        let frame = CloseFrame {
+            code: CloseCode::Error,
+            reason: "reading the file failed".into(),
+        };
+        if ws.close(Some(frame)).is_ok() {
+            let _ = ws.flush();
+        }
+    }
 }
