@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
+
 /// How text is encoded in the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -27,6 +29,11 @@ pub struct Query {
     pub meta: bool,
     /// `from=N&inode=I`.
     pub resume: Option<(u64, u64)>,
+    /// `before=N`: the last lines that end at or before byte N, then close.
+    pub before: Option<u64>,
+    /// `inode=I` without `from=`: which file of the path's chain is read
+    /// (the file at the path or one of its older generations).
+    pub inode: Option<u64>,
     pub token: Option<String>,
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
@@ -47,6 +54,8 @@ pub fn parse(target: &str) -> Result<Query, String> {
         excludes: Vec::new(),
         meta: false,
         resume: None,
+        before: None,
+        inode: None,
         token: None,
         list: false,
         download: false,
@@ -69,6 +78,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
             "meta" => q.meta = flag("meta", &value)?,
             "from" => from = Some(number("from", &value)?),
             "inode" => inode = Some(number("inode", &value)?),
+            "before" => q.before = Some(number("before", &value)?),
             "token" => q.token = Some(value.into_owned()),
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
@@ -77,10 +87,40 @@ pub fn parse(target: &str) -> Result<Query, String> {
     }
     q.resume = match (from, inode) {
         (Some(f), Some(i)) => Some((f, i)),
-        (None, None) => None,
-        _ => return Err("from= and inode= go together".to_string()),
+        (None, i) => {
+            q.inode = i;
+            None
+        }
+        (Some(_), None) => {
+            return Err("from= needs inode= (the file the offset is in)".to_string());
+        }
     };
+    check_history(&q)?;
     Ok(q)
+}
+
+/// The rules of `before=` and the bounds on filter texts.
+fn check_history(q: &Query) -> Result<(), String> {
+    if q.before.is_some() {
+        if q.follow {
+            return Err("before= sends one window and closes: it cannot go with tail=1".into());
+        }
+        if q.resume.is_some() {
+            return Err("before= and from= cannot go together".into());
+        }
+    }
+    for (name, texts) in [("match", &q.matches), ("exclude", &q.excludes)] {
+        if texts.len() > MAX_FILTER_TEXTS {
+            return Err(format!(
+                "at most {MAX_FILTER_TEXTS} {name}= texts are allowed, this request has {}",
+                texts.len()
+            ));
+        }
+        if texts.iter().any(|t| t.len() > MAX_FILTER_TEXT) {
+            return Err(format!("a {name}= text is over {MAX_FILTER_TEXT} bytes"));
+        }
+    }
+    Ok(())
 }
 
 /// `1`/`true`/`yes`/empty (a bare `?list`) or `0`/`false`/`no`.
@@ -210,6 +250,35 @@ mod tests {
     }
 
     #[test]
+    fn before_and_inode() {
+        let q = parse("/f?before=100&inode=7&lines=5").unwrap();
+        assert_eq!((q.before, q.inode, q.resume), (Some(100), Some(7), None));
+        let q = parse("/f?before=0").unwrap();
+        assert_eq!((q.before, q.inode), (Some(0), None));
+    }
+
+    #[test]
+    fn filter_texts_are_bounded() {
+        let many = |name: &str, n: usize| {
+            let mut t = "/f?x=1".to_string();
+            for i in 0..n {
+                t.push_str(&format!("&{name}=t{i}"));
+            }
+            t
+        };
+        for name in ["match", "exclude"] {
+            assert!(parse(&many(name, MAX_FILTER_TEXTS)).is_ok());
+            let e = parse(&many(name, MAX_FILTER_TEXTS + 1)).unwrap_err();
+            assert!(e.contains(name) && e.contains("16"), "{e}");
+            let long = "a".repeat(MAX_FILTER_TEXT);
+            assert!(parse(&format!("/f?{name}={long}")).is_ok());
+            assert!(parse(&format!("/f?{name}={long}a")).is_err());
+            // Bytes, not characters: 129 two-byte characters are too long.
+            assert!(parse(&format!("/f?{name}={}", "%C3%A9".repeat(129))).is_err());
+        }
+    }
+
+    #[test]
     fn refuses_bad_values() {
         for t in [
             "/f?lines=x",
@@ -217,8 +286,10 @@ mod tests {
             "/f?tail=2",
             "/f?format=xml",
             "/f?from=1",
-            "/f?inode=1",
             "/f?from=a&inode=1",
+            "/f?before=x",
+            "/f?before=10&tail=1",
+            "/f?before=10&from=1&inode=1",
         ] {
             assert!(parse(t).is_err(), "{t}");
         }
