@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Instant;
 
+use crate::handshake::derive_accept_key;
 use log::{Level, log};
 use tungstenite::WebSocket;
-use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::access;
