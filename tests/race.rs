@@ -232,35 +232,59 @@ fn the_reopen_after_rotation_never_follows_a_swapped_symlink() {
     let mark = marker();
     let (mut tries, mut leaks, mut reopened) = (0, 0, 0);
     let started = Instant::now();
-    while tries < 200 && started.elapsed() < Duration::from_secs(10) {
-        tries += 1;
+    while tries < 800 && started.elapsed() < Duration::from_secs(10) {
         let _ = std::fs::remove_file(&keep);
         let _ = std::fs::remove_file(&log);
         std::fs::write(&log, "old line\n").unwrap();
-        let mut ws = server.ws(&log, "?tail=1&lines=1");
-        let first = ws.text_until(Duration::from_secs(5), |t| t.contains("old line"));
-        assert!(first.contains("old line"), "{first:?}");
+        // Four followers at once: four re-opens per rotation.
+        let followers: Vec<Ws> = (0..4)
+            .map(|_| {
+                let mut ws = server.ws(&log, "?tail=1&lines=1");
+                let first = ws.text_until(Duration::from_secs(5), |t| t.contains("old line"));
+                assert!(first.contains("old line"), "{first:?}");
+                ws
+            })
+            .collect();
         // Rotate: the old file moves away; the new one, with data, is
         // swapped with the symlink for a while.
         std::fs::rename(&log, root.join("app.log.1")).unwrap();
         std::fs::write(&keep, "new line\n").unwrap();
         std::fs::hard_link(&keep, &log).unwrap();
         let (log2, keep2, outside2) = (log.clone(), keep.clone(), outside.clone());
-        let (text, _) = while_swapping(
+        let (texts, _) = while_swapping(
             move |stop| swap_file(log2, keep2, outside2, stop),
-            || ws.text_until(Duration::from_millis(150), |_| false),
+            || {
+                let readers: Vec<_> = followers
+                    .into_iter()
+                    .map(|mut ws| {
+                        std::thread::spawn(move || {
+                            let text = ws.text_until(Duration::from_millis(150), |_| false);
+                            (text, ws)
+                        })
+                    })
+                    .collect();
+                readers
+                    .into_iter()
+                    .map(|r| r.join().unwrap())
+                    .collect::<Vec<_>>()
+            },
         );
-        let rest = ws.text_until(Duration::from_millis(20), |_| false);
-        if text.contains(&mark) || rest.contains(&mark) {
-            leaks += 1;
+        for (text, mut ws) in texts {
+            tries += 1;
+            let rest = ws.text_until(Duration::from_millis(20), |_| false);
+            if text.contains(&mark) || rest.contains(&mark) {
+                leaks += 1;
+            }
+            if text.contains("new line") {
+                reopened += 1;
+            }
+            ws.close();
         }
-        if text.contains("new line") {
-            reopened += 1;
-        }
-        ws.close();
     }
-    eprintln!("rotation: {tries} tries, {leaks} leaked, {reopened} re-opened the new file");
-    assert!(tries >= 20, "{tries} tries");
+    eprintln!(
+        "rotation: {tries} followers rotated, {leaks} leaked, {reopened} re-opened the new file"
+    );
+    assert!(tries >= 80, "{tries} tries");
     assert!(reopened > 0, "the new file must be followed in some tries");
     assert_eq!(
         leaks, 0,
@@ -292,27 +316,38 @@ fn the_list_never_shows_an_outside_size_or_time() {
     let server = Server::rooted(&root, &[]);
 
     let (log2, keep2, outside2) = (log.clone(), keep.clone(), outside.clone());
+    let port = server.port;
     let ((lists, leaks, shown), _) = while_swapping(
         move |stop| swap_file(log2, keep2, outside2, stop),
         || {
-            let (mut lists, mut leaks, mut shown) = (0, 0, 0);
             let started = Instant::now();
-            while lists < 3000 && started.elapsed() < Duration::from_secs(8) {
-                let (status, body) = server.get("/?list");
-                assert_eq!(status, 200, "{body}");
-                lists += 1;
-                if body.contains("\"size\":77777") || body.contains("\"modified\":978307200") {
-                    leaks += 1;
+            let lister = move || {
+                let (mut lists, mut leaks, mut shown) = (0, 0, 0);
+                while lists < 5000 && started.elapsed() < Duration::from_secs(8) {
+                    let (status, body) = http_raw(
+                        port,
+                        format!("GET /?list HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes(),
+                    );
+                    assert_eq!(status, 200, "{body}");
+                    lists += 1;
+                    if body.contains("\"size\":77777") || body.contains("\"modified\":978307200") {
+                        leaks += 1;
+                    }
+                    if body.contains("race.log\"") {
+                        shown += 1;
+                    }
                 }
-                if body.contains("race.log\"") {
-                    shown += 1;
-                }
-            }
-            (lists, leaks, shown)
+                (lists, leaks, shown)
+            };
+            let threads: Vec<_> = (0..2).map(|_| std::thread::spawn(lister)).collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2))
         },
     );
     eprintln!("list: {lists} lists, {leaks} leaked, race.log shown in {shown}");
-    assert!(lists >= 200, "{lists} lists");
+    assert!(lists >= 500, "{lists} lists");
     assert_eq!(leaks, 0, "outside size or time in {leaks} of {lists} lists");
 }
 
