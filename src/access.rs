@@ -1,6 +1,9 @@
 //! Who may read what: the path rule (lexical check, then the canonical path
-//! re-checked component by component, regular files only), the browser
-//! origin rule against cross-site WebSocket hijacking, and the token compare.
+//! re-checked component by component, regular files only; a path naming
+//! nothing judged by where its existing part leads), open-then-verify (what
+//! was opened is checked again, so a symlink swapped in between the check
+//! and the open does not win), the browser origin rule against cross-site
+//! WebSocket hijacking, and the token compare.
 //! Each is a small function with a table-driven test, because this file is
 //! where a security reviewer should spend the afternoon.
 
