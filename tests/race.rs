@@ -16,6 +16,17 @@ fn marker() -> String {
     format!("OUTSIDE-MARKER-{}-7f3a", std::process::id())
 }
 
+/// A temp dir with `root/` (to serve) and, beside it, `outside.secret`
+/// holding `outside`: (dir, root, outside file).
+fn tree(tag: &str, outside: &[u8]) -> (TempDir, PathBuf, PathBuf) {
+    let dir = TempDir::new(tag);
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let file = dir.join("outside.secret");
+    std::fs::write(&file, outside).unwrap();
+    (dir, root, file)
+}
+
 /// Swaps `target` in a loop until `stop`: a symlink to `outside` renamed
 /// over it, then a hard link of `keep` (a regular file inside the root)
 /// renamed back. Both renames are atomic, so the path always names
@@ -153,11 +164,7 @@ fn while_swapping<T>(
 #[test]
 fn a_symlink_swapped_in_never_serves_the_outside_file() {
     let _w = watchdog(Duration::from_secs(90));
-    let dir = TempDir::new("race-file");
-    let root = dir.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    let outside = dir.join("outside.secret");
-    std::fs::write(&outside, format!("{}\n", marker()).repeat(4)).unwrap();
+    let (_dir, root, outside) = tree("race-file", format!("{}\n", marker()).repeat(4).as_bytes());
     let log = root.join("race.log");
     std::fs::write(&log, "inside line\n".repeat(4)).unwrap();
     let keep = root.join("keep.log");
@@ -221,11 +228,10 @@ fn a_directory_swapped_for_a_symlink_never_serves_outside() {
 #[test]
 fn the_reopen_after_rotation_never_follows_a_swapped_symlink() {
     let _w = watchdog(Duration::from_secs(90));
-    let dir = TempDir::new("race-rotate");
-    let root = dir.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    let outside = dir.join("outside.secret");
-    std::fs::write(&outside, format!("{}\n", marker()).repeat(4)).unwrap();
+    let (_dir, root, outside) = tree(
+        "race-rotate",
+        format!("{}\n", marker()).repeat(4).as_bytes(),
+    );
     let log = root.join("app.log");
     let keep = root.join("next.log");
     let server = Server::rooted(&root, &["--interval", "0.01"]);
@@ -296,12 +302,8 @@ fn the_reopen_after_rotation_never_follows_a_swapped_symlink() {
 #[test]
 fn the_list_never_shows_an_outside_size_or_time() {
     let _w = watchdog(Duration::from_secs(90));
-    let dir = TempDir::new("race-list");
-    let root = dir.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    let outside = dir.join("outside.secret");
     // A size and a time no inside file has.
-    std::fs::write(&outside, vec![b'x'; 77_777]).unwrap();
+    let (_dir, root, outside) = tree("race-list", &[b'x'; 77_777]);
     let old = SystemTime::UNIX_EPOCH + Duration::from_secs(978_307_200); // 2001-01-01
     std::fs::File::options()
         .write(true)
