@@ -7,9 +7,17 @@
 //! time (at most ~12 s) and counts what came back.
 use crate::common::*;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
+
+/// The tests below each keep a core busy swapping: one at a time, so that
+/// they neither slow each other nor load the machine for other tests twice.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The outside file's content: a marker no inside file holds.
 fn marker() -> String {
@@ -163,6 +171,7 @@ fn while_swapping<T>(
 /// outside the root while WebSocket and download requests name it.
 #[test]
 fn a_symlink_swapped_in_never_serves_the_outside_file() {
+    let _serial = one_at_a_time();
     let _w = watchdog(Duration::from_secs(90));
     let (_dir, root, outside) = tree("race-file", format!("{}\n", marker()).repeat(4).as_bytes());
     let log = root.join("race.log");
@@ -195,6 +204,7 @@ fn a_symlink_swapped_in_never_serves_the_outside_file() {
 /// that holds a file of the same name.
 #[test]
 fn a_directory_swapped_for_a_symlink_never_serves_outside() {
+    let _serial = one_at_a_time();
     let _w = watchdog(Duration::from_secs(90));
     let dir = TempDir::new("race-dir");
     let root = dir.join("root");
@@ -227,6 +237,7 @@ fn a_directory_swapped_for_a_symlink_never_serves_outside() {
 /// with a symlink to an outside file: the re-open never follows it.
 #[test]
 fn the_reopen_after_rotation_never_follows_a_swapped_symlink() {
+    let _serial = one_at_a_time();
     let _w = watchdog(Duration::from_secs(90));
     let (_dir, root, outside) = tree(
         "race-rotate",
@@ -301,6 +312,7 @@ fn the_reopen_after_rotation_never_follows_a_swapped_symlink() {
 /// `?list` while an entry is swapped: never an outside file's size or time.
 #[test]
 fn the_list_never_shows_an_outside_size_or_time() {
+    let _serial = one_at_a_time();
     let _w = watchdog(Duration::from_secs(90));
     // A size and a time no inside file has.
     let (_dir, root, outside) = tree("race-list", &[b'x'; 77_777]);
