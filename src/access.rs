@@ -1,8 +1,10 @@
 //! Who may read what: the path rule (lexical check, then the canonical path
-//! re-checked component by component, regular files only), the browser
-//! origin rule against cross-site WebSocket hijacking, and the token compare.
-//! Each is a small function with a table-driven test, because this file is
-//! where a security reviewer should spend the afternoon.
+//! re-checked component by component, regular files only), and `authorize`,
+//! which decides whether a request may be answered at all — the browser
+//! origin rule against cross-site WebSocket hijacking and the token rule
+//! (with its constant-time compare). Each is a small function with a
+//! table-driven test, because this file is where a security reviewer should
+//! spend the afternoon.
 
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
@@ -11,39 +13,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use crate::cli::Origins;
+use crate::cli::{Origins, ServeConfig};
+use crate::http::Request;
+use crate::query::Query;
+pub use crate::refusal::Refusal;
 
 /// `O_NONBLOCK` (Linux, all architectures Rust supports there): opening a
 /// FIFO that was swapped in after the check must not block the thread.
 const O_NONBLOCK: i32 = 0o4000;
-
-/// Why a path is refused; `status` gives the HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// 400: not an absolute path, or it holds a NUL byte.
-    Malformed(&'static str),
-    /// 403: outside the roots, or not a regular file, or unreadable.
-    Forbidden(&'static str),
-    /// 404: inside a root, but nothing is there.
-    NotFound,
-}
-
-impl Refusal {
-    pub fn status(&self) -> u16 {
-        match self {
-            Refusal::Malformed(_) => 400,
-            Refusal::Forbidden(_) => 403,
-            Refusal::NotFound => 404,
-        }
-    }
-
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Refusal::Malformed(r) | Refusal::Forbidden(r) => r,
-            Refusal::NotFound => "no such file under the served roots",
-        }
-    }
-}
 
 /// Resolves `.` and `..` without touching the filesystem; `None` unless the
 /// path is absolute and free of NUL bytes. `..` at the top stays at `/`.
@@ -93,19 +70,19 @@ fn within_any(path: &Path, roots: &[PathBuf]) -> bool {
 /// root, or why not. `raw` is the percent-decoded URL path (decoded once).
 pub fn check_path(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> {
     if raw.contains(&0) {
-        return Err(Refusal::Malformed("the path holds a NUL byte"));
+        return Err(Refusal::bad_request("the path holds a NUL byte"));
     }
     let lexical =
-        lexical_normalize(raw).ok_or(Refusal::Malformed("the path is not an absolute path"))?;
+        lexical_normalize(raw).ok_or(Refusal::bad_request("the path is not an absolute path"))?;
     if !within_any(&lexical, roots) {
-        return Err(Refusal::Forbidden("the path is outside the served roots"));
+        return Err(Refusal::forbidden("the path is outside the served roots"));
     }
     let canonical = match std::fs::canonicalize(&lexical) {
         Ok(c) => c,
         Err(e) => return Err(io_refusal(&e)),
     };
     if !within_any(&canonical, roots) {
-        return Err(Refusal::Forbidden(
+        return Err(Refusal::forbidden(
             "the path leads outside the served roots",
         ));
     }
@@ -117,8 +94,8 @@ pub fn check_path(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> {
 fn io_refusal(e: &io::Error) -> Refusal {
     match e.kind() {
         // ENOTDIR too: `/root/file.log/x` names nothing.
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Refusal::NotFound,
-        _ => Refusal::Forbidden("the file cannot be read by the server"),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Refusal::not_found(),
+        _ => Refusal::forbidden("the file cannot be read by the server"),
     }
 }
 
@@ -126,11 +103,11 @@ fn check_regular(meta: &Metadata) -> Result<(), Refusal> {
     if meta.is_file() {
         Ok(())
     } else if meta.is_dir() {
-        Err(Refusal::Forbidden(
+        Err(Refusal::forbidden(
             "the path is a directory, not a regular file",
         ))
     } else {
-        Err(Refusal::Forbidden("the path is not a regular file"))
+        Err(Refusal::forbidden("the path is not a regular file"))
     }
 }
 
@@ -226,6 +203,33 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &Origin
         return false;
     };
     norm.split_once("://").map(|(_, hp)| hp) == Some(format!("{h}:{p}").as_str())
+}
+
+/// Whether a request may be answered: the origin rule, then the token rule.
+/// The page needs no token (it holds no log data and asks for the token
+/// itself); the WebSocket, `?list` and `?download` need it when the server
+/// has one, given as `token=` or as `Authorization: Bearer`.
+pub fn authorize(req: &Request, q: &Query, cfg: &ServeConfig) -> Result<(), Refusal> {
+    if !origin_allowed(req.header("origin"), req.header("host"), &cfg.origins) {
+        return Err(Refusal::forbidden(
+            "this browser origin is not allowed (see --allow-origin)",
+        ));
+    }
+    let needs_token = req.is_websocket() || q.list || q.download;
+    let Some(expected) = cfg.token.as_deref().filter(|_| needs_token) else {
+        return Ok(());
+    };
+    let given = q.token.as_deref().or_else(|| {
+        req.header("authorization").and_then(|a| {
+            a.strip_prefix("Bearer ")
+                .or_else(|| a.strip_prefix("bearer "))
+        })
+    });
+    match given {
+        None => Err(Refusal::new(401, "a token is required")),
+        Some(g) if token_matches(expected, g.trim()) => Ok(()),
+        Some(_) => Err(Refusal::new(401, "the token is wrong")),
+    }
 }
 
 /// Compares a given token with the expected one in time that depends only on
@@ -356,6 +360,78 @@ mod tests {
                 *want,
                 "{origin:?} {host:?}"
             );
+        }
+    }
+
+    /// A checked configuration from `wstail serve` options.
+    fn config(args: &[&str]) -> ServeConfig {
+        let mut all = vec!["serve"];
+        all.extend_from_slice(args);
+        match crate::cli::parse(all.iter().map(Into::into).collect()) {
+            Ok(crate::cli::Command::Serve(cfg)) => cfg,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn authorize_table() {
+        let open = config(&[]);
+        let token = config(&["--token", "s3cret"]);
+        let ws = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+        // (configuration, target, extra header lines, expected status or 0)
+        let cases: &[(&ServeConfig, &str, &str, u16)] = &[
+            (&open, "/", "", 0),
+            (&open, "/f", ws, 0),
+            (&open, "/?list", "", 0),
+            (&open, "/f?download", "Origin: http://127.0.0.1:8765\r\n", 0),
+            (&open, "/f?download", "Origin: http://evil.example\r\n", 403),
+            (&open, "/", "Origin: http://evil.example\r\n", 403),
+            // The page needs no token; everything else does.
+            (&token, "/", "", 0),
+            (&token, "/f", ws, 401),
+            (&token, "/?list", "", 401),
+            (&token, "/f?download", "", 401),
+            (&token, "/f?download&token=s3cret", "", 0),
+            (&token, "/f?download&token=wrong", "", 401),
+            (&token, "/f?token=s3cret", ws, 0),
+            (
+                &token,
+                "/f",
+                &format!("{ws}Authorization: Bearer s3cret\r\n"),
+                0,
+            ),
+            (
+                &token,
+                "/f",
+                &format!("{ws}Authorization: bearer s3cret\r\n"),
+                0,
+            ),
+            (
+                &token,
+                "/f",
+                &format!("{ws}Authorization: Bearer wrong\r\n"),
+                401,
+            ),
+            (
+                &token,
+                "/f",
+                &format!("{ws}Authorization: Basic czNjcmV0\r\n"),
+                401,
+            ),
+            // The origin rule comes first, token or not.
+            (
+                &token,
+                "/f?token=s3cret",
+                &format!("{ws}Origin: http://evil.example\r\n"),
+                403,
+            ),
+        ];
+        for (cfg, target, headers, want) in cases {
+            let head = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:8765\r\n{headers}\r\n");
+            let req = crate::http::parse_head(head.as_bytes(), vec![]).unwrap();
+            let q = crate::query::parse(target).unwrap();
+            let got = authorize(&req, &q, cfg).err().map_or(0, |r| r.status());
+            assert_eq!(got, *want, "{target} {headers:?}");
         }
     }
 

@@ -5,6 +5,8 @@
 
 use url::form_urlencoded;
 
+use crate::refusal::Refusal;
+
 /// How text is encoded in the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -33,8 +35,8 @@ pub struct Query {
     pub download: bool,
 }
 
-/// Splits and decodes a request target. Errors are 400 reasons.
-pub fn parse(target: &str) -> Result<Query, String> {
+/// Splits and decodes a request target. Errors are 400s.
+pub fn parse(target: &str) -> Result<Query, Refusal> {
     let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
     let raw_path = raw_path.split_once('#').map_or(raw_path, |(p, _)| p);
     let path: Vec<u8> = percent_decode(raw_path.as_bytes())?;
@@ -61,7 +63,11 @@ pub fn parse(target: &str) -> Result<Query, String> {
                 q.format = match &*value {
                     "html" => Format::Html,
                     "text" => Format::Text,
-                    _ => return Err(format!("format={value} is not 'html' or 'text'")),
+                    _ => {
+                        return Err(Refusal::bad_request(format!(
+                            "format={value} is not 'html' or 'text'"
+                        )));
+                    }
                 }
             }
             "match" => q.matches.push(value.into_owned()),
@@ -78,28 +84,30 @@ pub fn parse(target: &str) -> Result<Query, String> {
     q.resume = match (from, inode) {
         (Some(f), Some(i)) => Some((f, i)),
         (None, None) => None,
-        _ => return Err("from= and inode= go together".to_string()),
+        _ => return Err(Refusal::bad_request("from= and inode= go together")),
     };
     Ok(q)
 }
 
 /// `1`/`true`/`yes`/empty (a bare `?list`) or `0`/`false`/`no`.
-fn flag(name: &str, value: &str) -> Result<bool, String> {
+fn flag(name: &str, value: &str) -> Result<bool, Refusal> {
     match value {
         "" | "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!("{name}={value} is not 1 or 0")),
+        _ => Err(Refusal::bad_request(format!(
+            "{name}={value} is not 1 or 0"
+        ))),
     }
 }
 
-fn number(name: &str, value: &str) -> Result<u64, String> {
+fn number(name: &str, value: &str) -> Result<u64, Refusal> {
     value
         .parse::<u64>()
-        .map_err(|_| format!("{name}={value} is not a whole number"))
+        .map_err(|_| Refusal::bad_request(format!("{name}={value} is not a whole number")))
 }
 
 /// Percent-decodes once; `%` not followed by two hex digits is a 400.
-fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, Refusal> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -114,9 +122,9 @@ fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
                     i += 3;
                 }
                 _ => {
-                    return Err(
-                        "the path holds a '%' that is not followed by two hex digits".into(),
-                    );
+                    return Err(Refusal::bad_request(
+                        "the path holds a '%' that is not followed by two hex digits",
+                    ));
                 }
             }
         } else {

@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use wstail::cli::{self, Command};
 use wstail::conn::{self, ConnLog, Shared};
-use wstail::http::{HeadError, Request};
+use wstail::http::Request;
+use wstail::refusal::Refusal;
 use wstail::{logging, server};
 
 fn respond_or_panic(
     stream: TcpStream,
-    head: Result<Request, HeadError>,
+    head: Result<Request, Option<Refusal>>,
     shared: &Shared,
     log: &mut ConnLog,
 ) {
