@@ -36,6 +36,7 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 use url::Url;
 
 use crate::cli::{TailConfig, VERSION};
+use crate::meta::Meta;
 
 /// Time allowed to open a TCP connection to one address of the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -620,18 +621,24 @@ impl Stream {
 
     /// A binary frame: a resume point or an event; never printed as data.
     fn meta(&mut self, data: &[u8]) {
-        let text = String::from_utf8_lossy(data);
-        if let (Some(offset), Some(inode)) = (json_u64(&text, "offset"), json_u64(&text, "inode")) {
-            self.resume = Some(Resume { offset, inode });
-            self.unconfirmed = 0;
-            self.unconfirmed_exact = true;
-            return;
-        }
-        let notice = match json_str(&text, "event") {
-            Some("rotated") => "file replaced; following the new file from its start",
-            Some("truncated") => "file truncated; following it from its start",
-            Some("deleted") => "file deleted; waiting for it to come back",
-            Some("recreated") => "file appeared again; following it from its start",
+        let event = match Meta::parse(data) {
+            Some(Meta::Position(p)) => {
+                self.resume = Some(Resume {
+                    offset: p.offset,
+                    inode: p.inode,
+                });
+                self.unconfirmed = 0;
+                self.unconfirmed_exact = true;
+                return;
+            }
+            Some(Meta::Event(e)) => e.name,
+            _ => return,
+        };
+        let notice = match event.as_str() {
+            "rotated" => "file replaced; following the new file from its start",
+            "truncated" => "file truncated; following it from its start",
+            "deleted" => "file deleted; waiting for it to come back",
+            "recreated" => "file appeared again; following it from its start",
             _ => return,
         };
         self.say(notice);
@@ -700,24 +707,6 @@ fn seconds(d: Duration) -> String {
 /// longer count file bytes.
 fn contains_replacement(data: &[u8]) -> bool {
     data.windows(3).any(|w| w == "\u{fffd}".as_bytes())
-}
-
-/// The number after `"key":` in the server's flat JSON objects.
-fn json_u64(json: &str, key: &str) -> Option<u64> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let digits: String = json[at..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
-/// The string after `"key":` in the server's flat JSON objects (no escapes).
-fn json_str<'a>(json: &'a str, key: &str) -> Option<&'a str> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = json[at..].trim_start().strip_prefix('"')?;
-    rest.split('"').next()
 }
 
 #[cfg(test)]
@@ -813,15 +802,6 @@ mod tests {
             Stop::Retry(_)
         ));
         assert!(matches!(refusal(401, None, None), Stop::Fatal(_)));
-    }
-
-    #[test]
-    fn meta_json() {
-        let j = r#"{"offset":123,"inode":45}"#;
-        assert_eq!(json_u64(j, "offset"), Some(123));
-        assert_eq!(json_u64(j, "inode"), Some(45));
-        assert_eq!(json_u64(j, "event"), None);
-        assert_eq!(json_str(r#"{"event":"rotated"}"#, "event"), Some("rotated"));
     }
 
     #[test]

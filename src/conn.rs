@@ -218,6 +218,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         log_target(&up.canonical.to_string_lossy())
     );
     let logfile = LogFile::new(up.canonical, cfg.roots.clone(), up.file, up.id, up.start);
+    let before = logfile.before().clone();
     let timing = Timing {
         interval: cfg.interval,
         heartbeat: cfg.heartbeat,
@@ -226,7 +227,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     let mut follower = Follower::new(
         &mut ws,
         logfile,
-        Chunker::new(up.start, up.filter),
+        Chunker::new(up.start, up.filter).with_before(before),
         up.q.format,
         up.q.follow,
         up.q.meta,

@@ -97,3 +97,12 @@ pub const MAX_TOKEN_LEN: usize = 1024;
 
 /// Smallest and largest `--interval`, in seconds.
 pub const INTERVAL_RANGE: (f64, f64) = (0.01, 60.0);
+
+/// Directory entries looked at, at most, when a log's older generations are
+/// listed (a rotation, a resume, a start frame at 0): a log directory holds
+/// hundreds of files, and a huge one must not make each look slow.
+pub const MAX_GENERATION_DIR_ENTRIES: usize = 100_000;
+
+/// Older generations of one log kept, at most (logrotate's `rotate` is
+/// usually under a hundred): bounds the memory and the files opened.
+pub const MAX_GENERATIONS: usize = 1_000;
