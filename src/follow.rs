@@ -8,6 +8,7 @@
 //! deletion like `tail -F`. An idle follower holds no read or write buffer.
 
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use log::info;
@@ -18,6 +19,7 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
+use crate::connlog::escape;
 use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
 use crate::logfile::{Change, LogFile};
 use crate::meta::Meta;
@@ -328,12 +330,11 @@ impl<'a> Follower<'a> {
         self.send_pieces(Flush::End)?;
         self.file.switch(change).map_err(End::FileRefused)?;
         self.chunker.restart(self.file.pos());
-        // The path as Debug: quoted, control characters escaped (it came
-        // from a client).
+        // The path came from a client: escaped, in quotes.
         info!(
-            "{}: {:?}: file {}",
+            "{}: \"{}\": file {}",
             self.label,
-            self.file.path(),
+            escape(self.file.path().as_os_str().as_bytes()),
             change.name()
         );
         self.send_event(change)

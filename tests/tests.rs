@@ -16,6 +16,7 @@ mod http;
 mod inetd;
 mod liveness;
 mod load;
+mod logging;
 mod manpage;
 mod resume;
 mod rotation;
