@@ -13,7 +13,7 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::access;
 use crate::chunk::Chunker;
-use crate::cli::ServeConfig;
+use crate::config::ServeConfig;
 pub use crate::connlog::ConnLog;
 use crate::connlog::log_target;
 use crate::filter::Filter;
