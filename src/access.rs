@@ -1,14 +1,15 @@
 //! Who may read what: the path rule (lexical check, then the canonical path
 //! re-checked component by component, regular files only), and `authorize`,
-//! which decides whether a request may be answered at all — the browser
-//! origin rule against cross-site WebSocket hijacking and the token rule
-//! (with its constant-time compare). Each is a small function with a
+//! which decides whether a request may be answered at all — the Host rule
+//! against DNS rebinding, the browser origin rule against cross-site
+//! WebSocket hijacking and the token rule (with its constant-time compare). Each is a small function with a
 //! table-driven test, because this file is where a security reviewer should
 //! spend the afternoon.
 
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
@@ -21,6 +22,14 @@ pub use crate::refusal::Refusal;
 /// Browser origins allowed besides the server's own (`--allow-origin`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origins {
+    Any,
+    List(Vec<String>),
+}
+
+/// DNS names accepted in the `Host` header besides IP literals, `localhost`
+/// and the machine's own name (`--allow-host`), lower-cased.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hosts {
     Any,
     List(Vec<String>),
 }
@@ -212,11 +221,51 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &Origin
     norm.split_once("://").map(|(_, hp)| hp) == Some(format!("{h}:{p}").as_str())
 }
 
-/// Whether a request may be answered: the origin rule, then the token rule.
-/// The page needs no token (it holds no log data and asks for the token
-/// itself); the WebSocket, `?list` and `?download` need it when the server
-/// has one, given as `token=` or as `Authorization: Bearer`.
+/// The Host rule against DNS rebinding: a page on any site can rebind its
+/// own name to 127.0.0.1, and its requests then reach the server with that
+/// name in `Host` and a matching `Origin`. So a name is allowed only when
+/// it cannot be an attacker's: an IP literal, `localhost`, the machine's
+/// own name (`hostname`, as the kernel has it), or a name listed. Compared
+/// without the port, case aside. A request without `Host` (not a browser)
+/// is allowed. `Err` holds the name refused.
+pub fn host_allowed(
+    host: Option<&str>,
+    allowed: &Hosts,
+    hostname: Option<&str>,
+) -> Result<(), String> {
+    let Some(host) = host else { return Ok(()) };
+    if *allowed == Hosts::Any {
+        return Ok(());
+    }
+    let Some((name, _)) = split_host_port(host.trim(), 0) else {
+        return Err(host.trim().to_ascii_lowercase());
+    };
+    let is_ip = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        Some(v6) => v6.parse::<Ipv6Addr>().is_ok(),
+        None => name.parse::<Ipv4Addr>().is_ok(),
+    };
+    let own = hostname.is_some_and(|h| h.eq_ignore_ascii_case(&name));
+    let listed = matches!(allowed, Hosts::List(list) if list.contains(&name));
+    if is_ip || name == "localhost" || own || listed {
+        Ok(())
+    } else {
+        Err(name)
+    }
+}
+
+/// Whether a request may be answered: the Host rule (unless a token is
+/// required: a rebinding page cannot know it), the origin rule, then the
+/// token rule. The page needs no token (it holds no log data and asks for
+/// the token itself); the WebSocket, `?list` and `?download` need it when
+/// the server has one, given as `token=` or as `Authorization: Bearer`.
 pub fn authorize(req: &Request, q: &Query, cfg: &ServeConfig) -> Result<(), Refusal> {
+    if cfg.token.is_none()
+        && let Err(name) = host_allowed(req.header("host"), &cfg.hosts, cfg.hostname.as_deref())
+    {
+        return Err(Refusal::forbidden(format!(
+            "the Host header names '{name}', which is not an IP address, localhost or this machine's name (a guard against DNS rebinding); if the server is meant to be reached by that name, start it with --allow-host {name}"
+        )));
+    }
     if !origin_allowed(req.header("origin"), req.header("host"), &cfg.origins) {
         return Err(Refusal::forbidden(
             "this browser origin is not allowed (see --allow-origin)",
@@ -381,9 +430,55 @@ mod tests {
     }
 
     #[test]
+    fn host_table() {
+        let none = Hosts::List(vec![]);
+        let listed = Hosts::List(vec!["logs.example.org".into(), "ops".into()]);
+        let own = Some("MyHost");
+        let cases: &[(Option<&str>, &Hosts, bool)] = &[
+            (None, &none, true),
+            (Some("127.0.0.1:8765"), &none, true),
+            (Some("10.1.2.3"), &none, true),
+            (Some("[::1]:8765"), &none, true),
+            (Some("[fe80::1]"), &none, true),
+            (Some("localhost:8765"), &none, true),
+            (Some("LocalHost"), &none, true),
+            (Some("myhost:8765"), &none, true),
+            (Some("MYHOST"), &none, true),
+            (Some("myhost.lan"), &none, false),
+            (Some("rebind.attacker.example:8765"), &none, false),
+            (Some("x"), &none, false),
+            (Some("localhost.attacker.example"), &none, false),
+            (Some("127.0.0.1.attacker.example"), &none, false),
+            (Some("[::1"), &none, false),
+            (Some("[not-ip]:80"), &none, false),
+            (Some(""), &none, false),
+            (Some("logs.example.org"), &listed, true),
+            (Some("LOGS.example.org:443"), &listed, true),
+            (Some("ops:8765"), &listed, true),
+            (Some("example.org"), &listed, false),
+            (Some("xlogs.example.org"), &listed, false),
+            (Some("logs.example.org.attacker.example"), &listed, false),
+            (Some("rebind.attacker.example"), &Hosts::Any, true),
+        ];
+        for (host, allowed, want) in cases {
+            assert_eq!(
+                host_allowed(*host, allowed, own).is_ok(),
+                *want,
+                "{host:?} {allowed:?}"
+            );
+        }
+        assert!(host_allowed(Some("myhost"), &none, None).is_err());
+        assert_eq!(
+            host_allowed(Some("Rebind.Example:1"), &none, None),
+            Err("rebind.example".to_string())
+        );
+    }
+
+    #[test]
     fn authorize_table() {
         let open = config(&[]);
         let token = config(&["--token", "s3cret"]);
+        let named = config(&["--allow-host", "logs.example.org"]);
         let ws = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
         // (configuration, target, extra header lines, expected status or 0)
         let cases: &[(&ServeConfig, &str, &str, u16)] = &[
@@ -425,7 +520,17 @@ mod tests {
                 &format!("{ws}Authorization: Basic czNjcmV0\r\n"),
                 401,
             ),
-            // The origin rule comes first, token or not.
+            // The Host rule: DNS names only when listed, or with a token.
+            (&open, "/f", &format!("{ws}Host: rebind.example\r\n"), 403),
+            (&open, "/?list", "Host: rebind.example\r\n", 403),
+            (&open, "/f?download", "Host: rebind.example\r\n", 403),
+            (&open, "/", "Host: rebind.example\r\n", 403),
+            (&open, "/", "Host: localhost:8765\r\n", 0),
+            (&named, "/?list", "Host: logs.example.org\r\n", 0),
+            (&named, "/?list", "Host: rebind.example\r\n", 403),
+            (&token, "/?list&token=s3cret", "Host: rebind.example\r\n", 0),
+            (&token, "/?list", "Host: rebind.example\r\n", 401),
+            // The origin rule comes before the token rule.
             (
                 &token,
                 "/f?token=s3cret",
@@ -434,7 +539,12 @@ mod tests {
             ),
         ];
         for (cfg, target, headers, want) in cases {
-            let head = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:8765\r\n{headers}\r\n");
+            let host = if headers.contains("Host:") {
+                ""
+            } else {
+                "Host: 127.0.0.1:8765\r\n"
+            };
+            let head = format!("GET {target} HTTP/1.1\r\n{host}{headers}\r\n");
             let req = crate::http::parse_head(head.as_bytes(), vec![]).unwrap();
             let q = crate::query::parse(target).unwrap();
             let got = authorize(&req, &q, cfg).err().map_or(0, |r| r.status());

@@ -119,3 +119,25 @@ fn trace_level_writes_only_wstails_records() {
     assert!(!log.contains("pwned"), "{log}");
     assert_clean(&log);
 }
+
+/// A header the server quotes (the Host name it refuses) reaches the log
+/// escaped: a C1 control (U+009B, CSI to many terminals) and a quote.
+#[test]
+fn echoed_headers_reach_the_log_escaped() {
+    let _w = watchdog(Duration::from_secs(60));
+    let dir = TempDir::new("logh");
+    let s = Server::rooted(dir.path(), &[]);
+    let (status, body) = s.http(
+        "GET /?list HTTP/1.1\r\nHost: evil\"\u{9b}[2J.example\r\nUser-Agent: x\u{9b}[2J\r\n\r\n",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        s.wait_log(
+            "--allow-host evil\\x22\\xc2\\x9b[2j.example",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        s.log()
+    );
+    assert_clean(&s.log());
+}
