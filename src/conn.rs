@@ -17,15 +17,16 @@ use crate::config::ServeConfig;
 pub use crate::connlog::ConnLog;
 use crate::connlog::log_target;
 use crate::filter::Filter;
-use crate::follow::{Follower, Timing};
+use crate::follow::{End, Follower, StartPoint, Timing};
 use crate::http::{self, Answer, Request};
 use crate::limits::{MAX_CLIENT_MESSAGE, WS_READ_BUFFER};
 use crate::logfile::{Change, LogFile};
 use crate::query::{self, Query};
 use crate::refusal::Refusal;
 use crate::stall::Stalling;
-use crate::tail;
+use crate::tag::Tag;
 use crate::{download, list, page};
+use crate::{scan, tail};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -99,6 +100,9 @@ struct Upgrade {
     canonical: PathBuf,
     file: File,
     id: (u64, u64),
+    /// The file's length when it was opened.
+    len: u64,
+    /// Where a resume point starts (without one, the scan finds the start).
     start: u64,
     /// The event sent before any data (a resume point that no longer fits).
     first_event: Option<Change>,
@@ -161,6 +165,12 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
     let id = access::file_id(&meta);
     let len = meta.len();
     let filter = Filter::new(&q.matches, &q.excludes);
+    if let Some(inode) = q.inode.filter(|&i| i != id.1) {
+        return Err(Refusal::new(
+            410,
+            format!("inode={inode} is not the file at this path; ask again without inode="),
+        ));
+    }
 
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
@@ -174,17 +184,16 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
             });
             0
         }
-        None => {
-            let n = q.lines.unwrap_or(cfg.lines).min(cfg.max_lines);
-            tail::start_of_last_lines(&file, len, n, &filter)
-                .map_err(|e| Refusal::new(500, format!("reading the file failed: {e}")))?
-        }
+        // The last lines (before= a byte or at the end): scanned for once
+        // the WebSocket is open (`scan_window`).
+        None => len,
     };
     Ok(Upgrade {
         key: key.to_string(),
         canonical,
         file,
         id,
+        len,
         start,
         first_event,
         filter,
@@ -212,12 +221,24 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
+    let (start, window) = if up.q.resume.is_none() {
+        match scan_window(&mut ws, &up.file, up.len, &up.q, cfg, &up.filter) {
+            Ok(w) => (w.start, Some(w)),
+            Err(end) => {
+                log.ended(end.describe());
+                scan::close(&mut ws, &end);
+                return;
+            }
+        }
+    } else {
+        (up.start, None)
+    };
     let label = format!(
         "{} {}",
         log.peer(),
         log_target(&up.canonical.to_string_lossy())
     );
-    let logfile = LogFile::new(up.canonical, cfg.roots.clone(), up.file, up.id, up.start);
+    let logfile = LogFile::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
     let before = logfile.before().clone();
     let timing = Timing {
         interval: cfg.interval,
@@ -227,13 +248,16 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     let mut follower = Follower::new(
         &mut ws,
         logfile,
-        Chunker::new(up.start, up.filter).with_before(before),
+        Chunker::new(start, up.filter).with_before(before),
         up.q.format,
         up.q.follow,
         up.q.meta,
         timing,
         label,
     );
+    if let Some(w) = window {
+        follower.set_window(w);
+    }
     let end = follower.run(up.first_event);
     let mut answer = Answer::new(101, end.describe());
     answer.sent = follower.sent;
@@ -243,4 +267,33 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         log.write_now();
         http::linger(ws.get_ref().get_ref());
     }
+}
+
+/// The window of a request that names no resume point: the last `lines=`
+/// lines (kept lines, with a filter) at the end of the file or before
+/// `before=`, found by the backward scan (`scan.rs`, `tail.rs`) within
+/// `--scan-limit`, while the client sees progress and may leave.
+fn scan_window(
+    ws: &mut WebSocket<Stalling>,
+    file: &File,
+    len: u64,
+    q: &Query,
+    cfg: &ServeConfig,
+    filter: &Filter,
+) -> Result<StartPoint, End> {
+    let ask = tail::Ask {
+        lines: q.lines.unwrap_or(cfg.lines).min(cfg.max_lines),
+        before: q.before,
+        filter,
+        limit: cfg.scan_limit,
+    };
+    let w = scan::run(ws, file, len, &ask, q.meta)?;
+    let tag = Tag::of_file(file, w.first).map_err(End::FileError)?;
+    Ok(StartPoint {
+        first: w.first,
+        start: w.start,
+        tag,
+        limited: w.limited,
+        end: q.before.map(|_| w.end),
+    })
 }

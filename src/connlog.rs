@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use log::{Level, log};
-use url::form_urlencoded;
 
 use crate::http::{Answer, Request};
+use crate::query::form_decode;
 use crate::refusal::Refusal;
 
 /// Longest request target written to the log; a longer one is cut, with
@@ -130,10 +130,7 @@ pub fn log_target(target: &str) -> String {
             // Judged by the key as the query parser decodes it, so that
             // a percent-encoded spelling such as `%74oken=` is redacted too.
             let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-            let decoded: String = form_urlencoded::parse(key.as_bytes())
-                .map(|(k, _)| k.into_owned())
-                .collect();
-            if decoded == "token" {
+            if form_decode(key) == "token" {
                 out.push_str("token=***");
             } else {
                 escape_into(&mut out, pair.as_bytes());

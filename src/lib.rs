@@ -36,6 +36,7 @@ pub mod meta;
 pub mod page;
 pub mod query;
 pub mod refusal;
+pub mod scan;
 pub mod server;
 pub mod stall;
 pub mod tag;

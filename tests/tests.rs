@@ -19,6 +19,7 @@ mod liveness;
 mod load;
 mod logging;
 mod manpage;
+mod race;
 mod resume;
 mod rotation;
 mod smoke;
