@@ -14,8 +14,7 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 use crate::access;
 use crate::chunk::Chunker;
 use crate::config::ServeConfig;
-pub use crate::connlog::ConnLog;
-use crate::connlog::log_target;
+use crate::connlog::{ConnLog, log_target};
 use crate::filter::Filter;
 use crate::follow::{End, Follower, StartPoint, Timing};
 use crate::http::{self, Answer, Request};
@@ -25,8 +24,7 @@ use crate::query::{self, Query};
 use crate::refusal::Refusal;
 use crate::stall::Stalling;
 use crate::tag::Tag;
-use crate::{download, list, page};
-use crate::{scan, tail};
+use crate::{download, list, page, scan, tail};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.

@@ -21,7 +21,8 @@ use std::time::Instant;
 use log::{error, info, warn};
 
 use crate::config::ServeConfig;
-use crate::conn::{self, ConnLog, Shared};
+use crate::conn::{self, Shared};
+use crate::connlog::ConnLog;
 use crate::http;
 use crate::limits::{
     ACCEPT_ERROR_PAUSE, CLIENT_STACK, HANDSHAKE_GRACE, MAX_HANDSHAKES, REFUSAL_WRITE,

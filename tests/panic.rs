@@ -11,7 +11,8 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use wstail::cli::{self, Command};
-use wstail::conn::{self, ConnLog, Shared};
+use wstail::conn::{self, Shared};
+use wstail::connlog::ConnLog;
 use wstail::http::Request;
 use wstail::refusal::Refusal;
 use wstail::{logging, server};
