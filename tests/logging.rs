@@ -34,7 +34,7 @@ fn query_values_reach_the_log_escaped() {
     for extra in [&[][..], &["--token", "s3cret"][..]] {
         let s = Server::rooted(dir.path(), extra);
         for param in [
-            "lines", "format", "tail", "meta", "list", "download", "inode",
+            "lines", "format", "tail", "meta", "list", "download", "inode", "before",
         ] {
             let (status, body) = s.get(&format!("/x?{param}={EVIL}"));
             assert_eq!(status, 400, "{param}: {body}");
