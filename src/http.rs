@@ -361,6 +361,26 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_carries_the_header_its_status_requires() {
+        for (status, header) in [
+            (401, Some("WWW-Authenticate: Bearer\r\n")),
+            (405, Some("Allow: GET, HEAD\r\n")),
+            (426, Some("Sec-WebSocket-Version: 13\r\n")),
+            (503, Some("Retry-After: 5\r\n")),
+            (403, None),
+        ] {
+            let mut out = Vec::new();
+            refuse(&mut out, &Refusal::new(status, "why")).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.starts_with(&format!("HTTP/1.1 {status} ")), "{text}");
+            assert!(text.ends_with(": why\n"), "{text}");
+            if let Some(h) = header {
+                assert!(text.contains(h), "{text}");
+            }
+        }
+    }
+
+    #[test]
     fn finds_the_end_of_a_head() {
         assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nrest"), Some(18));
         assert_eq!(find_head_end(b"GET / HTTP/1.1\n\n"), Some(16));
