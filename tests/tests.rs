@@ -8,6 +8,7 @@ mod common;
 
 mod abuse;
 mod access;
+mod before;
 mod bounds;
 mod cli;
 mod client;
@@ -19,5 +20,6 @@ mod load;
 mod manpage;
 mod resume;
 mod rotation;
+mod scan;
 mod smoke;
 mod tail;
