@@ -11,7 +11,6 @@ use log::{Level, log};
 use tungstenite::WebSocket;
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
-use url::form_urlencoded;
 
 use crate::access;
 use crate::chunk::Chunker;
@@ -128,10 +127,7 @@ pub fn log_target(target: &str) -> String {
             // Judged by the key as the query parser decodes it, so that
             // a percent-encoded spelling such as `%74oken=` is redacted too.
             let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-            let decoded: String = form_urlencoded::parse(key.as_bytes())
-                .map(|(k, _)| k.into_owned())
-                .collect();
-            if decoded == "token" {
+            if query::form_decode(key) == "token" {
                 out.push_str("token=***");
             } else {
                 escape_into(&mut out, pair);

@@ -102,6 +102,11 @@ pub const LIST_MAX_DEPTH: usize = 4;
 /// `/?list` returns at most this many entries.
 pub const LIST_MAX_ENTRIES: usize = 10_000;
 
+/// Dangling symlinks followed by hand, at most, to judge a path that names
+/// nothing (403 if it leads out of the roots, else 404): a loop of links
+/// must end. The kernel's own limit for one path lookup is 40 too.
+pub const MAX_SYMLINKS: usize = 40;
+
 /// Download responses are streamed through a buffer of this size, so memory
 /// stays bounded whatever the file's size.
 pub const DOWNLOAD_BUFFER: usize = 64 * 1024;

@@ -3,7 +3,7 @@
 //! that cannot be understood is a 400, never silently ignored; unknown
 //! parameters are ignored so that older servers accept newer pages.
 
-use url::form_urlencoded;
+use std::borrow::Cow;
 
 use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
 
@@ -62,7 +62,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
     };
     let mut from = None;
     let mut inode = None;
-    for (key, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+    for (key, value) in form_pairs(raw_query) {
         match &*key {
             "tail" => q.follow = flag("tail", &value)?,
             "lines" => q.lines = Some(number("lines", &value)? as usize),
@@ -139,32 +139,60 @@ fn number(name: &str, value: &str) -> Result<u64, String> {
 }
 
 /// Percent-decodes once; `%` not followed by two hex digits is a 400.
-fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+pub fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let stray = (0..raw.len()).any(|i| raw[i] == b'%' && hex_byte(raw, i + 1).is_none());
+    if stray {
+        return Err("the path holds a '%' that is not followed by two hex digits".into());
+    }
+    Ok(decode(raw))
+}
+
+/// Percent-decodes once; a `%` not followed by two hex digits stays as it
+/// is (the way browsers read a query).
+pub fn decode(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
-        if raw[i] == b'%' {
-            let hex = |b: u8| (b as char).to_digit(16);
-            match (
-                raw.get(i + 1).and_then(|&b| hex(b)),
-                raw.get(i + 2).and_then(|&b| hex(b)),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                }
-                _ => {
-                    return Err(
-                        "the path holds a '%' that is not followed by two hex digits".into(),
-                    );
-                }
+        match hex_byte(raw, i + 1) {
+            Some(b) if raw[i] == b'%' => {
+                out.push(b);
+                i += 3;
             }
-        } else {
-            out.push(raw[i]);
-            i += 1;
+            _ => {
+                out.push(raw[i]);
+                i += 1;
+            }
         }
     }
-    Ok(out)
+    out
+}
+
+/// The byte written as two hex digits at `raw[at..at + 2]`.
+fn hex_byte(raw: &[u8], at: usize) -> Option<u8> {
+    let hex = |i: usize| raw.get(i).and_then(|&b| (b as char).to_digit(16));
+    Some((hex(at)? * 16 + hex(at + 1)?) as u8)
+}
+
+/// The `key=value` pairs of a query string, decoded the way HTML forms
+/// encode them (and `url::form_urlencoded` decodes them): empty pairs
+/// skipped, `+` a space, `%XX` a byte, invalid UTF-8 replaced by U+FFFD.
+pub fn form_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (form_decode(key), form_decode(value))
+    })
+}
+
+/// One key or value of a query string (see `form_pairs`).
+pub fn form_decode(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['+', '%']) {
+        return Cow::Borrowed(raw);
+    }
+    let spaced: Vec<u8> = raw
+        .bytes()
+        .map(|b| if b == b'+' { b' ' } else { b })
+        .collect();
+    Cow::Owned(String::from_utf8_lossy(&decode(&spaced)).into_owned())
 }
 
 #[cfg(test)]
@@ -181,6 +209,27 @@ mod tests {
         assert_eq!(parse("/x%ff").unwrap().path, b"/x\xff");
         assert!(parse("/x%2").is_err());
         assert!(parse("/x%zz").is_err());
+    }
+
+    #[test]
+    fn decodes_queries_like_forms() {
+        let pairs: Vec<(String, String)> = form_pairs("a=1&&b=x+y%20z&c&%74oken=%zz%4&d=%ff&=e")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let want = [
+            ("a", "1"),
+            ("b", "x y z"),
+            ("c", ""),
+            ("token", "%zz%4"),
+            ("d", "\u{fffd}"),
+            ("", "e"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(pairs, want);
+        assert_eq!(decode(b"%41%2%zz%"), b"A%2%zz%");
     }
 
     #[test]
