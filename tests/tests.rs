@@ -8,6 +8,7 @@ mod common;
 
 mod abuse;
 mod access;
+mod before;
 mod bounds;
 mod cli;
 mod client;
@@ -22,5 +23,6 @@ mod manpage;
 mod race;
 mod resume;
 mod rotation;
+mod scan;
 mod smoke;
 mod tail;
