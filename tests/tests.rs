@@ -17,6 +17,7 @@ mod inetd;
 mod liveness;
 mod load;
 mod manpage;
+mod race;
 mod resume;
 mod rotation;
 mod smoke;
