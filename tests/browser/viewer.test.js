@@ -640,7 +640,11 @@ test('search the history: Enter searches back on the server, matches far from th
     for (; further < 10; further++) {
       await page.waitForFunction(() => ['limit', 'start', 'idle'].includes(document.querySelector('#top').dataset.state) && document.querySelector('#status').dataset.state === 'following', null, { timeout: 20000 });
       if (await topState(page) !== 'limit') break;
-      if (further === 0) await shot(page, 'search-limit-dark');
+      if (further === 0) {
+        await page.emulateMedia({ colorScheme: 'dark' });
+        await sleep(100);
+        await shot(page, 'search-limit-dark');
+      }
       await page.click('#top button');
     }
     t.diagnostic(`search further clicked ${further} times; progress shown ${await page.evaluate(() => window.__progress)} times`);
