@@ -14,11 +14,16 @@
 //!   tail): server RSS and threads, one appended line → all 1000, server CPU
 //!   while they sit idle for 10 s, at the default interval and at 0.05; and
 //!   10,000 followers when the open-file limit allows (each follower holds a
-//!   socket and a file in the server: 2 descriptors).
+//!   socket and a file in the server: 2 descriptors);
+//! - before: `before=` at 10 %, 50 % and 90 % of a 1 GB file (1000 lines,
+//!   connect → close), next to the plain tail of the same file;
+//! - filter: a `match=` text no line holds, over a 1 GB file (the whole
+//!   backward scan, connect → close), next to `grep -c -F -i` of the same
+//!   text and file.
 //!
 //! Arguments (after `cargo bench --bench bench --`): `quick` (smaller files
 //! and fewer samples, for a try), or any of `tail`, `throughput`, `latency`,
-//! `fanout` (or only `fanout1` / `fanout005`), `10k` to run only those parts. Big files go to `$TMPDIR` (or
+//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter` to run only those parts. Big files go to `$TMPDIR` (or
 //! `/tmp`) and are removed as soon as each part is done.
 
 use std::fmt::Write as _;
@@ -781,6 +786,134 @@ fn bench_fanout(report: &mut Report, dir: &TempDir, n: usize, interval: Option<f
     fs::remove_file(&file).unwrap();
 }
 
+// --------------------------------------------------------------- history --
+
+/// One request that sends a window and closes: connect → close, and the
+/// lines it sent.
+fn window(url: &str) -> (Duration, usize) {
+    let t = Instant::now();
+    let mut ws = connect(url);
+    let mut lines = 0;
+    loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => lines += t.as_bytes().iter().filter(|&&b| b == b'\n').count(),
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    (t.elapsed(), lines)
+}
+
+fn bench_before(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("before= …");
+    let (size, label) = if quick {
+        (200_000_000u64, "200 MB")
+    } else {
+        (1_000_000_000, "1 GB")
+    };
+    let runs = if quick { 10 } else { 30 };
+    let path = dir.join("before.log");
+    let t = Instant::now();
+    make_file(&path, size);
+    eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+    let server = Server::rooted(dir.path(), &[]);
+    let plain = server.ws_url(&path, "?format=text&lines=1000");
+    let points = [10u64, 50, 90];
+    let urls: Vec<String> = points
+        .iter()
+        .map(|p| {
+            let before = size / 100 * p;
+            server.ws_url(&path, &format!("?format=text&lines=1000&before={before}"))
+        })
+        .collect();
+    let mut theirs = Vec::new();
+    let mut ours: Vec<Vec<Duration>> = vec![Vec::new(); points.len()];
+    // Warm up, then measure alternately.
+    for i in 0..runs + 2 {
+        let (took, lines) = window(&plain);
+        assert_eq!(lines, 1000);
+        for (k, url) in urls.iter().enumerate() {
+            let (t, lines) = window(url);
+            assert_eq!(lines, 1000);
+            if i >= 2 {
+                ours[k].push(t);
+            }
+        }
+        if i >= 2 {
+            theirs.push(took);
+        }
+    }
+    let t = median(&mut theirs);
+    for (k, p) in points.iter().enumerate() {
+        let o = median(&mut ours[k]);
+        let ratio = o.as_secs_f64() / t.as_secs_f64();
+        report.add(
+            &format!("before= at {p} % of {label}, 1000 lines (median of {runs})"),
+            ms(o),
+            &format!("plain tail: {}", ms(t)),
+            &format!("{ratio:.2}×"),
+            "≤ 2× the plain tail",
+            Some(ratio <= 2.0),
+        );
+    }
+    show_warnings(&server);
+    drop(server);
+    fs::remove_file(&path).unwrap();
+}
+
+fn bench_filter(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("filter …");
+    let (size, label) = if quick {
+        (200_000_000u64, "200 MB")
+    } else {
+        (1_000_000_000, "1 GB")
+    };
+    let runs = if quick { 3 } else { 7 };
+    // No generated line holds it, so the scan covers the whole file.
+    let text = "OutOfMemoryError";
+    let path = dir.join("filter.log");
+    let t = Instant::now();
+    make_file(&path, size);
+    eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+    let server = Server::rooted(dir.path(), &[]);
+    let url = server.ws_url(&path, &format!("?format=text&lines=1000&match={text}"));
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for i in 0..runs + 1 {
+        let (took, lines) = window(&url);
+        assert_eq!(lines, 0);
+        let t = Instant::now();
+        let out = Command::new("grep")
+            .args(["-c", "-F", "-i", text])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let took_grep = t.elapsed();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+        if i >= 1 {
+            ours.push(took);
+            theirs.push(took_grep);
+        }
+    }
+    let (o, t) = (median(&mut ours), median(&mut theirs));
+    let ratio = o.as_secs_f64() / t.as_secs_f64();
+    report.add(
+        &format!("match= no line holds, {label} (median of {runs})"),
+        format!(
+            "{} ({:.1} GB/s)",
+            ms(o),
+            size as f64 / o.as_secs_f64() / 1e9
+        ),
+        &format!("grep -c -F -i: {}", ms(t)),
+        &format!("{ratio:.2}×"),
+        "≤ 2× grep",
+        Some(ratio <= 2.0),
+    );
+    show_warnings(&server);
+    drop(server);
+    fs::remove_file(&path).unwrap();
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -832,6 +965,12 @@ fn main() {
                 bench_fanout(&mut report, &dir, fit.min(n), None);
             }
         }
+    }
+    if run("before") {
+        bench_before(&mut report, &dir, quick);
+    }
+    if run("filter") {
+        bench_filter(&mut report, &dir, quick);
     }
     println!();
     println!(
