@@ -199,6 +199,21 @@ test('log lines with HTML stay text (no XSS), file names too', async (t) => {
     await sleep(300);
     assert.equal(await page.$$eval('#files img', (e) => e.length), 0);
     assert.equal(await page.evaluate(() => typeof window.pwned), 'undefined');
+    // The policy runs no inline script but the page's own (hashes, no
+    // 'unsafe-inline'): one slipped into the DOM stays inert.
+    const csp = await page.evaluate(async () => (await fetch(location.href)).headers.get('content-security-policy'));
+    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/]+=*' 'sha256-[A-Za-z0-9+/]+=*';/);
+    assert.match(csp, /connect-src 'self';/);
+    const violations = await page.evaluate(() => new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective));
+      const s = document.createElement('script');
+      s.textContent = 'window.pwned = 3';
+      document.body.appendChild(s);
+      setTimeout(() => resolve('none'), 2000);
+    }));
+    assert.equal(violations, 'script-src-elem');
+    assert.equal(await page.evaluate(() => typeof window.pwned), 'undefined');
+    page.errors = page.errors.filter((e) => !/Content Security Policy/.test(e));
   });
 });
 
