@@ -20,11 +20,11 @@ use crate::filter::Filter;
 use crate::follow::{Follower, Timing};
 use crate::http::{self, HeadError, Request};
 use crate::limits::{MAX_CLIENT_MESSAGE, WS_READ_BUFFER};
-use crate::logfile::{Change, LogFile};
+use crate::logfile::LogFile;
 use crate::query::{self, Query};
 use crate::stall::Stalling;
-use crate::tail;
 use crate::{download, list, page};
+use crate::{resume, tail};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -333,15 +333,29 @@ fn serve_websocket(
 
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
+    let (mut file, mut id) = (file, id);
     let start = match q.resume {
-        Some((from, inode)) if inode == id.1 && from <= len => from,
-        Some((_, inode)) => {
-            first_event = Some(if inode != id.1 {
-                Change::Rotated
-            } else {
-                Change::Truncated
-            });
-            0
+        Some((from, inode)) => {
+            match resume::start(
+                &canonical,
+                &cfg.roots,
+                (&file, id, len),
+                (from, inode, q.tag),
+            ) {
+                resume::Start::Here(at) => at,
+                resume::Start::Generation {
+                    file: g,
+                    id: gid,
+                    at,
+                } => {
+                    (file, id) = (g, gid);
+                    at
+                }
+                resume::Start::Over(change) => {
+                    first_event = Some(change);
+                    0
+                }
+            }
         }
         None => {
             let n = q.lines.unwrap_or(cfg.lines).min(cfg.max_lines);

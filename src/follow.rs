@@ -18,9 +18,10 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
+use crate::generations;
 use crate::limits::ROTATION_CHECK_BUSY;
 use crate::logfile::{Change, LogFile};
-use crate::meta::Meta;
+use crate::meta::{Meta, Position, Previous};
 use crate::query::Format;
 use crate::stall::Stalling;
 
@@ -218,7 +219,11 @@ impl<'a> Follower<'a> {
         } else if self.meta {
             // The starting point, before any text: a client that drops before
             // the first message (an empty tail) can still resume exactly.
-            self.write_position()?;
+            let mut start = Position::new(self.file.pos(), self.file.inode(), self.file.tag());
+            if start.offset == 0 {
+                start.previous = self.previous();
+            }
+            self.write_meta(&Meta::Position(start))?;
             self.flush()?;
         }
         let mut last_check = Instant::now();
@@ -319,19 +324,21 @@ impl<'a> Follower<'a> {
             }
         }
         self.send_pieces(Flush::End)?;
-        self.file
-            .switch(change)
-            .map_err(|r| End::FileRefused(r.reason()))?;
-        self.chunker.restart(self.file.pos());
-        // The path as Debug: quoted, control characters escaped (it came
-        // from a client).
-        info!(
-            "{}: {:?}: file {}",
-            self.label,
-            self.file.path(),
-            change.name()
-        );
-        self.send_event(change)
+        let event = self.file.switch(change);
+        self.chunker
+            .restart(self.file.pos(), self.file.before().clone());
+        if let Some(event) = event {
+            // The path as Debug: quoted, control characters escaped (it
+            // came from a client).
+            info!(
+                "{}: {:?}: file {}",
+                self.label,
+                self.file.path(),
+                event.name()
+            );
+            self.send_event(event)?;
+        }
+        Ok(())
     }
 
     /// Sends every message the chunker gives out now: one text frame each
@@ -406,6 +413,25 @@ impl<'a> Follower<'a> {
             self.write_meta(&m)?;
         }
         Ok(())
+    }
+
+    /// The newest older generation of the file, for a start frame at 0.
+    fn previous(&self) -> Option<Previous> {
+        let g = generations::older(self.file.path(), self.file.roots())
+            .into_iter()
+            .next()?;
+        let path = g.path.to_string_lossy().into_owned();
+        Some(match g.compressed {
+            Some(c) => Previous::Compressed {
+                path,
+                compression: c.to_string(),
+            },
+            None => Previous::File {
+                path,
+                inode: g.inode,
+                size: g.size,
+            },
+        })
     }
 
     /// Queues one meta frame.

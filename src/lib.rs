@@ -32,6 +32,7 @@ pub mod magic;
 pub mod meta;
 pub mod page;
 pub mod query;
+pub mod resume;
 pub mod server;
 pub mod stall;
 pub mod tag;

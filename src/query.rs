@@ -5,6 +5,8 @@
 
 use url::form_urlencoded;
 
+use crate::tag::Tag;
+
 /// How text is encoded in the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -27,6 +29,8 @@ pub struct Query {
     pub meta: bool,
     /// `from=N&inode=I`.
     pub resume: Option<(u64, u64)>,
+    /// `tag=T`: the tag of the resume point (see `tag.rs`).
+    pub tag: Option<Tag>,
     pub token: Option<String>,
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
@@ -47,6 +51,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
         excludes: Vec::new(),
         meta: false,
         resume: None,
+        tag: None,
         token: None,
         list: false,
         download: false,
@@ -69,6 +74,12 @@ pub fn parse(target: &str) -> Result<Query, String> {
             "meta" => q.meta = flag("meta", &value)?,
             "from" => from = Some(number("from", &value)?),
             "inode" => inode = Some(number("inode", &value)?),
+            "tag" => {
+                q.tag = Some(
+                    Tag::parse(&value)
+                        .ok_or_else(|| format!("tag={value} is not 16 hex digits"))?,
+                );
+            }
             "token" => q.token = Some(value.into_owned()),
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
