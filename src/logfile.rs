@@ -387,9 +387,7 @@ impl LogFile {
                     Some(k) => chain[..k].iter().collect(),
                     None => chain.iter().filter(|g| g.modified > modified).collect(),
                 };
-            let Some(next) = newer.into_iter().rev().find(|g| g.compressed.is_none()) else {
-                return None;
-            };
+            let next = newer.into_iter().rev().find(|g| g.compressed.is_none())?;
             if let Some(file) = next.open(&self.roots) {
                 return Some((next.clone(), file));
             }
