@@ -396,20 +396,26 @@ impl LogFile {
         None
     }
 
-    /// After a truncation: the newest generation, opened, when it holds the
-    /// bytes that were read just before the read position and more after
-    /// it — the copy `copytruncate` made of this file.
+    /// After a truncation: the copy `copytruncate` made of this file,
+    /// opened — the newest generation that holds the bytes that were read
+    /// just before the read position (and perhaps more after it). Usually
+    /// the newest one; an older one when the file was copied and truncated
+    /// twice between two looks (the newer copies then follow it).
     fn copy_of_position(&self) -> Option<(Generation, File)> {
-        let chain = generations::older(&self.path, &self.roots);
-        let g = chain.into_iter().next()?;
-        if g.compressed.is_some() || g.size <= self.pos || (g.dev, g.inode) == self.id {
-            return None;
+        if self.pos == 0 {
+            return None; // nothing was read: nothing to continue
         }
-        let file = g.open(&self.roots)?;
-        self.before
-            .still_in(&file, self.pos)
-            .ok()?
-            .then_some((g, file))
+        generations::older(&self.path, &self.roots)
+            .into_iter()
+            .take_while(|g| g.compressed.is_none())
+            .filter(|g| g.size >= self.pos && (g.dev, g.inode) != self.id)
+            .find_map(|g| {
+                let file = g.open(&self.roots)?;
+                self.before
+                    .still_in(&file, self.pos)
+                    .ok()?
+                    .then_some((g, file))
+            })
     }
 }
 

@@ -12,6 +12,7 @@ mod bounds;
 mod cli;
 mod client;
 mod filter;
+mod generations;
 mod http;
 mod inetd;
 mod liveness;
