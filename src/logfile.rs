@@ -28,11 +28,8 @@ use std::time::SystemTime;
 
 use crate::access::{self, Refusal};
 use crate::generations::{self, Generation};
+use crate::limits::{GENERATION_RELIST, MAX_SEEN};
 use crate::tag::{Tag, Window};
-
-/// Times the generations are listed again when the one to read next was
-/// rotated on between the listing and its opening.
-const RELIST: usize = 3;
 
 /// What happened to the file under the follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +109,13 @@ pub struct LogFile {
     /// Reading the copy that `copytruncate` left: the event to report when
     /// the follower leaves it for the file at the path.
     leaving_copy: Option<Change>,
+    /// The files this follower has read (the most recent `MAX_SEEN`): a
+    /// generation is never sent twice, even when coarse modification times
+    /// (the kernel's clock tick) leave the order of two generations open.
+    seen: Vec<(u64, u64)>,
+    /// The modification time of the first file followed: generations older
+    /// than it were rotated away before the follower started.
+    floor: Option<SystemTime>,
 }
 
 impl LogFile {
@@ -124,6 +128,7 @@ impl LogFile {
         if before.fill_from(&file, pos).is_err() {
             before.clear();
         }
+        let floor = file.metadata().and_then(|m| m.modified()).ok();
         LogFile {
             path,
             roots,
@@ -135,6 +140,20 @@ impl LogFile {
             rewritten: false,
             stat: None,
             leaving_copy: None,
+            seen: vec![id],
+            floor,
+        }
+    }
+
+    /// Follows another file from now on.
+    fn set_file(&mut self, file: File, id: (u64, u64)) {
+        self.file = Some(file);
+        self.id = id;
+        if !self.seen.contains(&id) {
+            if self.seen.len() >= MAX_SEEN {
+                self.seen.remove(0);
+            }
+            self.seen.push(id);
         }
     }
 
@@ -309,8 +328,7 @@ impl LogFile {
                 if self.leaving_copy.is_none()
                     && let Some((g, file)) = self.copy_of_position()
                 {
-                    self.file = Some(file);
-                    self.id = (g.dev, g.inode);
+                    self.set_file(file, (g.dev, g.inode));
                     self.leaving_copy = Some(Change::Truncated);
                     return None;
                 }
@@ -324,8 +342,7 @@ impl LogFile {
             }
             Change::Rotated => {
                 if let Some((g, file)) = self.next_generation() {
-                    self.file = Some(file);
-                    self.id = (g.dev, g.inode);
+                    self.set_file(file, (g.dev, g.inode));
                     self.restart();
                     return Some(Change::Rotated);
                 }
@@ -351,8 +368,7 @@ impl LogFile {
         let raw = self.path.as_os_str().as_encoded_bytes().to_vec();
         match access::open_path(&self.roots, &raw) {
             Ok((_, file, meta)) => {
-                self.id = access::file_id(&meta);
-                self.file = Some(file);
+                self.set_file(file, access::file_id(&meta));
                 Some(event)
             }
             Err(refusal) => {
@@ -373,21 +389,26 @@ impl LogFile {
     /// finished, opened. Newer means before it in the chain (newest first),
     /// or, when it is not in the chain (renamed to a name no rule knows),
     /// modified later than it. A compressed one cannot be read as text and
-    /// is passed over.
+    /// is passed over, and so is one already read or older than the first
+    /// file followed (equal modification times leave the chain's order open).
     fn next_generation(&self) -> Option<(Generation, File)> {
         let modified = self
             .file
             .as_ref()
             .and_then(|f| f.metadata().ok())
             .and_then(|m| m.modified().ok())?;
-        for _ in 0..RELIST {
+        for _ in 0..GENERATION_RELIST {
             let chain = generations::older(&self.path, &self.roots);
             let newer: Vec<&Generation> =
                 match chain.iter().position(|g| (g.dev, g.inode) == self.id) {
                     Some(k) => chain[..k].iter().collect(),
                     None => chain.iter().filter(|g| g.modified > modified).collect(),
                 };
-            let next = newer.into_iter().rev().find(|g| g.compressed.is_none())?;
+            let next = newer.into_iter().rev().find(|g| {
+                g.compressed.is_none()
+                    && !self.seen.contains(&(g.dev, g.inode))
+                    && self.floor.is_none_or(|floor| g.modified >= floor)
+            })?;
             if let Some(file) = next.open(&self.roots) {
                 return Some((next.clone(), file));
             }
