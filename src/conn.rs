@@ -15,7 +15,7 @@ use url::form_urlencoded;
 
 use crate::access;
 use crate::chunk::Chunker;
-use crate::cli::ServeConfig;
+use crate::config::ServeConfig;
 use crate::filter::Filter;
 use crate::follow::{Follower, Timing};
 use crate::http::{self, HeadError, Request};

@@ -18,6 +18,7 @@ pub mod ansi;
 pub mod chunk;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod conn;
 pub mod download;
 pub mod filter;

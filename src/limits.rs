@@ -116,3 +116,12 @@ pub const MAX_SEEN: usize = 64;
 /// Times the generations are listed again when the one to read next was
 /// rotated on between the listing and its opening (a rotation storm).
 pub const GENERATION_RELIST: usize = 3;
+
+/// Smallest and largest `--heartbeat`, in seconds (0 turns it off); a day
+/// is already longer than any proxy keeps an idle connection.
+pub const HEARTBEAT_RANGE: (f64, f64) = (0.0, 86_400.0);
+
+/// Smallest and largest `--pong-timeout`, in seconds: shorter than a
+/// round trip would close healthy clients, longer than an hour keeps a
+/// vanished one's slot for nothing.
+pub const PONG_TIMEOUT_RANGE: (f64, f64) = (0.1, 3600.0);
