@@ -56,8 +56,6 @@ pub enum End {
     /// a client may not send, a text message that is not UTF-8): the
     /// connection is failed with this close code (RFC 6455, 7.1.7).
     Protocol(CloseCode, String),
-    /// The file that reappeared at the path may not be served.
-    FileRefused(&'static str),
     /// Reading the file failed.
     FileError(io::Error),
     /// Anything else on the socket.
@@ -81,7 +79,6 @@ impl End {
             End::Stalled => "dropped: took no data for 30s".to_string(),
             End::TooLarge => "dropped: client message over 4 KiB".to_string(),
             End::Protocol(_, e) => format!("dropped: {e}"),
-            End::FileRefused(r) => format!("ended: {r}"),
             End::FileError(e) => format!("ended: reading the file failed: {e}"),
             End::Socket(e) => format!("ended: {e}"),
         }
@@ -575,7 +572,6 @@ impl<'a> Follower<'a> {
             End::NoPong(_) => (CloseCode::Policy, "no pong"),
             End::TooLarge => (CloseCode::Size, "message too large"),
             End::Protocol(code, _) => (*code, "protocol error"),
-            End::FileRefused(r) => (CloseCode::Policy, *r),
             End::FileError(_) => (CloseCode::Error, "reading the file failed"),
         };
         self.ws.get_mut().set_limit(Duration::from_secs(1));
