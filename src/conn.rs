@@ -11,20 +11,20 @@ use log::{Level, log};
 use tungstenite::WebSocket;
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
-use url::form_urlencoded;
 
 use crate::access;
 use crate::chunk::Chunker;
 use crate::config::ServeConfig;
 use crate::filter::Filter;
-use crate::follow::{Follower, Timing};
+use crate::follow::{End, Follower, StartPoint, Timing};
 use crate::http::{self, HeadError, Request};
 use crate::limits::{MAX_CLIENT_MESSAGE, WS_READ_BUFFER};
 use crate::logfile::LogFile;
 use crate::query::{self, Query};
 use crate::stall::Stalling;
+use crate::tag::Tag;
 use crate::{download, list, page};
-use crate::{resume, tail};
+use crate::{resume, scan, tail};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -127,10 +127,7 @@ pub fn log_target(target: &str) -> String {
             // Judged by the key as the query parser decodes it, so that
             // a percent-encoded spelling such as `%74oken=` is redacted too.
             let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-            let decoded: String = form_urlencoded::parse(key.as_bytes())
-                .map(|(k, _)| k.into_owned())
-                .collect();
-            if decoded == "token" {
+            if query::form_decode(key) == "token" {
                 out.push_str("token=***");
             } else {
                 escape_into(&mut out, pair);
@@ -330,6 +327,11 @@ fn serve_websocket(
     let id = access::file_id(&meta);
     let len = meta.len();
     let filter = Filter::new(&q.matches, &q.excludes);
+    if let Some(inode) = q.inode.filter(|&i| i != id.1) {
+        let reason =
+            format!("inode={inode} is not the file at this path; ask again without inode=");
+        return refuse(410, &reason, &[]);
+    }
 
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
@@ -357,17 +359,11 @@ fn serve_websocket(
                 }
             }
         }
-        None => {
-            let n = q.lines.unwrap_or(cfg.lines).min(cfg.max_lines);
-            match tail::start_of_last_lines(&file, len, n, &filter) {
-                Ok(s) => s,
-                Err(e) => {
-                    let reason = format!("reading the file failed: {e}");
-                    return refuse(500, &reason, &[]);
-                }
-            }
-        }
+        // The last lines (before= a byte or at the end): scanned for once
+        // the WebSocket is open (`scan_window`).
+        None => len,
     };
+    let scan = q.resume.is_none();
 
     let accept = derive_accept_key(key.as_bytes());
     let response = format!(
@@ -387,6 +383,18 @@ fn serve_websocket(
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
+    let (start, window) = if scan {
+        match scan_window(&mut ws, &file, len, q, cfg, &filter) {
+            Ok(w) => (w.start, Some(w)),
+            Err(end) => {
+                log.outcome = end.describe();
+                scan::close(&mut ws, &end);
+                return Ok(());
+            }
+        }
+    } else {
+        (start, None)
+    };
     let canonical_label = canonical.to_string_lossy().into_owned();
     let logfile = LogFile::new(canonical, cfg.roots.clone(), file, id, start);
     let before = logfile.before().clone();
@@ -405,6 +413,9 @@ fn serve_websocket(
         timing,
         format!("{} {}", log.peer, log_target(&canonical_label)),
     );
+    if let Some(w) = window {
+        follower.set_window(w);
+    }
     let end = follower.run(first_event);
     log.sent = follower.sent;
     log.outcome = end.describe();
@@ -414,6 +425,35 @@ fn serve_websocket(
         http::linger(ws.get_ref().get_ref());
     }
     Ok(())
+}
+
+/// The window of a request that names no resume point: the last `lines=`
+/// lines (kept lines, with a filter) at the end of the file or before
+/// `before=`, found by the backward scan (`scan.rs`, `tail.rs`) within
+/// `--scan-limit`, while the client sees progress and may leave.
+fn scan_window(
+    ws: &mut WebSocket<Stalling>,
+    file: &std::fs::File,
+    len: u64,
+    q: &Query,
+    cfg: &ServeConfig,
+    filter: &Filter,
+) -> Result<StartPoint, End> {
+    let ask = tail::Ask {
+        lines: q.lines.unwrap_or(cfg.lines).min(cfg.max_lines),
+        before: q.before,
+        filter,
+        limit: cfg.scan_limit,
+    };
+    let w = scan::run(ws, file, len, &ask, q.meta)?;
+    let tag = Tag::of_file(file, w.first).map_err(End::FileError)?;
+    Ok(StartPoint {
+        first: w.first,
+        start: w.start,
+        tag,
+        limited: w.limited,
+        end: q.before.map(|_| w.end),
+    })
 }
 
 #[cfg(test)]

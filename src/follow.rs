@@ -24,6 +24,7 @@ use crate::logfile::{Change, LogFile};
 use crate::meta::{Meta, Position, Previous};
 use crate::query::Format;
 use crate::stall::Stalling;
+use crate::tag::Tag;
 
 /// The first wait after the file had new data: a writer that is still
 /// writing (a burst, `cat big.log >> file`) is followed at once instead of
@@ -164,6 +165,24 @@ pub struct Follower<'a> {
     pub sent: u64,
     /// Label for log lines (peer and path).
     label: String,
+    /// The window of a history request (`tail::Window`): what the start
+    /// frame says, and where reading stops.
+    window: Option<StartPoint>,
+}
+
+/// How a history window opens and ends (see `tail::Window`).
+#[derive(Debug, Clone, Copy)]
+pub struct StartPoint {
+    /// The offset the start frame gives (the window's first byte), and the
+    /// tag of the bytes before it.
+    pub first: u64,
+    pub tag: Tag,
+    /// Where reading starts (`tail::Window::start`).
+    pub start: u64,
+    /// The scan limit stopped the scan (`"limit":true`).
+    pub limited: bool,
+    /// Reading stops here (`before=`); `None`: at the end of the file.
+    pub end: Option<u64>,
 }
 
 impl<'a> Follower<'a> {
@@ -197,7 +216,13 @@ impl<'a> Follower<'a> {
             read_timeout: None,
             sent: 0,
             label,
+            window: None,
         }
+    }
+
+    /// Sets how the window opens (the start frame) and where it ends.
+    pub fn set_window(&mut self, window: StartPoint) {
+        self.window = Some(window);
     }
 
     /// Runs until the connection ends; closes it as well as it can.
@@ -216,7 +241,16 @@ impl<'a> Follower<'a> {
         } else if self.meta {
             // The starting point, before any text: a client that drops before
             // the first message (an empty tail) can still resume exactly.
-            let mut start = Position::new(self.file.pos(), self.file.inode(), self.file.tag());
+            // A history window starts at its first byte; a start at 0 names
+            // the newest older generation, where reading back goes on.
+            let mut start = match self.window {
+                Some(w) => {
+                    let mut p = Position::new(w.first, self.file.inode(), w.tag);
+                    p.limit = w.limited;
+                    p
+                }
+                None => Position::new(self.file.pos(), self.file.inode(), self.file.tag()),
+            };
             if start.offset == 0 {
                 start.previous = self.previous();
             }
@@ -290,7 +324,10 @@ impl<'a> Follower<'a> {
         if self.file.is_waiting() {
             return Ok(0);
         }
-        let avail = self.file.available().map_err(End::FileError)?;
+        let mut avail = self.file.available().map_err(End::FileError)?;
+        if let Some(end) = self.window.and_then(|w| w.end) {
+            avail = avail.min(end.saturating_sub(self.file.pos()));
+        }
         if avail == 0 {
             return Ok(0);
         }

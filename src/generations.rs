@@ -39,12 +39,12 @@ impl Generation {
     /// longer names this file (rotated on since it was listed, deleted,
     /// swapped for a symlink out of the roots).
     pub fn open(&self, roots: &[PathBuf]) -> Option<File> {
-        let (_, file, meta) = access::open_path(roots, self.path.as_os_str().as_bytes()).ok()?;
+        let (_, file, meta) = access::open_verified(roots, &self.path).ok()?;
         (access::file_id(&meta) == (self.dev, self.inode)).then_some(file)
     }
 
     fn of(path: PathBuf, roots: &[PathBuf]) -> Option<Generation> {
-        let (_, file, meta) = access::open_path(roots, path.as_os_str().as_bytes()).ok()?;
+        let (_, file, meta) = access::open_verified(roots, &path).ok()?;
         let (dev, inode) = access::file_id(&meta);
         Some(Generation {
             path,

@@ -34,6 +34,7 @@ pub mod meta;
 pub mod page;
 pub mod query;
 pub mod resume;
+pub mod scan;
 pub mod server;
 pub mod stall;
 pub mod tag;

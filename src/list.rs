@@ -1,9 +1,11 @@
 //! `GET /?list`: the files a client may open, as a JSON array of
 //! `{"path", "size", "modified"}`. The walk is bounded (depth, entries), each
-//! symlink is resolved and admitted only if its target passes the same path
-//! rule as a WebSocket request, and the JSON is written by hand with every
-//! file name escaped (quotes, backslashes, control characters; bytes that are
-//! not UTF-8 become U+FFFD, since JSON strings cannot carry them).
+//! entry (a symlink resolved) is admitted only if it passes the same path
+//! rule as a WebSocket request, its size and time are read from a verified
+//! descriptor (`access::stat_verified`), and the JSON is written by hand
+//! with every file name escaped (quotes, backslashes, control characters;
+//! bytes that are not UTF-8 become U+FFFD, since JSON strings cannot carry
+//! them).
 
 use std::fs;
 use std::io::{self, Write};
@@ -53,11 +55,10 @@ fn walk(dir: &Path, depth: usize, roots: &[PathBuf], out: &mut Vec<Entry>) {
             walk(&path, depth + 1, roots, out);
             continue;
         }
-        // Files and symlinks: admitted only by the same rule as a request.
-        let Ok(canonical) = access::check_path(roots, path.as_os_str().as_bytes()) else {
-            continue;
-        };
-        let Ok(meta) = fs::metadata(&canonical) else {
+        // Files and symlinks: admitted only by the same rule as a request,
+        // and the size and time shown are those of the verified descriptor
+        // (never of an outside file swapped in after the check).
+        let Ok((_, meta)) = access::stat_verified(roots, &path) else {
             continue;
         };
         let modified = meta

@@ -365,8 +365,9 @@ impl LogFile {
     /// for it (and says so, unless already waiting).
     fn open_path(&mut self, event: Change, was_waiting: bool) -> Option<Change> {
         self.restart();
-        let raw = self.path.as_os_str().as_encoded_bytes().to_vec();
-        match access::open_path(&self.roots, &raw) {
+        // Open, then verify (as every open): a symlink swapped in at the
+        // path between the check and the open is refused.
+        match access::open_verified(&self.roots, &self.path) {
             Ok((_, file, meta)) => {
                 self.set_file(file, access::file_id(&meta));
                 Some(event)
@@ -459,7 +460,7 @@ mod tests {
         let dir = std::fs::canonicalize(&dir).unwrap();
         let path = dir.join("a.log");
         std::fs::write(&path, content).unwrap();
-        let (file, meta) = access::open_checked(&path).unwrap();
+        let (_, file, meta) = access::open_verified(std::slice::from_ref(&dir), &path).unwrap();
         let lf = LogFile::new(
             path.clone(),
             vec![dir.clone()],

@@ -3,7 +3,9 @@
 //! that cannot be understood is a 400, never silently ignored; unknown
 //! parameters are ignored so that older servers accept newer pages.
 
-use url::form_urlencoded;
+use std::borrow::Cow;
+
+use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
 
 use crate::tag::Tag;
 
@@ -31,6 +33,11 @@ pub struct Query {
     pub resume: Option<(u64, u64)>,
     /// `tag=T`: the tag of the resume point (see `tag.rs`).
     pub tag: Option<Tag>,
+    /// `before=N`: the last lines that end at or before byte N, then close.
+    pub before: Option<u64>,
+    /// `inode=I` without `from=`: which file of the path's chain is read
+    /// (the file at the path or one of its older generations).
+    pub inode: Option<u64>,
     pub token: Option<String>,
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
@@ -52,13 +59,15 @@ pub fn parse(target: &str) -> Result<Query, String> {
         meta: false,
         resume: None,
         tag: None,
+        before: None,
+        inode: None,
         token: None,
         list: false,
         download: false,
     };
     let mut from = None;
     let mut inode = None;
-    for (key, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+    for (key, value) in form_pairs(raw_query) {
         match &*key {
             "tail" => q.follow = flag("tail", &value)?,
             "lines" => q.lines = Some(number("lines", &value)? as usize),
@@ -80,6 +89,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
                         .ok_or_else(|| format!("tag={value} is not 16 hex digits"))?,
                 );
             }
+            "before" => q.before = Some(number("before", &value)?),
             "token" => q.token = Some(value.into_owned()),
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
@@ -88,10 +98,40 @@ pub fn parse(target: &str) -> Result<Query, String> {
     }
     q.resume = match (from, inode) {
         (Some(f), Some(i)) => Some((f, i)),
-        (None, None) => None,
-        _ => return Err("from= and inode= go together".to_string()),
+        (None, i) => {
+            q.inode = i;
+            None
+        }
+        (Some(_), None) => {
+            return Err("from= needs inode= (the file the offset is in)".to_string());
+        }
     };
+    check_history(&q)?;
     Ok(q)
+}
+
+/// The rules of `before=` and the bounds on filter texts.
+fn check_history(q: &Query) -> Result<(), String> {
+    if q.before.is_some() {
+        if q.follow {
+            return Err("before= sends one window and closes: it cannot go with tail=1".into());
+        }
+        if q.resume.is_some() {
+            return Err("before= and from= cannot go together".into());
+        }
+    }
+    for (name, texts) in [("match", &q.matches), ("exclude", &q.excludes)] {
+        if texts.len() > MAX_FILTER_TEXTS {
+            return Err(format!(
+                "at most {MAX_FILTER_TEXTS} {name}= texts are allowed, this request has {}",
+                texts.len()
+            ));
+        }
+        if texts.iter().any(|t| t.len() > MAX_FILTER_TEXT) {
+            return Err(format!("a {name}= text is over {MAX_FILTER_TEXT} bytes"));
+        }
+    }
+    Ok(())
 }
 
 /// `1`/`true`/`yes`/empty (a bare `?list`) or `0`/`false`/`no`.
@@ -110,32 +150,60 @@ fn number(name: &str, value: &str) -> Result<u64, String> {
 }
 
 /// Percent-decodes once; `%` not followed by two hex digits is a 400.
-fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+pub fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let stray = (0..raw.len()).any(|i| raw[i] == b'%' && hex_byte(raw, i + 1).is_none());
+    if stray {
+        return Err("the path holds a '%' that is not followed by two hex digits".into());
+    }
+    Ok(decode(raw))
+}
+
+/// Percent-decodes once; a `%` not followed by two hex digits stays as it
+/// is (the way browsers read a query).
+pub fn decode(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
-        if raw[i] == b'%' {
-            let hex = |b: u8| (b as char).to_digit(16);
-            match (
-                raw.get(i + 1).and_then(|&b| hex(b)),
-                raw.get(i + 2).and_then(|&b| hex(b)),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                }
-                _ => {
-                    return Err(
-                        "the path holds a '%' that is not followed by two hex digits".into(),
-                    );
-                }
+        match hex_byte(raw, i + 1) {
+            Some(b) if raw[i] == b'%' => {
+                out.push(b);
+                i += 3;
             }
-        } else {
-            out.push(raw[i]);
-            i += 1;
+            _ => {
+                out.push(raw[i]);
+                i += 1;
+            }
         }
     }
-    Ok(out)
+    out
+}
+
+/// The byte written as two hex digits at `raw[at..at + 2]`.
+fn hex_byte(raw: &[u8], at: usize) -> Option<u8> {
+    let hex = |i: usize| raw.get(i).and_then(|&b| (b as char).to_digit(16));
+    Some((hex(at)? * 16 + hex(at + 1)?) as u8)
+}
+
+/// The `key=value` pairs of a query string, decoded the way HTML forms
+/// encode them (and `url::form_urlencoded` decodes them): empty pairs
+/// skipped, `+` a space, `%XX` a byte, invalid UTF-8 replaced by U+FFFD.
+pub fn form_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (form_decode(key), form_decode(value))
+    })
+}
+
+/// One key or value of a query string (see `form_pairs`).
+pub fn form_decode(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['+', '%']) {
+        return Cow::Borrowed(raw);
+    }
+    let spaced: Vec<u8> = raw
+        .bytes()
+        .map(|b| if b == b'+' { b' ' } else { b })
+        .collect();
+    Cow::Owned(String::from_utf8_lossy(&decode(&spaced)).into_owned())
 }
 
 #[cfg(test)]
@@ -152,6 +220,27 @@ mod tests {
         assert_eq!(parse("/x%ff").unwrap().path, b"/x\xff");
         assert!(parse("/x%2").is_err());
         assert!(parse("/x%zz").is_err());
+    }
+
+    #[test]
+    fn decodes_queries_like_forms() {
+        let pairs: Vec<(String, String)> = form_pairs("a=1&&b=x+y%20z&c&%74oken=%zz%4&d=%ff&=e")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let want = [
+            ("a", "1"),
+            ("b", "x y z"),
+            ("c", ""),
+            ("token", "%zz%4"),
+            ("d", "\u{fffd}"),
+            ("", "e"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(pairs, want);
+        assert_eq!(decode(b"%41%2%zz%"), b"A%2%zz%");
     }
 
     #[test]
@@ -172,6 +261,35 @@ mod tests {
     }
 
     #[test]
+    fn before_and_inode() {
+        let q = parse("/f?before=100&inode=7&lines=5").unwrap();
+        assert_eq!((q.before, q.inode, q.resume), (Some(100), Some(7), None));
+        let q = parse("/f?before=0").unwrap();
+        assert_eq!((q.before, q.inode), (Some(0), None));
+    }
+
+    #[test]
+    fn filter_texts_are_bounded() {
+        let many = |name: &str, n: usize| {
+            let mut t = "/f?x=1".to_string();
+            for i in 0..n {
+                t.push_str(&format!("&{name}=t{i}"));
+            }
+            t
+        };
+        for name in ["match", "exclude"] {
+            assert!(parse(&many(name, MAX_FILTER_TEXTS)).is_ok());
+            let e = parse(&many(name, MAX_FILTER_TEXTS + 1)).unwrap_err();
+            assert!(e.contains(name) && e.contains("16"), "{e}");
+            let long = "a".repeat(MAX_FILTER_TEXT);
+            assert!(parse(&format!("/f?{name}={long}")).is_ok());
+            assert!(parse(&format!("/f?{name}={long}a")).is_err());
+            // Bytes, not characters: 129 two-byte characters are too long.
+            assert!(parse(&format!("/f?{name}={}", "%C3%A9".repeat(129))).is_err());
+        }
+    }
+
+    #[test]
     fn refuses_bad_values() {
         for t in [
             "/f?lines=x",
@@ -179,8 +297,10 @@ mod tests {
             "/f?tail=2",
             "/f?format=xml",
             "/f?from=1",
-            "/f?inode=1",
             "/f?from=a&inode=1",
+            "/f?before=x",
+            "/f?before=10&tail=1",
+            "/f?before=10&from=1&inode=1",
         ] {
             assert!(parse(t).is_err(), "{t}");
         }

@@ -18,6 +18,7 @@ mod inetd;
 mod liveness;
 mod load;
 mod manpage;
+mod race;
 mod resume;
 mod rotation;
 mod smoke;
