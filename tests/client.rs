@@ -484,3 +484,87 @@ fn retry_after_a_rotation_while_disconnected_prints_the_new_file() {
         t.err()
     );
 }
+
+/// Lines appended just before the rotation, while the client was away,
+/// come first: the rest of the old generation, then the new file.
+#[test]
+fn retry_after_a_rotation_prints_the_rest_of_the_old_file_first() {
+    let _w = watchdog(Duration::from_secs(90));
+    let (d, f, s) = setup("c-rotate-rest", &numbered(1, 3), &[]);
+    let listen = format!("127.0.0.1:{}", s.port);
+    let root = d.path().to_str().unwrap().to_string();
+    let t = Tail::spawn(&["-f", "--retry", "-n", "1", &s.ws_url(&f, "")]);
+    assert!(t.wait_out(Duration::from_secs(10), |o| o == "line 3\n"));
+    drop(s);
+    assert!(wait_until(Duration::from_secs(10), || t
+        .err()
+        .contains("connection lost")));
+    append(&f, numbered(4, 5).as_bytes());
+    std::fs::rename(&f, d.join("app.log.1")).unwrap();
+    std::fs::write(&f, "new 1\nnew 2\n").unwrap();
+    let _s = Server::start_on(&listen, &["--root", &root, "--interval", "0.05"]);
+    let want = "line 3\nline 4\nline 5\nnew 1\nnew 2\n";
+    assert!(
+        t.wait_out(Duration::from_secs(20), |o| o == want),
+        "{:?} {}",
+        t.out(),
+        t.err()
+    );
+}
+
+/// The file is rewritten in place (same inode, longer) while the client is
+/// away: the tag it passes back tells, and the new content is printed from
+/// its start instead of from the old offset.
+#[test]
+fn retry_passes_the_tag_back() {
+    let _w = watchdog(Duration::from_secs(90));
+    let (d, f, s) = setup("c-tag", &numbered(1, 3), &[]);
+    let listen = format!("127.0.0.1:{}", s.port);
+    let root = d.path().to_str().unwrap().to_string();
+    let t = Tail::spawn(&["-f", "--retry", "-n", "3", &s.ws_url(&f, "")]);
+    assert!(t.wait_out(Duration::from_secs(10), |o| o == numbered(1, 3)));
+    drop(s);
+    assert!(wait_until(Duration::from_secs(10), || t
+        .err()
+        .contains("connection lost")));
+    let new: String = (1..=9).map(|i| format!("other {i}\n")).collect();
+    let mut out = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
+    out.set_len(0).unwrap();
+    std::io::Write::write_all(&mut out, new.as_bytes()).unwrap();
+    drop(out);
+    let _s = Server::start_on(&listen, &["--root", &root, "--interval", "0.05"]);
+    let want = numbered(1, 3) + &new;
+    assert!(
+        t.wait_out(Duration::from_secs(20), |o| o == want),
+        "{:?} {}",
+        t.out(),
+        t.err()
+    );
+    assert!(t.err().contains("file truncated"), "{}", t.err());
+}
+
+/// `--retry` waits while the path is a directory (403, not a regular
+/// file), like `tail -F`, and follows the file once one is there.
+#[test]
+fn retry_waits_while_the_path_is_not_a_regular_file() {
+    let _w = watchdog(Duration::from_secs(90));
+    let (_d, f, s) = setup("c-dir", "", &[]);
+    std::fs::remove_file(&f).unwrap();
+    std::fs::create_dir(&f).unwrap();
+    let t = Tail::spawn(&["-f", "--retry", "-n", "5", &s.ws_url(&f, "")]);
+    assert!(
+        wait_until(Duration::from_secs(10), || t
+            .err()
+            .contains("not a regular file; retrying in 1 s")),
+        "{}",
+        t.err()
+    );
+    std::fs::remove_dir(&f).unwrap();
+    std::fs::write(&f, "here\n").unwrap();
+    assert!(
+        t.wait_out(Duration::from_secs(20), |o| o == "here\n"),
+        "{:?} {}",
+        t.out(),
+        t.err()
+    );
+}
