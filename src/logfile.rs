@@ -116,6 +116,9 @@ pub struct LogFile {
     /// The modification time of the first file followed: generations older
     /// than it were rotated away before the follower started.
     floor: Option<SystemTime>,
+    /// The empty new file at the path for which newer generations were
+    /// looked for (see `check`).
+    looked_past: Option<(u64, u64)>,
 }
 
 impl LogFile {
@@ -142,6 +145,7 @@ impl LogFile {
             leaving_copy: None,
             seen: vec![id],
             floor,
+            looked_past: None,
         }
     }
 
@@ -284,7 +288,17 @@ impl LogFile {
                     // A new, still empty file: a writer may still be
                     // finishing the old one (logrotate `create` before the
                     // application reopens); keep reading the old file until
-                    // the new one has data, then switch.
+                    // the new one has data, then switch — unless a
+                    // generation newer than the old one is there (the path
+                    // rotated again meanwhile): its writer has moved on to
+                    // that one. Looked up once per new file at the path.
+                    let new_id = (now.dev(), now.ino());
+                    if self.looked_past != Some(new_id) {
+                        self.looked_past = Some(new_id);
+                        if self.next_generation().is_some() {
+                            return Some(Change::Rotated);
+                        }
+                    }
                     None
                 } else {
                     Some(Change::Rotated)
@@ -577,5 +591,78 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, b"").unwrap();
         assert_eq!(lf.check(), Some(Change::Recreated));
+    }
+
+    /// Sets a file's modification time `secs` seconds ahead (the kernel's
+    /// coarse clock gives files written at once the same time).
+    fn age(path: &std::path::Path, secs: u64) {
+        let now = std::time::SystemTime::now();
+        let t = now + std::time::Duration::from_secs(secs);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+
+    #[test]
+    fn two_rotations_between_two_looks_go_through_the_newer_generation() {
+        let (d, path, mut lf) = setup("chain", b"a1\n");
+        assert_eq!(read_all(&mut lf), b"a1\n");
+        // a.log -> a.log.1, then a.log (b) -> a.log.1 and a.log.1 -> a.log.2,
+        // and a new, still empty a.log: the writer writes a.log.1.
+        std::fs::rename(&path, d.0.join("a.log.1")).unwrap();
+        std::fs::write(&path, b"b1\n").unwrap();
+        age(&path, 5);
+        std::fs::rename(d.0.join("a.log.1"), d.0.join("a.log.2")).unwrap();
+        std::fs::rename(&path, d.0.join("a.log.1")).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(read_all(&mut lf), b"");
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Rotated));
+        assert_eq!(read_all(&mut lf), b"b1\n");
+        // Its writer goes on; the empty file at the path waits.
+        append(&d.0.join("a.log.1"), b"b2\n");
+        assert_eq!(lf.check(), None);
+        assert_eq!(read_all(&mut lf), b"b2\n");
+        append(&path, b"c1\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Rotated));
+        assert_eq!(read_all(&mut lf), b"c1\n");
+        assert_eq!(lf.check(), None);
+    }
+
+    #[test]
+    fn copytruncate_reads_the_copy_on_from_the_position() {
+        let (d, path, mut lf) = setup("copy", b"l1\nl2\n");
+        assert_eq!(read_all(&mut lf), b"l1\nl2\n");
+        append(&path, b"l3\n"); // written after the last read
+        std::fs::copy(&path, d.0.join("a.log.1")).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&path, b"n1\n");
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        // No event yet: the copy continues what was read.
+        assert_eq!(lf.switch(Change::Truncated), None);
+        assert_eq!(read_all(&mut lf), b"l3\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Truncated));
+        assert_eq!(read_all(&mut lf), b"n1\n");
+        // A copy whose bytes before the position differ is not used.
+        std::fs::write(d.0.join("a.log.1"), b"xx\nyy\nzz\n").unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));
+        assert_eq!(lf.pos(), 0);
     }
 }
