@@ -335,6 +335,7 @@ fn serve_websocket(
 
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
+    let mut reading_copy = false;
     let (mut file, mut id) = (file, id);
     let start = match q.resume {
         Some((from, inode)) => {
@@ -349,8 +350,10 @@ fn serve_websocket(
                     file: g,
                     id: gid,
                     at,
+                    copy,
                 } => {
                     (file, id) = (g, gid);
+                    reading_copy = copy;
                     at
                 }
                 resume::Start::Over(change) => {
@@ -396,7 +399,10 @@ fn serve_websocket(
         (start, None)
     };
     let canonical_label = canonical.to_string_lossy().into_owned();
-    let logfile = LogFile::new(canonical, cfg.roots.clone(), file, id, start);
+    let mut logfile = LogFile::new(canonical, cfg.roots.clone(), file, id, start);
+    if reading_copy {
+        logfile.reading_copy();
+    }
     let before = logfile.before().clone();
     let timing = Timing {
         interval: cfg.interval,

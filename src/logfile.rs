@@ -149,6 +149,13 @@ impl LogFile {
         }
     }
 
+    /// The file being read is the copy `copytruncate` made of the file at
+    /// the path (a resume found it): leaving it for the path is reported as
+    /// `truncated`.
+    pub fn reading_copy(&mut self) {
+        self.leaving_copy = Some(Change::Truncated);
+    }
+
     /// Follows another file from now on.
     fn set_file(&mut self, file: File, id: (u64, u64)) {
         self.file = Some(file);

@@ -3,8 +3,10 @@
 //! client had before N (the tag); at N in one of the path's older
 //! generations when the path was rotated while the client was away (the
 //! follower then goes on through the newer generations to the current
-//! file); otherwise from the start of the file at the path, after the event
-//! that says why.
+//! file); at N in the copy `copytruncate` made when the file was truncated
+//! meanwhile and the copy holds the tagged bytes (then the file from its
+//! start, after `truncated`); otherwise from the start of the file at the
+//! path, after the event that says why.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -18,8 +20,14 @@ use crate::tag::Tag;
 pub enum Start {
     /// At this offset of the file at the path.
     Here(u64),
-    /// At this offset of an older generation (opened, with its identity).
-    Generation { file: File, id: (u64, u64), at: u64 },
+    /// At this offset of an older generation (opened, with its identity);
+    /// `copy`: the copy `copytruncate` made of the file at the path.
+    Generation {
+        file: File,
+        id: (u64, u64),
+        at: u64,
+        copy: bool,
+    },
     /// From 0 of the file at the path, after this event.
     Over(Change),
 }
@@ -38,11 +46,30 @@ pub fn start(
         // The same inode number: the same file, unless it shrank below N or
         // the bytes before N changed (truncated and written again, or
         // deleted and recreated under a reused inode number).
-        return if from <= len && same_content(file) {
-            Start::Here(from)
-        } else {
-            Start::Over(Change::Truncated)
-        };
+        if from <= len && same_content(file) {
+            return Start::Here(from);
+        }
+        // Truncated meanwhile: its copy may hold the rest (only a tag can
+        // tell that the copy holds what the client had).
+        if tag.is_some() {
+            let copy = generations::older(path, roots)
+                .into_iter()
+                .take_while(|g| g.compressed.is_none())
+                .filter(|g| g.size >= from)
+                .find_map(|g| {
+                    let f = g.open(roots)?;
+                    same_content(&f).then_some((g, f))
+                });
+            if let Some((g, f)) = copy {
+                return Start::Generation {
+                    file: f,
+                    id: (g.dev, g.inode),
+                    at: from,
+                    copy: true,
+                };
+            }
+        }
+        return Start::Over(Change::Truncated);
     }
     if let Some(g) = generations::find(path, roots, inode)
         && g.compressed.is_none()
@@ -54,6 +81,7 @@ pub fn start(
             file: gfile,
             id: (g.dev, g.inode),
             at: from,
+            copy: false,
         };
     }
     Start::Over(Change::Rotated)

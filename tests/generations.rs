@@ -417,3 +417,50 @@ fn a_start_frame_at_zero_names_the_previous_generation() {
         })
     );
 }
+
+/// The file was copied and truncated (`copytruncate`) while the client was
+/// away, after lines it had not received: the rest of the copy from the
+/// offset, then `truncated` and the file from its start (before, the rest
+/// of the copy was skipped).
+#[test]
+fn resume_after_copytruncate_reads_the_copy_first() {
+    let _w = watchdog(Duration::from_secs(30));
+    let dir = TempDir::new("resume-copy");
+    let f = dir.join("app.log");
+    let line = |n: u64| format!("line {n:06}\n");
+    let lines = |r: std::ops::Range<u64>| r.map(line).collect::<String>();
+    std::fs::write(&f, lines(0..10)).unwrap();
+    let s = Server::rooted(dir.path(), &["--interval", "0.05"]);
+    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=10");
+    let mut seen = Seen::default();
+    let len = lines(0..10).len() as u64;
+    assert!(seen.until(&mut ws, Duration::from_secs(5), |s| {
+        s.at.as_ref().is_some_and(|p| p.offset == len)
+    }));
+    drop(ws);
+    let at = seen.at.unwrap();
+
+    append(&f, lines(10..15).as_bytes());
+    std::fs::copy(&f, dir.join("app.log.1")).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&f, lines(15..40).as_bytes()); // longer than the offset
+    let q = format!(
+        "?tail=1&format=text&meta=1&from={}&inode={}&tag={}",
+        at.offset,
+        at.inode,
+        at.tag.unwrap()
+    );
+    let mut ws = s.ws(&f, &q);
+    let mut again = Seen::default();
+    again.until(&mut ws, Duration::from_secs(10), |s| {
+        s.text.contains("line 000039")
+    });
+    assert_eq!(seen.committed + &again.text, lines(0..40));
+    assert_eq!(again.flow, ["text", "event truncated", "text"]);
+    assert_eq!(again.at.unwrap().inode, inode(&f));
+}
