@@ -30,6 +30,8 @@ pub struct Generation {
     pub inode: u64,
     pub size: u64,
     pub modified: SystemTime,
+    /// Its birth time, where the file system records it.
+    pub created: Option<SystemTime>,
     /// `Some("gzip")` (and so on) when its first bytes say so.
     pub compressed: Option<&'static str>,
 }
@@ -52,6 +54,7 @@ impl Generation {
             inode,
             size: meta.len(),
             modified: meta.modified().ok()?,
+            created: meta.created().ok(),
             compressed: magic::file_compression(&file).ok()?,
         })
     }

@@ -83,6 +83,41 @@ impl Stat {
     }
 }
 
+/// A file a follower has read: its identity, and its birth time where the
+/// file system records it — inode numbers are reused at once (ext4), so a
+/// new generation may carry the number of one deleted since it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    id: (u64, u64),
+    born: Option<SystemTime>,
+}
+
+impl Seen {
+    fn of(id: (u64, u64), file: &File) -> Seen {
+        Seen {
+            id,
+            born: file.metadata().and_then(|m| m.created()).ok(),
+        }
+    }
+
+    fn of_generation(g: &Generation) -> Seen {
+        Seen {
+            id: (g.dev, g.inode),
+            born: g.created,
+        }
+    }
+
+    /// The same file: the same identity, born at the same time (when both
+    /// birth times are known).
+    fn same(&self, other: &Seen) -> bool {
+        self.id == other.id
+            && match (self.born, other.born) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+}
+
 pub struct LogFile {
     /// The canonical path that was admitted.
     path: PathBuf,
@@ -112,7 +147,7 @@ pub struct LogFile {
     /// The files this follower has read (the most recent `MAX_SEEN`): a
     /// generation is never sent twice, even when coarse modification times
     /// (the kernel's clock tick) leave the order of two generations open.
-    seen: Vec<(u64, u64)>,
+    seen: Vec<Seen>,
     /// The modification time of the first file followed: generations older
     /// than it were rotated away before the follower started.
     floor: Option<SystemTime>,
@@ -132,6 +167,7 @@ impl LogFile {
             before.clear();
         }
         let floor = file.metadata().and_then(|m| m.modified()).ok();
+        let seen = vec![Seen::of(id, &file)];
         LogFile {
             path,
             roots,
@@ -143,7 +179,7 @@ impl LogFile {
             rewritten: false,
             stat: None,
             leaving_copy: None,
-            seen: vec![id],
+            seen,
             floor,
             looked_past: None,
         }
@@ -158,13 +194,14 @@ impl LogFile {
 
     /// Follows another file from now on.
     fn set_file(&mut self, file: File, id: (u64, u64)) {
+        let seen = Seen::of(id, &file);
         self.file = Some(file);
         self.id = id;
-        if !self.seen.contains(&id) {
+        if !self.seen.iter().any(|s| s.same(&seen)) {
             if self.seen.len() >= MAX_SEEN {
                 self.seen.remove(0);
             }
-            self.seen.push(id);
+            self.seen.push(seen);
         }
     }
 
@@ -428,7 +465,7 @@ impl LogFile {
                 };
             let next = newer.into_iter().rev().find(|g| {
                 g.compressed.is_none()
-                    && !self.seen.contains(&(g.dev, g.inode))
+                    && !self.seen.iter().any(|s| s.same(&Seen::of_generation(g)))
                     && self.floor.is_none_or(|floor| g.modified >= floor)
             })?;
             if let Some(file) = next.open(&self.roots) {
@@ -671,5 +708,19 @@ mod tests {
         assert_eq!(lf.check(), Some(Change::Truncated));
         assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));
         assert_eq!(lf.pos(), 0);
+    }
+
+    #[test]
+    fn a_reused_inode_number_is_another_file_when_birth_times_say_so() {
+        let t = std::time::SystemTime::UNIX_EPOCH;
+        let born = |secs: u64| Some(t + std::time::Duration::from_secs(secs));
+        let a = Seen {
+            id: (1, 7),
+            born: born(1),
+        };
+        assert!(a.same(&a));
+        assert!(!a.same(&Seen { born: born(2), ..a }));
+        assert!(a.same(&Seen { born: None, ..a }));
+        assert!(!a.same(&Seen { id: (1, 8), ..a }));
     }
 }
