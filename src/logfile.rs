@@ -450,6 +450,9 @@ impl LogFile {
     /// modified later than it. A compressed one cannot be read as text and
     /// is passed over, and so is one already read or older than the first
     /// file followed (equal modification times leave the chain's order open).
+    /// After a `copytruncate` copy, only a copy modified later than it is
+    /// newer: copies are never read otherwise, so a tie of times cannot be
+    /// told from an older copy by what was read.
     fn next_generation(&self) -> Option<(Generation, File)> {
         let modified = self
             .file
@@ -465,15 +468,35 @@ impl LogFile {
                 };
             let next = newer.into_iter().rev().find(|g| {
                 g.compressed.is_none()
+                    && (self.leaving_copy.is_none() || g.modified > modified)
                     && !self.seen.iter().any(|s| s.same(&Seen::of_generation(g)))
                     && self.floor.is_none_or(|floor| g.modified >= floor)
             })?;
             if let Some(file) = next.open(&self.roots) {
+                if self.leaving_copy.is_some() && self.path_still_holds(&file, next.size) {
+                    // A copy made of the file at the path, which has not been
+                    // truncated since: the path's file holds it all.
+                    return None;
+                }
                 return Some((next.clone(), file));
             }
             // Rotated on since the listing: list again.
         }
         None
+    }
+
+    /// True when the file at the path still holds the bytes `copy` has just
+    /// before `size` (its end): the copy was made, but the truncation that
+    /// follows it has not happened yet.
+    fn path_still_holds(&self, copy: &File, size: u64) -> bool {
+        let mut end = Window::default();
+        if end.fill_from(copy, size).is_err() {
+            return false;
+        }
+        access::open_verified(&self.roots, &self.path)
+            .ok()
+            .and_then(|(_, file, _)| end.still_in(&file, size).ok())
+            .unwrap_or(false)
     }
 
     /// After a truncation: the copy `copytruncate` made of this file,
