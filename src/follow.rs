@@ -8,6 +8,7 @@
 //! deletion like `tail -F`. An idle follower holds no read or write buffer.
 
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use log::info;
@@ -18,8 +19,9 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
+use crate::connlog::escape;
 use crate::generations;
-use crate::limits::ROTATION_CHECK_BUSY;
+use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
 use crate::logfile::{Change, LogFile};
 use crate::meta::{Meta, Position, Previous};
 use crate::query::Format;
@@ -77,8 +79,14 @@ impl End {
             End::Finished => "sent the tail and closed".to_string(),
             End::ClientClosed => "closed by the client".to_string(),
             End::NoPong(t) => format!("dropped: no pong within {:.1}s", t.as_secs_f64()),
-            End::Stalled => "dropped: took no data for 30s".to_string(),
-            End::TooLarge => "dropped: client message over 4 KiB".to_string(),
+            End::Stalled => format!(
+                "dropped: took no data for {}s",
+                SEND_STALL_TIMEOUT.as_secs()
+            ),
+            End::TooLarge => format!(
+                "dropped: client message over {} KiB",
+                MAX_CLIENT_MESSAGE / 1024
+            ),
             End::Protocol(_, e) => format!("dropped: {e}"),
             End::FileError(e) => format!("ended: reading the file failed: {e}"),
             End::Socket(e) => format!("ended: {e}"),
@@ -362,12 +370,11 @@ impl<'a> Follower<'a> {
         self.chunker
             .restart(self.file.pos(), self.file.before().clone());
         if let Some(event) = event {
-            // The path as Debug: quoted, control characters escaped (it
-            // came from a client).
+            // The path came from a client: escaped, in quotes.
             info!(
-                "{}: {:?}: file {}",
+                "{}: \"{}\": file {}",
                 self.label,
-                self.file.path(),
+                escape(self.file.path().as_os_str().as_bytes()),
                 event.name()
             );
             self.send_event(event)?;

@@ -26,7 +26,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crate::access::{self, Refusal};
+use crate::access;
 use crate::generations::{self, Generation};
 use crate::limits::{GENERATION_RELIST, MAX_SEEN};
 use crate::tag::{Tag, Window};
@@ -434,7 +434,7 @@ impl LogFile {
                 self.file = None;
                 if was_waiting {
                     None
-                } else if refusal == Refusal::NotFound {
+                } else if refusal.status() == 404 {
                     // Gone again before we could open it: keep waiting.
                     Some(event)
                 } else {
