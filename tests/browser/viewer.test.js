@@ -199,6 +199,21 @@ test('log lines with HTML stay text (no XSS), file names too', async (t) => {
     await sleep(300);
     assert.equal(await page.$$eval('#files img', (e) => e.length), 0);
     assert.equal(await page.evaluate(() => typeof window.pwned), 'undefined');
+    // The policy runs no inline script but the page's own (hashes, no
+    // 'unsafe-inline'): one slipped into the DOM stays inert.
+    const csp = await page.evaluate(async () => (await fetch(location.href)).headers.get('content-security-policy'));
+    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/]+=*' 'sha256-[A-Za-z0-9+/]+=*';/);
+    assert.match(csp, /connect-src 'self';/);
+    const violations = await page.evaluate(() => new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective));
+      const s = document.createElement('script');
+      s.textContent = 'window.pwned = 3';
+      document.body.appendChild(s);
+      setTimeout(() => resolve('none'), 2000);
+    }));
+    assert.equal(violations, 'script-src-elem');
+    assert.equal(await page.evaluate(() => typeof window.pwned), 'undefined');
+    page.errors = page.errors.filter((e) => !/Content Security Policy/.test(e));
   });
 });
 
@@ -497,6 +512,27 @@ async function wheelToTop(page) {
   await page.mouse.wheel(0, -1e6);
 }
 const shot = (page, name) => page.screenshot({ path: path.join(H.REPO, 'target', `screenshot-${name}.png`) });
+/**
+ * Screenshots of the page's state in the dark and the light theme and 390 px
+ * wide (a phone), as target/screenshot-NAME-{dark,light,390}.png; `before`
+ * runs before each (to bring something into view). Back to light and the
+ * first size afterwards.
+ */
+async function shots(page, name, before = async () => {}) {
+  fs.mkdirSync(path.join(H.REPO, 'target'), { recursive: true });
+  const size = page.viewportSize();
+  for (const [scheme, width, tag] of [['dark', 0, 'dark'], ['light', 0, 'light'], ['dark', 390, '390']]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    if (width) await page.setViewportSize({ width, height: 760 });
+    await sleep(120);
+    await before();
+    await sleep(80);
+    await shot(page, `${name}-${tag}`);
+  }
+  await page.setViewportSize(size);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await sleep(120);
+}
 
 test('scrolling up loads older windows and the previous generation: every line once, in order, the view holding still', async (t) => {
   await withServer(t, {
@@ -547,16 +583,8 @@ test('scrolling up loads older windows and the previous generation: every line o
       return [all[i - 1].textContent, all[i + 1].textContent];
     });
     assert.deepEqual(around, ['G1-05000', 'C-00001']);
-    for (const [scheme, vp] of [['dark', null], ['light', null], ['light', { width: 390, height: 800 }]]) {
-      await page.emulateMedia({ colorScheme: scheme });
-      if (vp) await page.setViewportSize(vp);
-      await page.$eval('#log .marker.gen', (m) => m.scrollIntoView({ block: 'center' }));
-      await sleep(150);
-      await shot(page, `history-separator-${scheme}${vp ? '-390' : ''}`);
-    }
-    await page.$eval('#log', (l) => { l.scrollTop = 0; });
-    await sleep(100);
-    await shot(page, 'history-start-light-390');
+    await shots(page, 'history-separator', () => page.$eval('#log .marker.gen', (m) => m.scrollIntoView({ block: 'center' })));
+    await shots(page, 'history-start', () => page.$eval('#log', (l) => { l.scrollTop = 0; }));
   });
 });
 
@@ -588,7 +616,7 @@ test('reading history while the file grows: the view holds, new lines are counte
     // 1550 dropped + 10 appended.
     await page.waitForFunction(() => /^1,560 newer lines, jump to end/.test(document.querySelector('#jump').textContent), null, { timeout: 5000 });
     assert.match(await page.textContent('#count'), /1,560 newer not shown/);
-    await shot(page, 'history-newer-light');
+    await shots(page, 'history-newer');
     // End: back to the end, following again.
     await page.keyboard.press('End');
     await waitLine(page, 'R-06060');
@@ -630,7 +658,7 @@ test('jump to time: the field opens the log at that time, the address bar keeps 
       await wheelToTop(p2);
       await waitLine(p2, '2026-12-01T00:29:59Z event 1799');
       assert.deepEqual(p2.errors, []);
-      await shot(p2, 'since-light');
+      await shots(p2, 'since');
     } finally { await p2.close(); }
   });
 });
@@ -660,11 +688,7 @@ test('search the history: Enter searches back on the server, matches far from th
     for (; further < 10; further++) {
       await page.waitForFunction(() => ['limit', 'start', 'idle'].includes(document.querySelector('#top').dataset.state) && document.querySelector('#status').dataset.state === 'following', null, { timeout: 20000 });
       if (await topState(page) !== 'limit') break;
-      if (further === 0) {
-        await page.emulateMedia({ colorScheme: 'dark' });
-        await sleep(100);
-        await shot(page, 'search-limit-dark');
-      }
+      if (further === 0) await shots(page, 'search-limit');
       await page.click('#top button');
     }
     t.diagnostic(`search further clicked ${further} times; progress shown ${await page.evaluate(() => window.__progress)} times`);
@@ -675,6 +699,7 @@ test('search the history: Enter searches back on the server, matches far from th
     assert.equal(await page.$$eval('#log .line mark', (m) => m.filter((e) => e.textContent === 'needle').length), 30, 'every match highlighted');
     assert.ok(further >= 1, 'the scan limit stopped the first search');
     assert.ok(await page.evaluate(() => window.__progress) > 0, 'a progress bar was shown');
+    await shots(page, 'search-found');
     // Escape ends the search: the last lines again.
     await page.press('#filter', 'Escape');
     await page.waitForFunction(() => document.querySelectorAll('#log .line').length === 1000, null, { timeout: 20000 });
@@ -712,10 +737,7 @@ test('permalinks: a line copied as a link opens on that line, highlighted, with 
         '200 lines of context, the line, the rest of the old generation, the new file');
       const y = await p2.$eval('#log .line.target', (e) => e.getBoundingClientRect().top - document.getElementById('log').getBoundingClientRect().top);
       assert.ok(y > 50 && y < 720, `the line is in view with context above (${y} px)`);
-      await shot(p2, 'permalink-light');
-      await p2.emulateMedia({ colorScheme: 'dark' });
-      await sleep(100);
-      await shot(p2, 'permalink-dark');
+      await shots(p2, 'permalink', () => p2.$eval('#log .line.target', (e) => e.scrollIntoView({ block: 'center' })));
       assert.deepEqual(p2.errors, []);
     } finally { await p2.close(); }
   });
@@ -732,7 +754,7 @@ test('binary and compressed files: marked in the picker, explained with a downlo
     const tags = await page.$$eval('#files tbody tr', (trs) => trs.map((tr) => [tr.querySelector('a').textContent, tr.querySelector('.tag') ? tr.querySelector('.tag').textContent : '']));
     assert.deepEqual(tags.find((r) => r[0].endsWith('old.log.gz'))[1], 'gzip');
     assert.deepEqual(tags.find((r) => r[0].endsWith('ok.log'))[1], '');
-    await shot(page, 'picker-compressed-light');
+    await shots(page, 'picker-compressed');
     await page.click('#files a >> text=old.log.gz');
     await page.waitForSelector('#notice:not([hidden])');
     assert.match(await page.textContent('#notice'), /compressed \(gzip\)/);
@@ -740,14 +762,12 @@ test('binary and compressed files: marked in the picker, explained with a downlo
     assert.equal((await lineTexts(page)).length, 0);
     await sleep(1500);
     assert.equal(await page.getAttribute('#status', 'data-state'), 'idle', 'not retried');
-    await shot(page, 'compressed-light');
+    await shots(page, 'compressed');
     await openFile(ctx, 'core.bin.log');
     await page.waitForSelector('#notice:not([hidden])');
     assert.match(await page.textContent('#notice'), /binary/);
     await sleep(500);
     assert.equal((await lineTexts(page)).length, 0, 'no garbage on screen');
-    await page.emulateMedia({ colorScheme: 'dark' });
-    await sleep(100);
-    await shot(page, 'binary-dark');
+    await shots(page, 'binary');
   });
 });
