@@ -458,9 +458,7 @@ impl<'a> Follower<'a> {
 
     /// The newest older generation of the file, for a start frame at 0.
     fn previous(&self) -> Option<Previous> {
-        let g = generations::older(self.file.path(), self.file.roots())
-            .into_iter()
-            .next()?;
+        let g = generations::newest(self.file.path(), self.file.roots())?;
         let path = g.path.to_string_lossy().into_owned();
         Some(match g.compressed {
             Some(c) => Previous::Compressed {
