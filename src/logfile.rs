@@ -700,18 +700,19 @@ mod tests {
         assert_eq!(lf.check(), None);
     }
 
+    /// Truncates the file in place, as `copytruncate` does.
+    fn truncate(path: &PathBuf) {
+        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        f.set_len(0).unwrap();
+    }
+
     #[test]
     fn copytruncate_reads_the_copy_on_from_the_position() {
         let (d, path, mut lf) = setup("copy", b"l1\nl2\n");
         assert_eq!(read_all(&mut lf), b"l1\nl2\n");
         append(&path, b"l3\n"); // written after the last read
         std::fs::copy(&path, d.0.join("a.log.1")).unwrap();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&path);
         append(&path, b"n1\n");
         assert_eq!(lf.check(), Some(Change::Truncated));
         // No event yet: the copy continues what was read.
@@ -722,12 +723,7 @@ mod tests {
         assert_eq!(read_all(&mut lf), b"n1\n");
         // A copy whose bytes before the position differ is not used.
         std::fs::write(d.0.join("a.log.1"), b"xx\nyy\nzz\n").unwrap();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&path);
         assert_eq!(lf.check(), Some(Change::Truncated));
         assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));
         assert_eq!(lf.pos(), 0);

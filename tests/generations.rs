@@ -82,6 +82,37 @@ fn numbers(text: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Line `n` of the resume tests, and a range of them.
+fn line(n: u64) -> String {
+    format!("line {n:06}\n")
+}
+
+fn lines(r: std::ops::Range<u64>) -> String {
+    r.map(line).collect()
+}
+
+/// Follows `f` with `query` until the resume point reaches the file's end,
+/// then drops the connection like a lost network; what was seen.
+fn follow_to_the_end(s: &Server, f: &Path, query: &str) -> Seen {
+    let len = std::fs::metadata(f).unwrap().len();
+    let mut ws = s.ws(f, query);
+    let mut seen = Seen::default();
+    assert!(seen.until(&mut ws, Duration::from_secs(5), |s| {
+        s.at.as_ref().is_some_and(|p| p.offset == len)
+    }));
+    seen
+}
+
+/// The query that resumes at `at`, with its tag.
+fn resume_query(at: &Position) -> String {
+    format!(
+        "?tail=1&format=text&meta=1&from={}&inode={}&tag={}",
+        at.offset,
+        at.inode,
+        at.tag.expect("offset frames carry a tag")
+    )
+}
+
 /// Python's RotatingFileHandler (maxBytes=10000, backupCount=20) writes
 /// bursts of 400 lines, each burst rotating the file twice within a
 /// millisecond, while the follower looks once a second: every line arrives
@@ -234,15 +265,9 @@ fn resume_checks_the_tag() {
     let old: String = (0..50).map(|n| format!("n{n} 00004 é中 text\n")).collect();
     std::fs::write(&f, &old).unwrap();
     let s = Server::rooted(dir.path(), &["--interval", "0.05"]);
-    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=5");
-    let mut seen = Seen::default();
-    let len = old.len() as u64;
-    assert!(seen.until(&mut ws, Duration::from_secs(5), |s| {
-        s.at.as_ref().is_some_and(|p| p.offset == len)
-    }));
-    drop(ws);
+    let seen = follow_to_the_end(&s, &f, "?tail=1&format=text&meta=1&lines=5");
     let at = seen.at.unwrap();
-    let tag = at.tag.expect("offset frames carry a tag");
+    assert!(at.tag.is_some(), "offset frames carry a tag");
     assert_eq!(at.inode, inode(&f));
 
     // Same inode, rewritten with lines of the same length, and longer.
@@ -252,11 +277,7 @@ fn resume_checks_the_tag() {
     out.write_all(new.as_bytes()).unwrap();
     drop(out);
     assert_eq!(inode(&f), at.inode);
-    let q = format!(
-        "?tail=1&format=text&meta=1&from={}&inode={}&tag={tag}",
-        at.offset, at.inode
-    );
-    let mut ws = s.ws(&f, &q);
+    let mut ws = s.ws(&f, &resume_query(&at));
     let mut again = Seen::default();
     let new_len = new.len() as u64;
     again.until(&mut ws, Duration::from_secs(5), |s| {
@@ -274,13 +295,7 @@ fn resume_checks_the_tag() {
         .unwrap()
         .write_all(b"after\n")
         .unwrap();
-    let q = format!(
-        "?tail=1&format=text&meta=1&from={}&inode={}&tag={}",
-        at.offset,
-        at.inode,
-        at.tag.unwrap()
-    );
-    let mut ws = s.ws(&f, &q);
+    let mut ws = s.ws(&f, &resume_query(&at));
     let mut third = Seen::default();
     third.until(&mut ws, Duration::from_secs(5), |s| {
         s.text.contains("after")
@@ -300,18 +315,10 @@ fn resume_across_two_rotations() {
     let _w = watchdog(Duration::from_secs(30));
     let dir = TempDir::new("resume-rotated");
     let f = dir.join("app.log");
-    let line = |n: u64| format!("line {n:06}\n");
-    let lines = |r: std::ops::Range<u64>| r.map(line).collect::<String>();
     std::fs::write(&f, lines(0..10)).unwrap();
     let s = Server::rooted(dir.path(), &["--interval", "0.05"]);
-    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=3");
-    let mut seen = Seen::default();
-    let len = lines(0..10).len() as u64;
-    assert!(seen.until(&mut ws, Duration::from_secs(5), |s| {
-        s.at.as_ref().is_some_and(|p| p.offset == len)
-    }));
-    drop(ws);
-    let at = seen.at.unwrap();
+    let seen = follow_to_the_end(&s, &f, "?tail=1&format=text&meta=1&lines=3");
+    let at = seen.at.clone().unwrap();
 
     append(&f, lines(10..15).as_bytes());
     std::fs::rename(&f, dir.join("app.log.1")).unwrap();
@@ -321,13 +328,7 @@ fn resume_across_two_rotations() {
     std::fs::rename(&f, dir.join("app.log.1")).unwrap();
     std::fs::write(&f, lines(20..25)).unwrap();
 
-    let q = format!(
-        "?tail=1&format=text&meta=1&from={}&inode={}&tag={}",
-        at.offset,
-        at.inode,
-        at.tag.unwrap()
-    );
-    let mut ws = s.ws(&f, &q);
+    let mut ws = s.ws(&f, &resume_query(&at));
     let mut again = Seen::default();
     again.until(&mut ws, Duration::from_secs(10), |s| {
         s.text.contains("line 000024")
@@ -427,18 +428,10 @@ fn resume_after_copytruncate_reads_the_copy_first() {
     let _w = watchdog(Duration::from_secs(30));
     let dir = TempDir::new("resume-copy");
     let f = dir.join("app.log");
-    let line = |n: u64| format!("line {n:06}\n");
-    let lines = |r: std::ops::Range<u64>| r.map(line).collect::<String>();
     std::fs::write(&f, lines(0..10)).unwrap();
     let s = Server::rooted(dir.path(), &["--interval", "0.05"]);
-    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=10");
-    let mut seen = Seen::default();
-    let len = lines(0..10).len() as u64;
-    assert!(seen.until(&mut ws, Duration::from_secs(5), |s| {
-        s.at.as_ref().is_some_and(|p| p.offset == len)
-    }));
-    drop(ws);
-    let at = seen.at.unwrap();
+    let seen = follow_to_the_end(&s, &f, "?tail=1&format=text&meta=1&lines=10");
+    let at = seen.at.clone().unwrap();
 
     append(&f, lines(10..15).as_bytes());
     std::fs::copy(&f, dir.join("app.log.1")).unwrap();
@@ -449,13 +442,7 @@ fn resume_after_copytruncate_reads_the_copy_first() {
         .set_len(0)
         .unwrap();
     append(&f, lines(15..40).as_bytes()); // longer than the offset
-    let q = format!(
-        "?tail=1&format=text&meta=1&from={}&inode={}&tag={}",
-        at.offset,
-        at.inode,
-        at.tag.unwrap()
-    );
-    let mut ws = s.ws(&f, &q);
+    let mut ws = s.ws(&f, &resume_query(&at));
     let mut again = Seen::default();
     again.until(&mut ws, Duration::from_secs(10), |s| {
         s.text.contains("line 000039")
