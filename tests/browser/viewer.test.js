@@ -246,6 +246,26 @@ test('server killed, lines appended while it is down, restarted: every line exac
   });
 });
 
+test('a resume passes the tag back: a file rewritten under the same inode while the server was down starts over', async (t) => {
+  await withServer(t, { files: { 't.log': numbered(1, 50, 'T-') } }, async (ctx) => {
+    const { page, server } = ctx;
+    await openFile(ctx, 't.log');
+    await waitLine(page, 'T-00050');
+    await server.kill('SIGKILL');
+    await page.waitForFunction(() => /reconnecting in \d+ s/.test(document.querySelector('#status').textContent), null, { timeout: 5000 });
+    // Same inode, longer, other content: without the tag it would resume mid-file.
+    const fd = fs.openSync(ctx.file('t.log'), 'r+');
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, numbered(1, 80, 'U-'));
+    fs.closeSync(fd);
+    ctx.restarted = await H.startServer({ root: ctx.dir, port: server.port });
+    await waitLine(page, 'U-00080', 20000);
+    const texts = await lineTexts(page);
+    assert.deepEqual(texts.filter((l) => l.startsWith('U-')), numbered(1, 80, 'U-').trimEnd().split('\n'));
+    assert.equal(await page.$$eval('#log .marker', (e) => e.filter((m) => /truncated/.test(m.textContent)).length), 1);
+  });
+});
+
 test('a firehose of 20,000 lines/s for 5 s keeps the page at its cap and answering clicks', async (t) => {
   await withServer(t, { files: { 'fire.log': '' } }, async (ctx) => {
     const { page } = ctx;
