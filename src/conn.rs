@@ -373,7 +373,7 @@ fn serve_websocket(
         match scan_window(&mut ws, &file, len, q, cfg, &filter) {
             Ok(w) => (w.start, Some(w)),
             Err(end) => {
-                log.outcome = end.describe();
+                log.outcome = format!("{} (during the backward scan)", end.describe());
                 scan::close(&mut ws, &end);
                 return Ok(());
             }
