@@ -28,19 +28,23 @@
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wstail");
+// The integration tests' helpers: the server, temp dirs, appending.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{BIN, Server, TempDir, append, threads_and_fds, vm_rss_kb};
+
 /// Bytes per generated log line, newline included.
 const LINE: usize = 120;
 const MB: f64 = 1e6;
@@ -165,28 +169,6 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 
 // ----------------------------------------------------------------- setup --
 
-/// A scratch directory, removed on drop (with every big file in it).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let base = std::env::var_os("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-        let p = base.join(format!("wstail-bench-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        Scratch(fs::canonicalize(&p).unwrap())
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Line `n`: exactly `LINE` bytes, a 10-digit number first, some ANSI
 /// colour and HTML-special characters in the middle (reset before the end).
 fn make_line(n: u64, out: &mut Vec<u8>) {
@@ -222,74 +204,21 @@ fn make_file(path: &Path, bytes: u64) -> u64 {
     lines
 }
 
-/// A running `wstail serve`, killed on drop; its log is drained.
-struct Server {
-    child: Child,
-    port: u16,
+/// User + system CPU time of the server so far.
+fn cpu(server: &Server) -> Duration {
+    let s = fs::read_to_string(format!("/proc/{}/stat", server.pid())).unwrap();
+    let f: Vec<&str> = s[s.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
 }
 
-impl Server {
-    fn start(root: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--root"])
-            .arg(root)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wstail");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(at) = line.find("listening on http://127.0.0.1:") {
-                    let rest = &line[at + 30..];
-                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(port.parse::<u16>().unwrap());
-                    }
-                } else if (line.contains("[WARN]") || line.contains("[ERROR]"))
-                    && !line.contains("refused")
-                {
-                    eprintln!("  server: {line}");
-                }
-            }
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("server start");
-        Server { child, port }
-    }
-
-    fn url(&self, path: &Path, query: &str) -> String {
-        format!("ws://127.0.0.1:{}{}{query}", self.port, path.display())
-    }
-
-    fn status(&self, key: &str) -> u64 {
-        let s = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        s.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// User + system CPU time so far.
-    fn cpu(&self) -> Duration {
-        let s = fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let f: Vec<&str> = s[s.rfind(')').unwrap() + 2..].split(' ').collect();
-        let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-        Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The server's warnings and errors, other than refusals, shown at the end
+/// of a part.
+fn show_warnings(server: &Server) {
+    for line in server.log().lines() {
+        if (line.contains("[WARN]") || line.contains("[ERROR]")) && !line.contains("refused") {
+            eprintln!("  server: {line}");
+        }
     }
 }
 
@@ -302,11 +231,6 @@ fn connect(url: &str) -> Ws {
     let (ws, _) =
         tungstenite::client::client_with_config(url, stream, Some(config)).expect("handshake");
     ws
-}
-
-fn append(path: &Path, data: &[u8]) {
-    let mut f = OpenOptions::new().append(true).open(path).unwrap();
-    f.write_all(data).unwrap();
 }
 
 /// The soft limit on open files of this process (the server inherits it).
@@ -322,7 +246,7 @@ fn open_file_limit() -> (u64, u64) {
 
 // ---------------------------------------------------------- initial tail --
 
-fn bench_tail(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_tail(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("initial tail …");
     let sizes: &[(u64, &str)] = if quick {
         &[(10_000_000, "10 MB"), (200_000_000, "200 MB")]
@@ -330,7 +254,7 @@ fn bench_tail(report: &mut Report, dir: &Scratch, quick: bool) {
         &[(10_000_000, "10 MB"), (1_000_000_000, "1 GB")]
     };
     let runs = if quick { 10 } else { 30 };
-    let server = Server::start(&dir.0, &[]);
+    let server = Server::rooted(dir.path(), &[]);
     let mut results = Vec::new();
     for &(size, label) in sizes {
         let path = dir.join(&format!("tail-{label}.log").replace(' ', ""));
@@ -338,7 +262,7 @@ fn bench_tail(report: &mut Report, dir: &Scratch, quick: bool) {
         make_file(&path, size);
         eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
         // Warm both (page cache), then measure alternately.
-        let url = server.url(&path, "?format=text&lines=1000");
+        let url = server.ws_url(&path, "?format=text&lines=1000");
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         for i in 0..runs + 2 {
@@ -384,6 +308,7 @@ fn bench_tail(report: &mut Report, dir: &Scratch, quick: bool) {
         results.push(o);
         fs::remove_file(&path).unwrap();
     }
+    show_warnings(&server);
     let r = results[1].as_secs_f64() / results[0].as_secs_f64();
     report.add(
         &format!("initial tail, {} vs 10 MB", sizes[1].1),
@@ -451,7 +376,7 @@ impl Checker {
     }
 }
 
-fn bench_throughput(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_throughput(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("throughput …");
     let size: u64 = if quick { 100_000_000 } else { 500_000_000 };
     let runs = if quick { 1 } else { 3 };
@@ -501,7 +426,7 @@ fn bench_throughput(report: &mut Report, dir: &Scratch, quick: bool) {
 
 /// MB/s from `cat big >> file` to the last byte out of `tail -n 0 -F file`
 /// through a pipe.
-fn tail_follow_rate(dir: &Scratch, big: &Path, total: u64) -> f64 {
+fn tail_follow_rate(dir: &TempDir, big: &Path, total: u64) -> f64 {
     let file = dir.join("tailF.log");
     File::create(&file).unwrap();
     let mut tail = Command::new("tail")
@@ -533,13 +458,13 @@ fn tail_follow_rate(dir: &Scratch, big: &Path, total: u64) -> f64 {
 /// MB/s (of the file) from `cat big >> file` to the last line at one
 /// follower, every line checked; also the server's CPU share and the bytes
 /// it sent.
-fn follower_rate(dir: &Scratch, big: &Path, lines: u64, format: &str) -> (f64, f64, u64) {
+fn follower_rate(dir: &TempDir, big: &Path, lines: u64, format: &str) -> (f64, f64, u64) {
     let file = dir.join(&format!("{format}.log"));
     File::create(&file).unwrap();
-    let server = Server::start(&dir.0, &[]);
-    let mut ws = connect(&server.url(&file, &format!("?tail=1&lines=0&format={format}")));
+    let server = Server::rooted(dir.path(), &[]);
+    let mut ws = connect(&server.ws_url(&file, &format!("?tail=1&lines=0&format={format}")));
     thread::sleep(Duration::from_millis(200));
-    let cpu0 = server.cpu();
+    let cpu0 = cpu(&server);
     let t = Instant::now();
     let cat = cat_append(big, &file);
     let mut check = Checker::new();
@@ -551,9 +476,10 @@ fn follower_rate(dir: &Scratch, big: &Path, lines: u64, format: &str) -> (f64, f
         }
     }
     let took = t.elapsed();
-    let cpu = server.cpu() - cpu0;
+    let cpu = cpu(&server) - cpu0;
     cat.join().unwrap();
     drop(ws);
+    show_warnings(&server);
     fs::remove_file(&file).unwrap();
     let rate = (lines * LINE as u64) as f64 / MB / took.as_secs_f64();
     (
@@ -579,18 +505,18 @@ fn cat_append(big: &Path, file: &Path) -> thread::JoinHandle<()> {
 
 // --------------------------------------------------------------- latency --
 
-fn bench_latency(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_latency(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("latency …");
     let samples = if quick { 60 } else { 200 };
     for (interval, label) in [(0.05, "--interval 0.05"), (1.0, "default --interval 1")] {
         let file = dir.join("latency.log");
         File::create(&file).unwrap();
         let server = if interval == 1.0 {
-            Server::start(&dir.0, &[])
+            Server::rooted(dir.path(), &[])
         } else {
-            Server::start(&dir.0, &["--interval", "0.05"])
+            Server::rooted(dir.path(), &["--interval", "0.05"])
         };
-        let mut ws = connect(&server.url(&file, "?tail=1&lines=0&format=text"));
+        let mut ws = connect(&server.ws_url(&file, "?tail=1&lines=0&format=text"));
         let base = Instant::now();
         let f2 = file.clone();
         let writer = thread::spawn(move || {
@@ -614,6 +540,7 @@ fn bench_latency(report: &mut Report, dir: &Scratch, quick: bool) {
         }
         writer.join().unwrap();
         drop(ws);
+        show_warnings(&server);
         drop(server);
         fs::remove_file(&file).unwrap();
         let p50 = percentile(&mut lat, 0.5);
@@ -654,7 +581,7 @@ impl Crowd {
             stop: Arc::new(AtomicUsize::new(0)),
             threads: Vec::new(),
         };
-        let url = server.url(file, "?tail=1&format=text");
+        let url = server.ws_url(file, "?tail=1&format=text");
         for _ in 0..n {
             // Connect here, serially, so that the server's accept backlog
             // never overflows; read in the thread.
@@ -749,7 +676,7 @@ impl Crowd {
     }
 }
 
-fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f64>) {
+fn bench_fanout(report: &mut Report, dir: &TempDir, n: usize, interval: Option<f64>) {
     let label = match interval {
         None => "default --interval 1".to_string(),
         Some(i) => format!("--interval {i}"),
@@ -763,7 +690,7 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
     if let Some(i) = &iv {
         args.extend(["--interval", i]);
     }
-    let server = Server::start(&dir.0, &args);
+    let server = Server::rooted(dir.path(), &args);
     let base = Instant::now();
     let t = Instant::now();
     let crowd = Crowd::connect(&server, &file, n, base);
@@ -788,8 +715,8 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
         return;
     }
     thread::sleep(Duration::from_secs(2));
-    let rss_kb = server.status("VmRSS:");
-    let threads = server.status("Threads:");
+    let rss_kb = vm_rss_kb(server.pid());
+    let threads = threads_and_fds(server.pid()).0 as u64;
     let iv_secs = interval.unwrap_or(1.0);
     // The targets are for 1000 followers; larger crowds are reported as
     // they are (served, or not).
@@ -817,11 +744,11 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    eprintln!("  idle for {secs} s: server pid {}", server.child.id());
-    let cpu0 = server.cpu();
+    eprintln!("  idle for {secs} s: server pid {}", server.pid());
+    let cpu0 = cpu(&server);
     let t = Instant::now();
     thread::sleep(Duration::from_secs(secs));
-    let cpu = (server.cpu() - cpu0).as_secs_f64() / t.elapsed().as_secs_f64() * 100.0;
+    let cpu = (cpu(&server) - cpu0).as_secs_f64() / t.elapsed().as_secs_f64() * 100.0;
     let limit = if iv_secs >= 1.0 { 5.0 } else { 10.0 };
     report.add(
         &format!("fan-out, {n} followers ({label}): idle CPU over {secs} s"),
@@ -854,6 +781,7 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
         Some(all && reach <= limit),
     );
     crowd.end();
+    show_warnings(&server);
     drop(server);
     fs::remove_file(&file).unwrap();
 }
@@ -876,7 +804,7 @@ fn window(url: &str) -> (Duration, usize) {
     (t.elapsed(), lines)
 }
 
-fn bench_before(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_before(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("before= …");
     let (size, label) = if quick {
         (200_000_000u64, "200 MB")
@@ -888,14 +816,14 @@ fn bench_before(report: &mut Report, dir: &Scratch, quick: bool) {
     let t = Instant::now();
     make_file(&path, size);
     eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
-    let server = Server::start(&dir.0, &[]);
-    let plain = server.url(&path, "?format=text&lines=1000");
+    let server = Server::rooted(dir.path(), &[]);
+    let plain = server.ws_url(&path, "?format=text&lines=1000");
     let points = [10u64, 50, 90];
     let urls: Vec<String> = points
         .iter()
         .map(|p| {
             let before = size / 100 * p;
-            server.url(&path, &format!("?format=text&lines=1000&before={before}"))
+            server.ws_url(&path, &format!("?format=text&lines=1000&before={before}"))
         })
         .collect();
     let mut theirs = Vec::new();
@@ -928,11 +856,12 @@ fn bench_before(report: &mut Report, dir: &Scratch, quick: bool) {
             Some(ratio <= 2.0),
         );
     }
+    show_warnings(&server);
     drop(server);
     fs::remove_file(&path).unwrap();
 }
 
-fn bench_filter(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_filter(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("filter …");
     let (size, label) = if quick {
         (200_000_000u64, "200 MB")
@@ -946,8 +875,8 @@ fn bench_filter(report: &mut Report, dir: &Scratch, quick: bool) {
     let t = Instant::now();
     make_file(&path, size);
     eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
-    let server = Server::start(&dir.0, &[]);
-    let url = server.url(&path, &format!("?format=text&lines=1000&match={text}"));
+    let server = Server::rooted(dir.path(), &[]);
+    let url = server.ws_url(&path, &format!("?format=text&lines=1000&match={text}"));
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     for i in 0..runs + 1 {
@@ -980,6 +909,7 @@ fn bench_filter(report: &mut Report, dir: &Scratch, quick: bool) {
         "≤ 2× grep",
         Some(ratio <= 2.0),
     );
+    show_warnings(&server);
     drop(server);
     fs::remove_file(&path).unwrap();
 }
@@ -996,7 +926,7 @@ fn main() {
         .filter(|a| *a != "quick")
         .collect();
     let run = |p: &str| parts.is_empty() || parts.contains(&p);
-    let dir = Scratch::new();
+    let dir = TempDir::new("bench");
     let mut report = Report::default();
     let started = Instant::now();
     eprintln!("wstail bench: {BIN}");
