@@ -804,7 +804,7 @@ fn window(url: &str) -> (Duration, usize) {
     (t.elapsed(), lines)
 }
 
-fn bench_before(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_before(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("before= …");
     let (size, label) = if quick {
         (200_000_000u64, "200 MB")
@@ -816,14 +816,14 @@ fn bench_before(report: &mut Report, dir: &Scratch, quick: bool) {
     let t = Instant::now();
     make_file(&path, size);
     eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
-    let server = Server::start(&dir.0, &[]);
-    let plain = server.url(&path, "?format=text&lines=1000");
+    let server = Server::rooted(dir.path(), &[]);
+    let plain = server.ws_url(&path, "?format=text&lines=1000");
     let points = [10u64, 50, 90];
     let urls: Vec<String> = points
         .iter()
         .map(|p| {
             let before = size / 100 * p;
-            server.url(&path, &format!("?format=text&lines=1000&before={before}"))
+            server.ws_url(&path, &format!("?format=text&lines=1000&before={before}"))
         })
         .collect();
     let mut theirs = Vec::new();
@@ -856,11 +856,12 @@ fn bench_before(report: &mut Report, dir: &Scratch, quick: bool) {
             Some(ratio <= 2.0),
         );
     }
+    show_warnings(&server);
     drop(server);
     fs::remove_file(&path).unwrap();
 }
 
-fn bench_filter(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_filter(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("filter …");
     let (size, label) = if quick {
         (200_000_000u64, "200 MB")
@@ -874,8 +875,8 @@ fn bench_filter(report: &mut Report, dir: &Scratch, quick: bool) {
     let t = Instant::now();
     make_file(&path, size);
     eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
-    let server = Server::start(&dir.0, &[]);
-    let url = server.url(&path, &format!("?format=text&lines=1000&match={text}"));
+    let server = Server::rooted(dir.path(), &[]);
+    let url = server.ws_url(&path, &format!("?format=text&lines=1000&match={text}"));
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     for i in 0..runs + 1 {
@@ -908,6 +909,7 @@ fn bench_filter(report: &mut Report, dir: &Scratch, quick: bool) {
         "≤ 2× grep",
         Some(ratio <= 2.0),
     );
+    show_warnings(&server);
     drop(server);
     fs::remove_file(&path).unwrap();
 }

@@ -7,8 +7,8 @@ use std::fs::File;
 use std::net::TcpStream;
 use std::path::PathBuf;
 
+use crate::handshake::derive_accept_key;
 use tungstenite::WebSocket;
-use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::access;

@@ -26,6 +26,7 @@ pub mod download;
 pub mod filter;
 pub mod follow;
 pub mod generations;
+pub mod handshake;
 pub mod http;
 pub mod limits;
 pub mod list;

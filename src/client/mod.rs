@@ -177,8 +177,8 @@ impl Stream<'_> {
         let mut retrying = false;
         loop {
             let point = self.position.point();
-            let url = session::request_url(&self.source, self.cfg, point);
-            let stop = match Session::open(&self.source, self.cfg.token.as_deref(), &url) {
+            let target = session::request_target(&self.source, self.cfg, point);
+            let stop = match Session::open(&self.source, self.cfg.token.as_deref(), &target) {
                 Ok(session) => {
                     if retrying {
                         match point {
