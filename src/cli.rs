@@ -100,8 +100,10 @@ Options:
       --html                print the server's HTML fragments instead of text
                             [default: off]
       --token TOKEN         send this token [default: ${TOKEN_VARIABLE}, else none]
-      --retry               reconnect with backoff when a connection drops,
-                            resuming without loss or repeats [default: off]
+      --retry               reconnect with backoff when a connection drops or
+                            the file is missing or not a readable regular
+                            file, resuming without loss or repeats
+                            [default: off]
   -h, --help                print this help
   -V, --version             print the version
 "

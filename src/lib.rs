@@ -38,6 +38,7 @@ pub mod meta;
 pub mod page;
 pub mod query;
 pub mod refusal;
+pub mod resume;
 pub mod scan;
 pub mod server;
 pub mod stall;

@@ -246,6 +246,26 @@ test('server killed, lines appended while it is down, restarted: every line exac
   });
 });
 
+test('a resume passes the tag back: a file rewritten under the same inode while the server was down starts over', async (t) => {
+  await withServer(t, { files: { 't.log': numbered(1, 50, 'T-') } }, async (ctx) => {
+    const { page, server } = ctx;
+    await openFile(ctx, 't.log');
+    await waitLine(page, 'T-00050');
+    await server.kill('SIGKILL');
+    await page.waitForFunction(() => /reconnecting in \d+ s/.test(document.querySelector('#status').textContent), null, { timeout: 5000 });
+    // Same inode, longer, other content: without the tag it would resume mid-file.
+    const fd = fs.openSync(ctx.file('t.log'), 'r+');
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, numbered(1, 80, 'U-'));
+    fs.closeSync(fd);
+    ctx.restarted = await H.startServer({ root: ctx.dir, port: server.port });
+    await waitLine(page, 'U-00080', 20000);
+    const texts = await lineTexts(page);
+    assert.deepEqual(texts.filter((l) => l.startsWith('U-')), numbered(1, 80, 'U-').trimEnd().split('\n'));
+    assert.equal(await page.$$eval('#log .marker', (e) => e.filter((m) => /truncated/.test(m.textContent)).length), 1);
+  });
+});
+
 test('a firehose of 20,000 lines/s for 5 s keeps the page at its cap and answering clicks', async (t) => {
   await withServer(t, { files: { 'fire.log': '' } }, async (ctx) => {
     const { page } = ctx;
@@ -680,6 +700,22 @@ test('search the history: Enter searches back on the server, matches far from th
     assert.ok(further >= 1, 'the scan limit stopped the first search');
     assert.ok(await page.evaluate(() => window.__progress) > 0, 'a progress bar was shown');
     await shots(page, 'search-found');
+    // A search result's permalink names the line's own offset.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ctx.server.url });
+    await page.locator('#log .line', { hasText: 'ERROR needle 7 found' }).hover({ position: { x: 60, y: 5 } });
+    await page.click('#linkbtn');
+    await page.waitForFunction(() => /copied/.test(document.querySelector('#flash').textContent));
+    let at = 0;
+    for (let i = 1; i < 7; i++) at += `ERROR needle ${i} found\n`.length;
+    const link = await page.evaluate(() => navigator.clipboard.readText());
+    assert.ok(link.endsWith('&offset=' + at), link);
+    const p2 = await H.newPage(browser);
+    try {
+      await p2.goto(link);
+      await waitLine(p2, 'ERROR needle 7 found');
+      assert.equal(await p2.$eval('#log .line.target', (e) => e.textContent), 'ERROR needle 7 found');
+      await waitLine(p2, 'ERROR needle 6 found');
+    } finally { await p2.close(); }
     // Escape ends the search: the last lines again.
     await page.press('#filter', 'Escape');
     await page.waitForFunction(() => document.querySelectorAll('#log .line').length === 1000, null, { timeout: 20000 });
