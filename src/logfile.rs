@@ -29,6 +29,7 @@ use std::time::SystemTime;
 use crate::access;
 use crate::generations::{self, Generation};
 use crate::limits::{GENERATION_RELIST, MAX_SEEN};
+use crate::meta::Born;
 use crate::tag::{Tag, Window};
 
 /// What happened to the file under the follower.
@@ -231,6 +232,11 @@ impl LogFile {
     /// The tag of the read position.
     pub fn tag(&self) -> Tag {
         self.before.tag()
+    }
+
+    /// The birth time of the file being read, where it is recorded.
+    pub fn born(&self) -> Option<Born> {
+        Born::of(&self.file.as_ref()?.metadata().ok()?)
     }
 
     pub fn is_waiting(&self) -> bool {
