@@ -245,7 +245,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         match scan_window(&mut ws, &up.file, up.len, &up.q, cfg, &up.filter) {
             Ok(w) => (w.start, Some(w)),
             Err(end) => {
-                log.ended(end.describe());
+                log.ended(format!("{} (during the backward scan)", end.describe()));
                 scan::close(&mut ws, &end);
                 return;
             }

@@ -700,6 +700,22 @@ test('search the history: Enter searches back on the server, matches far from th
     assert.ok(further >= 1, 'the scan limit stopped the first search');
     assert.ok(await page.evaluate(() => window.__progress) > 0, 'a progress bar was shown');
     await shots(page, 'search-found');
+    // A search result's permalink names the line's own offset.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ctx.server.url });
+    await page.locator('#log .line', { hasText: 'ERROR needle 7 found' }).hover({ position: { x: 60, y: 5 } });
+    await page.click('#linkbtn');
+    await page.waitForFunction(() => /copied/.test(document.querySelector('#flash').textContent));
+    let at = 0;
+    for (let i = 1; i < 7; i++) at += `ERROR needle ${i} found\n`.length;
+    const link = await page.evaluate(() => navigator.clipboard.readText());
+    assert.ok(link.endsWith('&offset=' + at), link);
+    const p2 = await H.newPage(browser);
+    try {
+      await p2.goto(link);
+      await waitLine(p2, 'ERROR needle 7 found');
+      assert.equal(await p2.$eval('#log .line.target', (e) => e.textContent), 'ERROR needle 7 found');
+      await waitLine(p2, 'ERROR needle 6 found');
+    } finally { await p2.close(); }
     // Escape ends the search: the last lines again.
     await page.press('#filter', 'Escape');
     await page.waitForFunction(() => document.querySelectorAll('#log .line').length === 1000, null, { timeout: 20000 });
