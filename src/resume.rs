@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::generations;
 use crate::logfile::Change;
 use crate::meta::Born;
-use crate::tag::Tag;
+use crate::tag::{TAG_BYTES, Tag};
 
 /// Where to start.
 #[derive(Debug)]
@@ -58,9 +58,10 @@ pub fn start(
         if from <= len && same_content(file) {
             return Start::Here(from);
         }
-        // Truncated meanwhile: its copy may hold the rest (only a tag can
-        // tell that the copy holds what the client had).
-        if tag.is_some() {
+        // Truncated meanwhile: its copy may hold the rest (only a whole tag
+        // can tell that the copy holds what the client had: a few first
+        // bytes, such as a date, are common to many files).
+        if tag.is_some() && from >= TAG_BYTES as u64 {
             let copy = generations::older(path, roots)
                 .into_iter()
                 .take_while(|g| g.compressed.is_none())
