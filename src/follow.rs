@@ -20,9 +20,9 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
 use crate::connlog::escape;
+use crate::followed::{Change, Followed};
 use crate::generations;
 use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
-use crate::logfile::{Change, LogFile};
 use crate::meta::{Meta, Position, Previous};
 use crate::query::Format;
 use crate::sockio::timed_out;
@@ -149,7 +149,7 @@ fn push_frame(buf: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
 /// One follower's state.
 pub struct Follower<'a> {
     ws: &'a mut WebSocket<Stalling>,
-    file: LogFile,
+    file: Followed,
     chunker: Chunker,
     encoder: Encoder,
     /// The frames being written: `HEADROOM` bytes, then the payload.
@@ -191,7 +191,7 @@ impl<'a> Follower<'a> {
     #[allow(clippy::too_many_arguments)] // one constructor, called once, from conn.rs
     pub fn new(
         ws: &'a mut WebSocket<Stalling>,
-        file: LogFile,
+        file: Followed,
         chunker: Chunker,
         format: Format,
         follow: bool,

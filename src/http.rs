@@ -287,7 +287,7 @@ pub fn write_head(
 }
 
 /// A complete small response (refusals, the page, the list).
-pub fn respond(
+pub fn write_response(
     out: &mut impl Write,
     status: u16,
     content_type: &str,
@@ -315,7 +315,7 @@ pub fn refuse(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
         _ => &[],
     };
     let extra: Vec<String> = extra.iter().map(|h| (*h).to_string()).collect();
-    respond(
+    write_response(
         out,
         status,
         "text/plain; charset=utf-8",

@@ -48,7 +48,7 @@ pub fn serve(out: &mut impl Write, page: &str, head_only: bool) -> Answer {
         "Referrer-Policy: no-referrer".to_string(),
         "X-Frame-Options: DENY".to_string(),
     ];
-    if let Err(e) = http::respond(
+    if let Err(e) = http::write_response(
         out,
         200,
         "text/html; charset=utf-8",
