@@ -86,6 +86,9 @@ pub(super) fn request_target(source: &Source, cfg: &TailConfig, point: Option<Re
             if let Some(tag) = r.tag {
                 own.push(format!("tag={tag}"));
             }
+            if let Some(born) = r.born {
+                own.push(format!("born={born}"));
+            }
         }
         None => own.push(format!("lines={}", cfg.lines)),
     }
@@ -395,6 +398,7 @@ fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
 mod tests {
     use super::super::resume::Position;
     use super::*;
+    use crate::meta::Born;
     use crate::tag::Tag;
 
     fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> String {
@@ -422,15 +426,16 @@ mod tests {
             offset: 10,
             inode: 3,
             tag: Some(Tag(0xab)),
+            born: Some(Born { secs: 7, nanos: 8 }),
         });
         assert_eq!(
             request_url(&source, &cfg, position.point()),
-            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=10&inode=3&tag=00000000000000ab"
+            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=10&inode=3&tag=00000000000000ab&born=7.000000008"
         );
         position.printed(b"12345", true);
         assert_eq!(
             request_url(&source, &cfg, position.point()),
-            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=15&inode=3"
+            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=15&inode=3&born=7.000000008"
         );
         position.printed(b"", false);
         assert_eq!(position.point().unwrap().offset, 10);
