@@ -172,7 +172,6 @@ mod tests {
         );
     }
 
-    #[test]
     /// File names are shown through `shownName` (controls and bidi marks
     /// escaped) in the picker, the file name, the title and the download
     /// link; and `shownName` does that (run under node when it is there).
