@@ -912,3 +912,27 @@ test('a compressed generation ends the history: said, with its download', async 
     await shots(page, 'history-compressed-end', () => page.$eval('#log', (l) => { l.scrollTop = 0; }));
   });
 });
+
+test('opened far back in a big file: the lines below the cap are counted, then the stream stops; End reloads the end', async (t) => {
+  await withServer(t, { files: {} }, async (ctx) => {
+    const { page } = ctx;
+    // 48 MB after the line the view opens on.
+    const out = fs.openSync(ctx.file('huge.log'), 'w');
+    const block = numbered(1, 20000, 'H-').replace(/\n/g, ' padding padding padding padding padding padding padding\n');
+    for (let i = 0; i < 60; i++) fs.writeSync(out, block);
+    fs.writeSync(out, 'THE LAST LINE\n');
+    fs.closeSync(out);
+    await withPrefs(page, { keep: '2000' });
+    const ino = fs.statSync(ctx.file('huge.log')).ino;
+    await page.goto(ctx.server.url + encPath(ctx.file('huge.log')) + `#inode=${ino}&offset=0`);
+    await waitLine(page, 'H-00001 padding padding padding padding padding padding padding');
+    await page.waitForFunction(() => /End reloads it/.test(document.querySelector('#status').textContent), null, { timeout: 30000 });
+    assert.match(await page.textContent('#jump'), /^over [\d,]+ newer lines, jump to end/);
+    const texts = await lineTexts(page);
+    assert.equal(texts.length, 2000, 'the cap holds, the first lines kept');
+    assert.equal(texts[0], 'H-00001 padding padding padding padding padding padding padding');
+    await page.keyboard.press('End');
+    await waitLine(page, 'THE LAST LINE', 10000);
+    assert.match(await page.textContent('#status'), /following/);
+  });
+});
