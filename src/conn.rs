@@ -17,9 +17,9 @@ use crate::config::ServeConfig;
 use crate::connlog::{ConnLog, log_target};
 use crate::filter::Filter;
 use crate::follow::{End, Follower, StartPoint, Timing};
+use crate::followed::{Change, Followed};
 use crate::http::{self, Answer, Request};
 use crate::limits::{MAX_CLIENT_MESSAGE, WS_READ_BUFFER};
-use crate::logfile::{Change, LogFile};
 use crate::query::{self, Query};
 use crate::refusal::Refusal;
 use crate::stall::Stalling;
@@ -47,13 +47,13 @@ pub fn handle(stream: TcpStream, shared: &Shared) {
     if let Ok(req) = &head {
         log.request(req);
     }
-    respond(stream, head, shared, &mut log);
+    serve_request(stream, head, shared, &mut log);
 }
 
 /// Answers a connection whose request head has been read (and recorded in
 /// `log`), or could not be: a refusal for a bad head, else the route it asks
 /// for.
-pub fn respond(
+pub fn serve_request(
     mut stream: TcpStream,
     head: Result<Request, Option<Refusal>>,
     shared: &Shared,
@@ -301,11 +301,11 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         log.peer(),
         log_target(&up.canonical.to_string_lossy())
     );
-    let mut logfile = LogFile::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
+    let mut followed = Followed::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
     if up.reading_copy {
-        logfile.reading_copy();
+        followed.reading_copy();
     }
-    let before = logfile.before().clone();
+    let before = followed.before().clone();
     let timing = Timing {
         interval: cfg.interval,
         heartbeat: cfg.heartbeat,
@@ -313,7 +313,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     };
     let mut follower = Follower::new(
         &mut ws,
-        logfile,
+        followed,
         Chunker::new(start, up.filter).with_before(before),
         up.q.format,
         up.q.follow,

@@ -119,7 +119,7 @@ pub fn serve(
             let answer = Answer::new(416, "range not satisfiable");
             extra.push(format!("Content-Range: bytes */{len}"));
             let body = format!("416 Range Not Satisfiable: the file holds {len} bytes\n");
-            return match http::respond(
+            return match http::write_response(
                 out,
                 416,
                 "text/plain; charset=utf-8",

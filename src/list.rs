@@ -161,7 +161,7 @@ pub fn serve(out: &mut impl Write, roots: &[PathBuf], head_only: bool) -> Answer
     };
     let mut answer = Answer::new(200, format!("listed {} files{cut}", listing.entries.len()));
     answer.sent = body.len() as u64;
-    match http::respond(
+    match http::write_response(
         out,
         200,
         "application/json",

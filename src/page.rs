@@ -49,7 +49,7 @@ pub fn serve(out: &mut impl Write, page: &str, status: u16, head_only: bool) -> 
         "Referrer-Policy: no-referrer".to_string(),
         "X-Frame-Options: DENY".to_string(),
     ];
-    if let Err(e) = http::respond(
+    if let Err(e) = http::write_response(
         out,
         status,
         "text/html; charset=utf-8",
