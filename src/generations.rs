@@ -64,19 +64,31 @@ impl Generation {
 /// itself), newest first by modification time; the chain ends at (and
 /// includes) the first compressed one.
 pub fn older(path: &Path, roots: &[PathBuf]) -> Vec<Generation> {
-    chain(path, roots).collect()
+    chain(path, roots, false).collect()
+}
+
+/// Like `older`, but on past compressed generations: every generation,
+/// newest first (to tell which ones were compressed before a follower read
+/// them).
+pub fn all(path: &Path, roots: &[PathBuf]) -> Vec<Generation> {
+    chain(path, roots, true).collect()
 }
 
 /// The newest older generation of the log at `path`, if any (the hint of a
 /// start frame at 0): only it is opened.
 pub fn newest(path: &Path, roots: &[PathBuf]) -> Option<Generation> {
-    chain(path, roots).next()
+    chain(path, roots, false).next()
 }
 
 /// The chain, opened lazily: the candidates are found by name and ordered
 /// by a plain `stat`; each is then opened through the path rules (those
-/// that fail them are skipped), and the first compressed one is the last.
-fn chain<'a>(path: &Path, roots: &'a [PathBuf]) -> impl Iterator<Item = Generation> + 'a {
+/// that fail them are skipped), and the first compressed one is the last
+/// (unless `through`).
+fn chain<'a>(
+    path: &Path,
+    roots: &'a [PathBuf],
+    through: bool,
+) -> impl Iterator<Item = Generation> + 'a {
     let current = std::fs::metadata(path).ok().map(|m| access::file_id(&m));
     let mut ended = false;
     candidates(path).into_iter().filter_map(move |p| {
@@ -87,7 +99,7 @@ fn chain<'a>(path: &Path, roots: &'a [PathBuf]) -> impl Iterator<Item = Generati
         if current == Some((g.dev, g.inode)) {
             return None; // a second link to the file being written
         }
-        ended = g.compressed.is_some();
+        ended = g.compressed.is_some() && !through;
         Some(g)
     })
 }
@@ -299,6 +311,16 @@ mod tests {
         assert_eq!(newest(&log, &roots), Some(gens[0].clone()));
         assert_eq!(gens[3].compressed, Some("gzip"));
         assert_eq!(gens[0].compressed, None);
+        assert_eq!(
+            names(&all(&log, &roots)),
+            [
+                "app.log.1",
+                "app.log.2",
+                "app.log-20261201",
+                "app.log.3.gz",
+                "app.log.4"
+            ]
+        );
         // find: the path itself, a generation, nothing.
         let ino =
             |n: &str| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(d.0.join(n)).unwrap());

@@ -27,6 +27,7 @@ pub mod download;
 pub mod filter;
 pub mod follow;
 pub mod generations;
+pub mod gzip;
 pub mod handshake;
 pub mod http;
 pub mod limits;

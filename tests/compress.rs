@@ -1,0 +1,266 @@
+//! Events say what happened, with the real logrotate binary: `compress`
+//! without `delaycompress` (the renamed file is compressed and deleted at
+//! once) and `rotate 0` (it is deleted) are rotations, reported `rotated`,
+//! not `recreated`; and when a generation, or a `copytruncate` copy, was
+//! compressed before the follower read it, the follower says so
+//! (`{"event":"skipped","bytes":N}` and a log line) — N is exactly what the
+//! producer wrote and the follower never received. "Between two looks" is
+//! made certain by stopping the server (SIGSTOP) while logrotate runs.
+use crate::common::*;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// What a `meta=1` follower received: all text, and the events in order
+/// (`NAME` or `NAME bytes=N`).
+#[derive(Default)]
+struct Got2 {
+    text: String,
+    events: Vec<String>,
+}
+
+impl Got2 {
+    /// Reads until the text holds `needle` (bounded); false on a timeout.
+    fn until_text(&mut self, ws: &mut Ws, needle: &str) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.text.contains(needle) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match ws.next(left) {
+                Got::Text(t) => self.text.push_str(&t),
+                Got::Binary(b) => {
+                    if let Meta::Event(e) = meta(&b) {
+                        self.events.push(match e.bytes {
+                            Some(n) => format!("{} bytes={n}", e.name),
+                            None => e.name,
+                        });
+                    }
+                }
+                Got::Closed(c) => panic!("closed ({c:?}); events {:?}", self.events),
+                Got::Timeout => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Lines `from..to`, each 40 bytes.
+fn lines(from: u64, to: u64) -> String {
+    (from..to)
+        .map(|n| format!("line {n:06} {}\n", "z".repeat(27)))
+        .collect()
+}
+
+fn logrotate(conf: &Path, state: &Path) {
+    let out = Command::new("/usr/sbin/logrotate")
+        .arg("-f")
+        .arg("-s")
+        .arg(state)
+        .arg(conf)
+        .output()
+        .expect("run /usr/sbin/logrotate");
+    assert!(
+        out.status.success(),
+        "logrotate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(sig)
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// A log rotated by logrotate with `conf_body`, a follower on it: lines
+/// 0..100 before, 100..200 after the rotation. Returns what it received.
+fn rotate_once(tag: &str, conf_body: &str) -> Got2 {
+    let dir = TempDir::new(tag);
+    let f = dir.join("app.log");
+    std::fs::write(&f, "").unwrap();
+    let conf = dir.join("logrotate.conf");
+    std::fs::write(&conf, format!("{} {{\n{conf_body}}}\n", f.display())).unwrap();
+    let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
+    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=0");
+    let mut got = Got2::default();
+    append(&f, lines(0, 100).as_bytes());
+    assert!(got.until_text(&mut ws, "line 000099 "));
+    logrotate(&conf, &dir.join("state"));
+    // The writer reopens its log (logrotate `create` made it).
+    append(&f, lines(100, 200).as_bytes());
+    assert!(
+        got.until_text(&mut ws, "line 000199 "),
+        "events {:?}",
+        got.events
+    );
+    assert_eq!(got.text, lines(0, 200), "every line once, in order");
+    got
+}
+
+/// `compress` without `delaycompress`: logrotate renames the log, compresses
+/// it and deletes it before the follower looks again. A rotation (before:
+/// reported `recreated`, "the file appeared again").
+#[test]
+fn compress_without_delaycompress_is_a_rotation() {
+    let _w = watchdog(Duration::from_secs(30));
+    let got = rotate_once(
+        "compress",
+        "  rotate 5\n  compress\n  create\n  missingok\n",
+    );
+    assert_eq!(got.events, ["rotated"]);
+}
+
+/// `rotate 0`: logrotate renames the log and deletes it. A rotation too.
+#[test]
+fn rotate_0_is_a_rotation() {
+    let _w = watchdog(Duration::from_secs(30));
+    let got = rotate_once("rotate0", "  rotate 0\n  create\n  missingok\n");
+    assert_eq!(got.events, ["rotated"]);
+}
+
+/// Deleted at the path and created again between two looks: `recreated`
+/// still (only the name the old file last had tells this from `rotate 0`).
+#[test]
+fn deleted_and_created_again_is_recreated() {
+    let _w = watchdog(Duration::from_secs(30));
+    let dir = TempDir::new("rm-recreate");
+    let f = dir.join("app.log");
+    std::fs::write(&f, lines(0, 10)).unwrap();
+    let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
+    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=0");
+    let mut got = Got2::default();
+    append(&f, lines(10, 20).as_bytes());
+    assert!(got.until_text(&mut ws, "line 000019 "));
+    signal(s.pid(), "-STOP");
+    std::fs::remove_file(&f).unwrap();
+    std::fs::write(&f, lines(20, 30)).unwrap();
+    signal(s.pid(), "-CONT");
+    assert!(got.until_text(&mut ws, "line 000029 "));
+    assert_eq!(got.events, ["recreated"]);
+}
+
+/// Two rotations with `compress` (no `delaycompress`) between two looks:
+/// the middle generation was compressed before the follower could read it.
+/// The follower reads the rest of the file it had open, then says what it
+/// skipped — `{"event":"skipped","bytes":N}` with N the middle file's
+/// length, and a log line — then `rotated` and the new file.
+#[test]
+fn a_generation_compressed_before_it_was_read_is_reported_skipped() {
+    let _w = watchdog(Duration::from_secs(30));
+    let dir = TempDir::new("skipped");
+    let f = dir.join("app.log");
+    std::fs::write(&f, "").unwrap();
+    let conf = dir.join("logrotate.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "{} {{\n  rotate 5\n  compress\n  create\n  missingok\n}}\n",
+            f.display()
+        ),
+    )
+    .unwrap();
+    let state = dir.join("state");
+    let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
+    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=0");
+    let mut got = Got2::default();
+    append(&f, lines(0, 100).as_bytes());
+    assert!(got.until_text(&mut ws, "line 000099 "));
+
+    signal(s.pid(), "-STOP");
+    append(&f, lines(100, 150).as_bytes()); // still read from the open file
+    logrotate(&conf, &state);
+    let middle = lines(150, 300);
+    append(&f, middle.as_bytes());
+    logrotate(&conf, &state);
+    append(&f, lines(300, 400).as_bytes());
+    signal(s.pid(), "-CONT");
+
+    assert!(
+        got.until_text(&mut ws, "line 000399 "),
+        "events {:?}",
+        got.events
+    );
+    let written = lines(0, 400);
+    let want = [lines(0, 150), lines(300, 400)].concat();
+    assert_eq!(got.text, want);
+    let lost = written.len() - got.text.len();
+    assert_eq!(lost, middle.len());
+    assert_eq!(
+        got.events,
+        [format!("skipped bytes={}", middle.len()), "rotated".into()]
+    );
+    assert!(
+        s.wait_log(
+            &format!("skipped {} bytes", middle.len()),
+            Duration::from_secs(5)
+        ),
+        "log: {}",
+        s.log()
+    );
+    eprintln!(
+        "compress, two rotations between two looks: {} of 400 lines lost ({lost} bytes), reported",
+        lost / 40
+    );
+}
+
+/// `copytruncate` with `compress` (no `delaycompress`): the copy is
+/// compressed at once, so what was written after the follower's last read
+/// and before the copy cannot be read on from it. The follower says how
+/// many bytes it skipped (from the gzip trailer), then `truncated`.
+#[test]
+fn a_copytruncate_copy_compressed_before_it_was_read_is_reported_skipped() {
+    let _w = watchdog(Duration::from_secs(30));
+    let dir = TempDir::new("skipped-copy");
+    let f = dir.join("app.log");
+    std::fs::write(&f, "").unwrap();
+    let conf = dir.join("logrotate.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "{} {{\n  rotate 5\n  compress\n  copytruncate\n  missingok\n}}\n",
+            f.display()
+        ),
+    )
+    .unwrap();
+    let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
+    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=0");
+    let mut got = Got2::default();
+    append(&f, lines(0, 100).as_bytes());
+    assert!(got.until_text(&mut ws, "line 000099 "));
+
+    signal(s.pid(), "-STOP");
+    let unread = lines(100, 150);
+    append(&f, unread.as_bytes());
+    logrotate(&conf, &dir.join("state"));
+    append(&f, lines(150, 160).as_bytes());
+    signal(s.pid(), "-CONT");
+
+    assert!(
+        got.until_text(&mut ws, "line 000159 "),
+        "events {:?}",
+        got.events
+    );
+    assert_eq!(got.text, [lines(0, 100), lines(150, 160)].concat());
+    assert_eq!(
+        got.events,
+        [
+            format!("skipped bytes={}", unread.len()),
+            "truncated".into()
+        ]
+    );
+    assert!(
+        s.wait_log(
+            &format!("skipped {} bytes", unread.len()),
+            Duration::from_secs(5)
+        ),
+        "log: {}",
+        s.log()
+    );
+    eprintln!(
+        "copytruncate + compress, between two looks: {} of 160 lines lost, reported",
+        unread.len() / 40
+    );
+}
