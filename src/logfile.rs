@@ -377,14 +377,10 @@ impl LogFile {
                 if linked {
                     self.renamed = true;
                 }
-                if !linked {
-                    // Renamed, then deleted (compressed, or `rotate 0`):
-                    // a rotation; deleted at the path: recreated.
-                    if self.renamed_away(file) {
-                        Some(Change::Rotated)
-                    } else {
-                        Some(Change::Recreated)
-                    }
+                // Deleted at the path: recreated. Renamed (and perhaps
+                // deleted since: compressed, or `rotate 0`): a rotation.
+                if !linked && !self.renamed_away(file) {
+                    Some(Change::Recreated)
                 } else if now.len() == 0 {
                     // A new, still empty file: a writer may still be
                     // finishing the old one (logrotate `create` before the
@@ -812,6 +808,34 @@ mod tests {
         // Deleted and replaced between two looks.
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, b"").unwrap();
+        assert_eq!(lf.check(), Some(Change::Recreated));
+    }
+
+    #[test]
+    fn renamed_then_deleted_is_a_rotation() {
+        // logrotate `compress` without `delaycompress`: renamed, then
+        // deleted once compressed; a new file at the path.
+        let (d, path, mut lf) = setup("renamed-deleted", b"a\n");
+        assert_eq!(read_all(&mut lf), b"a\n");
+        let moved = d.0.join("a.log.1");
+        std::fs::rename(&path, &moved).unwrap();
+        std::fs::remove_file(&moved).unwrap();
+        // Nothing at the path yet: read on, as after a plain rename.
+        assert_eq!(lf.check(), None);
+        assert!(!lf.is_waiting());
+        // An empty new file: its writer may still write the old one (it
+        // reopens after logrotate's postrotate): read on.
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(lf.check(), None);
+        assert!(!lf.is_waiting());
+        append(&path, b"new\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Rotated));
+        assert!(lf.take_skipped().is_empty());
+        assert_eq!(read_all(&mut lf), b"new\n");
+        // Deleted at the path itself, then created again: recreated.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"b\n").unwrap();
         assert_eq!(lf.check(), Some(Change::Recreated));
     }
 
