@@ -158,6 +158,10 @@ pub struct Followed {
     /// The size and modification time at which `before` was last found in
     /// the file.
     verified: Option<(u64, Option<SystemTime>)>,
+    /// The modification time the file had when it was last about to be
+    /// read and had not shrunk: a `copytruncate` copy made since is at
+    /// least as recent.
+    read_modified: Option<SystemTime>,
     /// The bytes before `pos` changed: the file was rewritten under us.
     rewritten: bool,
     /// What the last `available` saw, for the `check` that follows it (one
@@ -203,6 +207,7 @@ impl Followed {
             pos,
             before,
             verified: None,
+            read_modified: None,
             rewritten: false,
             stat: None,
             leaving_copy: None,
@@ -314,6 +319,9 @@ impl Followed {
             Some(f) if !self.rewritten => {
                 let m = f.metadata()?;
                 self.stat = Some(Stat::of(&m));
+                if m.len() >= self.pos {
+                    self.read_modified = m.modified().ok();
+                }
                 Ok(m.len().saturating_sub(self.pos))
             }
             _ => Ok(0),
@@ -431,7 +439,8 @@ impl Followed {
     /// what was read.
     pub fn switch(&mut self, change: Change) -> Option<Change> {
         let was_waiting = self.file.is_none();
-        let verified = self.verified.take();
+        let verified = self.verified.take().and_then(|(_, m)| m);
+        let seen_at = self.read_modified.take().or(verified);
         self.rewritten = false;
         self.stat = None;
         self.skipped.clear();
@@ -443,7 +452,7 @@ impl Followed {
                         self.leaving_copy = Some(Change::Truncated);
                         return None;
                     }
-                    self.skipped = self.compressed_copy(verified).into_iter().collect();
+                    self.skipped = self.compressed_copy(seen_at).into_iter().collect();
                 }
                 self.restart();
                 Some(Change::Truncated)
@@ -540,11 +549,11 @@ impl Followed {
 
     /// After a truncation with no plain copy to read on: the newest
     /// generation, when it is compressed and was written no earlier than
-    /// the file was last seen whole (`verified`) — the `copytruncate` copy,
+    /// the file was last seen whole (`seen_at`) — the `copytruncate` copy,
     /// compressed before the rest of it was read. What it holds past the
     /// read position was skipped (known from a gzip trailer).
-    fn compressed_copy(&self, verified: Option<(u64, Option<SystemTime>)>) -> Option<Skipped> {
-        let seen_at = verified.and_then(|(_, m)| m)?;
+    fn compressed_copy(&self, seen_at: Option<SystemTime>) -> Option<Skipped> {
+        let seen_at = seen_at?;
         let g = generations::all(&self.path, &self.roots)
             .into_iter()
             .next()?;

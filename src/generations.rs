@@ -48,6 +48,12 @@ impl Generation {
     fn of(path: PathBuf, roots: &[PathBuf]) -> Option<Generation> {
         let (_, file, meta) = access::open_verified(roots, &path).ok()?;
         let (dev, inode) = access::file_id(&meta);
+        let compressed = match magic::file_compression(&file).ok()? {
+            // Named by a compressor and still too short to hold its magic
+            // number: being written by it (logrotate `compress` running).
+            None if meta.len() < magic::MAGIC_LEN as u64 => compressor_named(&path),
+            c => c,
+        };
         Some(Generation {
             path,
             dev,
@@ -55,7 +61,7 @@ impl Generation {
             size: meta.len(),
             modified: meta.modified().ok()?,
             created: meta.created().ok(),
-            compressed: magic::file_compression(&file).ok()?,
+            compressed,
         })
     }
 }
@@ -188,6 +194,20 @@ fn is_date(s: &[u8]) -> bool {
             .all(|&b| b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// The compression a file's name announces (`.gz` and so on), if any.
+fn compressor_named(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.as_bytes();
+    [
+        (&b".gz"[..], "gzip"),
+        (b".xz", "xz"),
+        (b".zst", "zstd"),
+        (b".bz2", "bzip2"),
+    ]
+    .into_iter()
+    .find(|(ext, _)| name.ends_with(ext))
+    .map(|(_, c)| c)
+}
+
 /// The name without the extension a compressor adds (the content decides
 /// whether it is compressed; the name only has to be recognised).
 fn strip_compression(name: &[u8]) -> &[u8] {
@@ -300,6 +320,8 @@ mod tests {
         write(&d.0, "app.log-20261201", b"dated\n", 30);
         write(&d.0, "app.log.3.gz", b"\x1f\x8b\x08gzip", 40);
         write(&d.0, "app.log.4", b"four\n", 50);
+        // Being written by a compressor: too short for its magic number.
+        write(&d.0, "app.log.5.xz", b"", 60);
         write(&d.0, "other.log.1", b"x\n", 5);
         let log = d.0.join("app.log");
         let gens = older(&log, &roots);
@@ -311,16 +333,19 @@ mod tests {
         assert_eq!(newest(&log, &roots), Some(gens[0].clone()));
         assert_eq!(gens[3].compressed, Some("gzip"));
         assert_eq!(gens[0].compressed, None);
+        let every = all(&log, &roots);
         assert_eq!(
-            names(&all(&log, &roots)),
+            names(&every),
             [
                 "app.log.1",
                 "app.log.2",
                 "app.log-20261201",
                 "app.log.3.gz",
-                "app.log.4"
+                "app.log.4",
+                "app.log.5.xz"
             ]
         );
+        assert_eq!(every[5].compressed, Some("xz"));
         // find: the path itself, a generation, nothing.
         let ino =
             |n: &str| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(d.0.join(n)).unwrap());

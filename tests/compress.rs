@@ -94,6 +94,16 @@ fn signal(pid: u32, sig: &str) {
         .status()
         .is_ok_and(|s| s.success());
     assert!(ok, "kill {sig} {pid}");
+    if sig == "-STOP" {
+        // Stopped for certain before anything else happens.
+        let stopped = wait_until(Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('T')))
+                .unwrap_or(false)
+        });
+        assert!(stopped, "the server did not stop");
+    }
 }
 
 /// A log rotated by logrotate with `conf_body`, a follower on it: lines
