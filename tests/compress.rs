@@ -307,3 +307,56 @@ fn a_copytruncate_copy_compressed_before_it_was_read_is_reported_skipped() {
         unread.len() / 40
     );
 }
+
+/// `wstail tail -f` says what the server skipped, on standard error.
+#[test]
+fn the_terminal_client_says_what_was_skipped() {
+    let _w = watchdog(Duration::from_secs(30));
+    let dir = TempDir::new("skipped-client");
+    let f = dir.join("app.log");
+    std::fs::write(&f, "").unwrap();
+    let conf = dir.join("logrotate.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "{} {{\n  rotate 5\n  compress\n  create\n  missingok\n}}\n",
+            f.display()
+        ),
+    )
+    .unwrap();
+    let state = dir.join("state");
+    let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
+    append(&f, lines(0, 10).as_bytes());
+    let (out, err) = (dir.join("out"), dir.join("err"));
+    let mut tail = Command::new(BIN)
+        .args(["tail", "-f", "-n", "1"])
+        .arg(s.ws_url(&f, ""))
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("start wstail tail");
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    assert!(wait_until(Duration::from_secs(10), || read(&out)
+        .contains("line 000009 ")));
+    signal(s.pid(), "-STOP");
+    logrotate(&conf, &state);
+    let middle = lines(100, 150);
+    append(&f, middle.as_bytes());
+    logrotate(&conf, &state);
+    append(&f, lines(150, 160).as_bytes());
+    signal(s.pid(), "-CONT");
+    let said = format!(
+        "{} bytes skipped: compressed before they could be read",
+        middle.len()
+    );
+    let ok = wait_until(Duration::from_secs(10), || {
+        read(&err).contains(&said) && read(&out).contains("line 000159 ")
+    });
+    let _ = tail.kill();
+    let _ = tail.wait();
+    assert!(ok, "stderr: {}", read(&err));
+    // What the client printed: the first file, the skipped middle one
+    // missing, the new file.
+    let printed = read(&out);
+    assert!(!printed.contains("line 000100 ") && printed.contains("line 000150 "));
+}
