@@ -106,6 +106,36 @@ fn signal(pid: u32, sig: &str) {
     }
 }
 
+/// A log directory with an empty `app.log`, a logrotate configuration for
+/// it with `conf_body`, and a server looking every 0.2 s.
+struct Setup {
+    dir: TempDir,
+    f: std::path::PathBuf,
+    conf: std::path::PathBuf,
+    s: Server,
+}
+
+impl Setup {
+    fn new(tag: &str, conf_body: &str) -> Setup {
+        let dir = TempDir::new(tag);
+        let f = dir.join("app.log");
+        std::fs::write(&f, "").unwrap();
+        let conf = dir.join("logrotate.conf");
+        std::fs::write(&conf, format!("{} {{\n{conf_body}}}\n", f.display())).unwrap();
+        let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
+        Setup { dir, f, conf, s }
+    }
+
+    fn rotate(&self) {
+        logrotate(&self.conf, &self.dir.join("state"));
+    }
+
+    /// A `meta=1` follower of new lines.
+    fn follower(&self) -> Ws {
+        self.s.ws(&self.f, "?tail=1&format=text&meta=1&lines=0")
+    }
+}
+
 /// A log rotated by logrotate with `conf_body`, a follower on it: lines
 /// 0..100 before the rotation; 100..110 written afterwards through the
 /// writer's old descriptor (it has not reopened yet: the renamed file may be
@@ -113,23 +143,18 @@ fn signal(pid: u32, sig: &str) {
 /// follower's own descriptor still reads them); 110..200 after the writer
 /// reopened the path. Every line once, in order. Returns what it received.
 fn rotate_once(tag: &str, conf_body: &str) -> Got2 {
-    let dir = TempDir::new(tag);
-    let f = dir.join("app.log");
-    std::fs::write(&f, "").unwrap();
-    let conf = dir.join("logrotate.conf");
-    std::fs::write(&conf, format!("{} {{\n{conf_body}}}\n", f.display())).unwrap();
-    let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
-    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=0");
+    let t = Setup::new(tag, conf_body);
+    let (f, mut ws) = (&t.f, t.follower());
     let mut got = Got2::default();
-    let mut writer = std::fs::OpenOptions::new().append(true).open(&f).unwrap();
+    let mut writer = std::fs::OpenOptions::new().append(true).open(f).unwrap();
     writer.write_all(lines(0, 100).as_bytes()).unwrap();
     assert!(got.until_text(&mut ws, "line 000099 "));
-    logrotate(&conf, &dir.join("state"));
+    t.rotate();
     std::thread::sleep(Duration::from_millis(300)); // the follower looks
     writer.write_all(lines(100, 110).as_bytes()).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     // The writer reopens its log (logrotate `create` made it).
-    append(&f, lines(110, 200).as_bytes());
+    append(f, lines(110, 200).as_bytes());
     assert!(
         got.until_text(&mut ws, "line 000199 "),
         "events {:?}",
@@ -189,32 +214,19 @@ fn deleted_and_created_again_is_recreated() {
 #[test]
 fn a_generation_compressed_before_it_was_read_is_reported_skipped() {
     let _w = watchdog(Duration::from_secs(30));
-    let dir = TempDir::new("skipped");
-    let f = dir.join("app.log");
-    std::fs::write(&f, "").unwrap();
-    let conf = dir.join("logrotate.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "{} {{\n  rotate 5\n  compress\n  create\n  missingok\n}}\n",
-            f.display()
-        ),
-    )
-    .unwrap();
-    let state = dir.join("state");
-    let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
-    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=0");
+    let t = Setup::new("skipped", "  rotate 5\n  compress\n  create\n  missingok\n");
+    let (f, s, mut ws) = (&t.f, &t.s, t.follower());
     let mut got = Got2::default();
-    append(&f, lines(0, 100).as_bytes());
+    append(f, lines(0, 100).as_bytes());
     assert!(got.until_text(&mut ws, "line 000099 "));
 
     signal(s.pid(), "-STOP");
-    append(&f, lines(100, 150).as_bytes()); // still read from the open file
-    logrotate(&conf, &state);
+    append(f, lines(100, 150).as_bytes()); // still read from the open file
+    t.rotate();
     let middle = lines(150, 300);
-    append(&f, middle.as_bytes());
-    logrotate(&conf, &state);
-    append(&f, lines(300, 400).as_bytes());
+    append(f, middle.as_bytes());
+    t.rotate();
+    append(f, lines(300, 400).as_bytes());
     signal(s.pid(), "-CONT");
 
     assert!(
@@ -252,29 +264,20 @@ fn a_generation_compressed_before_it_was_read_is_reported_skipped() {
 #[test]
 fn a_copytruncate_copy_compressed_before_it_was_read_is_reported_skipped() {
     let _w = watchdog(Duration::from_secs(30));
-    let dir = TempDir::new("skipped-copy");
-    let f = dir.join("app.log");
-    std::fs::write(&f, "").unwrap();
-    let conf = dir.join("logrotate.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "{} {{\n  rotate 5\n  compress\n  copytruncate\n  missingok\n}}\n",
-            f.display()
-        ),
-    )
-    .unwrap();
-    let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
-    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=0");
+    let t = Setup::new(
+        "skipped-copy",
+        "  rotate 5\n  compress\n  copytruncate\n  missingok\n",
+    );
+    let (f, s, mut ws) = (&t.f, &t.s, t.follower());
     let mut got = Got2::default();
-    append(&f, lines(0, 100).as_bytes());
+    append(f, lines(0, 100).as_bytes());
     assert!(got.until_text(&mut ws, "line 000099 "));
 
     signal(s.pid(), "-STOP");
     let unread = lines(100, 150);
-    append(&f, unread.as_bytes());
-    logrotate(&conf, &dir.join("state"));
-    append(&f, lines(150, 160).as_bytes());
+    append(f, unread.as_bytes());
+    t.rotate();
+    append(f, lines(150, 160).as_bytes());
     signal(s.pid(), "-CONT");
 
     assert!(
@@ -312,25 +315,16 @@ fn a_copytruncate_copy_compressed_before_it_was_read_is_reported_skipped() {
 #[test]
 fn the_terminal_client_says_what_was_skipped() {
     let _w = watchdog(Duration::from_secs(30));
-    let dir = TempDir::new("skipped-client");
-    let f = dir.join("app.log");
-    std::fs::write(&f, "").unwrap();
-    let conf = dir.join("logrotate.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "{} {{\n  rotate 5\n  compress\n  create\n  missingok\n}}\n",
-            f.display()
-        ),
-    )
-    .unwrap();
-    let state = dir.join("state");
-    let s = Server::rooted(dir.path(), &["--interval", "0.2"]);
-    append(&f, lines(0, 10).as_bytes());
+    let t = Setup::new(
+        "skipped-client",
+        "  rotate 5\n  compress\n  create\n  missingok\n",
+    );
+    let (dir, f, s) = (&t.dir, &t.f, &t.s);
+    append(f, lines(0, 10).as_bytes());
     let (out, err) = (dir.join("out"), dir.join("err"));
     let mut tail = Command::new(BIN)
         .args(["tail", "-f", "-n", "1"])
-        .arg(s.ws_url(&f, ""))
+        .arg(s.ws_url(f, ""))
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
@@ -339,11 +333,11 @@ fn the_terminal_client_says_what_was_skipped() {
     assert!(wait_until(Duration::from_secs(10), || read(&out)
         .contains("line 000009 ")));
     signal(s.pid(), "-STOP");
-    logrotate(&conf, &state);
+    t.rotate();
     let middle = lines(100, 150);
-    append(&f, middle.as_bytes());
-    logrotate(&conf, &state);
-    append(&f, lines(150, 160).as_bytes());
+    append(f, middle.as_bytes());
+    t.rotate();
+    append(f, lines(150, 160).as_bytes());
     signal(s.pid(), "-CONT");
     let said = format!(
         "{} bytes skipped: compressed before they could be read",
