@@ -41,6 +41,7 @@ pub mod refusal;
 pub mod resume;
 pub mod scan;
 pub mod server;
+pub mod sockio;
 pub mod stall;
 pub mod tag;
 pub mod tail;

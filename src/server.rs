@@ -29,7 +29,8 @@ use crate::limits::{
 };
 use crate::refusal::Refusal;
 
-/// A failure that ends the server: exit status 1 (or 2 for `Usage`).
+/// A failure that ends the server: exit status 1, or 2 for `NotASocket`
+/// (`--inetd` used the wrong way, like a usage error); `main` picks it.
 #[derive(Debug)]
 pub enum ServeError {
     /// The address cannot be bound.
