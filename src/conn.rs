@@ -4,8 +4,9 @@
 //! guard's `Drop`, so the line is written on every path, a panic included.
 
 use std::fmt::Write as _;
+use std::fs::{File, Metadata};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use log::{Level, log};
 use tungstenite::WebSocket;
@@ -19,12 +20,14 @@ use crate::cli::ServeConfig;
 use crate::filter::Filter;
 use crate::follow::{Follower, Timing};
 use crate::http::{self, HeadError, Request};
-use crate::limits::{MAX_CLIENT_MESSAGE, WS_READ_BUFFER};
+use crate::limits::{MAX_CLIENT_MESSAGE, SINCE_SCAN_LIMIT, TAIL_BLOCK, WS_READ_BUFFER};
 use crate::logfile::{Change, LogFile};
 use crate::query::{self, Query};
+use crate::since::{self, Since};
 use crate::stall::Stalling;
 use crate::tail;
-use crate::{download, list, page};
+use crate::timestamp::{self, YearHint};
+use crate::{download, list, magic, page};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -330,6 +333,9 @@ fn serve_websocket(
     let id = access::file_id(&meta);
     let len = meta.len();
     let filter = Filter::new(&q.matches, &q.excludes);
+    if let Err((status, reason)) = refuse_compressed(&file) {
+        return refuse(status, &reason, &[]);
+    }
 
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
@@ -343,6 +349,10 @@ fn serve_websocket(
             });
             0
         }
+        None if q.since.is_some() => match since_start(&file, &meta, q) {
+            Ok(s) => s,
+            Err((status, reason)) => return refuse(status, &reason, &[]),
+        },
         None => {
             let n = q.lines.unwrap_or(cfg.lines).min(cfg.max_lines);
             match tail::start_of_last_lines(&file, len, n, &filter) {
@@ -354,6 +364,8 @@ fn serve_websocket(
             }
         }
     };
+
+    let binary = q.meta && tail_is_binary(&file, len);
 
     let accept = derive_accept_key(key.as_bytes());
     let response = format!(
@@ -390,6 +402,9 @@ fn serve_websocket(
         timing,
         format!("{} {}", log.peer, log_target(&canonical_label)),
     );
+    if binary {
+        follower.binary_first();
+    }
     let end = follower.run(first_event);
     log.sent = follower.sent;
     log.outcome = end.describe();
@@ -399,6 +414,49 @@ fn serve_websocket(
         http::linger(ws.get_ref().get_ref());
     }
     Ok(())
+}
+
+/// 415 for a compressed file (judged by its first bytes): it is not
+/// followed or shown as text; the reason says to download it.
+fn refuse_compressed(file: &File) -> Result<(), Refused> {
+    match magic::file_compression(file) {
+        Ok(Some(c)) => Err((
+            415,
+            format!(
+                "the file is {c}-compressed and is not followed; download it with ?download and decompress it"
+            ),
+        )),
+        Ok(None) => Ok(()),
+        Err(e) => Err((500, format!("reading the file failed: {e}"))),
+    }
+}
+
+/// Where `since=` starts: the binary search of `since.rs` over the file as
+/// it is now; 422 when no timestamp is recognised.
+fn since_start(file: &File, meta: &Metadata, q: &Query) -> Result<u64, Refused> {
+    let Some(target) = &q.since else {
+        return Ok(meta.len());
+    };
+    let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
+    match since::find(file, meta.len(), target, hint, SINCE_SCAN_LIMIT) {
+        Ok(Since::At(at) | Since::Limit(at)) => Ok(at),
+        Ok(Since::NoTimestamps) => Err((
+            422,
+            format!(
+                "since= needs timestamps, and none was recognised at the start of the file or at its end; known formats: {}",
+                timestamp::KNOWN_FORMATS
+            ),
+        )),
+        Err(e) => Err((500, format!("reading the file failed: {e}"))),
+    }
+}
+
+/// True when the file's last block (its tail) holds a NUL byte: a binary
+/// file, announced with `{"event":"binary"}` before anything else.
+fn tail_is_binary(file: &File, len: u64) -> bool {
+    let n = len.min(TAIL_BLOCK as u64);
+    let mut buf = vec![0u8; n as usize];
+    tail::ReadAt::read_exact_at(file, &mut buf, len - n).is_ok() && magic::is_binary(&buf)
 }
 
 #[cfg(test)]

@@ -165,6 +165,8 @@ pub struct Follower<'a> {
     pub sent: u64,
     /// Label for log lines (peer and path).
     label: String,
+    /// The file's tail holds NUL bytes: `{"event":"binary"}` comes first.
+    binary: bool,
 }
 
 impl<'a> Follower<'a> {
@@ -198,6 +200,7 @@ impl<'a> Follower<'a> {
             read_timeout: None,
             sent: 0,
             label,
+            binary: false,
         }
     }
 
@@ -211,7 +214,15 @@ impl<'a> Follower<'a> {
         end
     }
 
+    /// Announces the file as binary (with `meta=1`) before anything else.
+    pub fn binary_first(&mut self) {
+        self.binary = true;
+    }
+
     fn run_inner(&mut self, first_event: Option<Change>) -> Result<(), End> {
+        if self.binary && self.meta {
+            self.write(Message::binary(&b"{\"event\":\"binary\"}"[..]))?;
+        }
         if let Some(change) = first_event {
             self.send_event(change)?;
         } else if self.meta {

@@ -31,5 +31,7 @@ pub mod magic;
 pub mod page;
 pub mod query;
 pub mod server;
+pub mod since;
 pub mod stall;
 pub mod tail;
+pub mod timestamp;

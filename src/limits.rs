@@ -97,3 +97,8 @@ pub const MAX_TOKEN_LEN: usize = 1024;
 
 /// Smallest and largest `--interval`, in seconds.
 pub const INTERVAL_RANGE: (f64, f64) = (0.01, 60.0);
+
+/// Most file bytes one `since=` search reads (a file with long stretches of
+/// lines without a timestamp could otherwise make it read the whole file);
+/// past it, sending starts at the last line seen before the time asked for.
+pub const SINCE_SCAN_LIMIT: u64 = 1 << 30;

@@ -15,6 +15,7 @@ use crate::access;
 use crate::conn::ConnLog;
 use crate::http;
 use crate::limits::{LIST_MAX_DEPTH, LIST_MAX_ENTRIES};
+use crate::magic;
 
 /// One listed file.
 #[derive(Debug, PartialEq)]
@@ -22,6 +23,8 @@ pub struct Entry {
     pub path: PathBuf,
     pub size: u64,
     pub modified: u64,
+    /// The compression its first bytes announce (`"compressed":"gzip"`).
+    pub compressed: Option<&'static str>,
 }
 
 /// Walks the roots, depth first in name order, within the bounds.
@@ -69,8 +72,17 @@ fn walk(dir: &Path, depth: usize, roots: &[PathBuf], out: &mut Vec<Entry>) {
             path,
             size: meta.len(),
             modified,
+            compressed: compression_of(&canonical),
         });
     }
+}
+
+/// The compression of a listed file, judged by its first bytes (opened
+/// through the same checked open as a request; a file that cannot be opened
+/// is listed without a mark).
+fn compression_of(canonical: &Path) -> Option<&'static str> {
+    let (file, _) = access::open_checked(canonical).ok()?;
+    magic::file_compression(&file).ok().flatten()
 }
 
 /// Appends `s` as a JSON string (quotes included).
@@ -102,10 +114,11 @@ pub fn to_json(entries: &[Entry]) -> String {
         }
         out.push_str("{\"path\":");
         json_string(&mut out, e.path.as_os_str().as_bytes());
-        out.push_str(&format!(
-            ",\"size\":{},\"modified\":{}}}",
-            e.size, e.modified
-        ));
+        out.push_str(&format!(",\"size\":{},\"modified\":{}", e.size, e.modified));
+        if let Some(c) = e.compressed {
+            out.push_str(&format!(",\"compressed\":\"{c}\""));
+        }
+        out.push('}');
     }
     out.push(']');
     out

@@ -3,7 +3,11 @@
 //! that cannot be understood is a 400, never silently ignored; unknown
 //! parameters are ignored so that older servers accept newer pages.
 
+use std::time::SystemTime;
+
 use url::form_urlencoded;
+
+use crate::timestamp::{self, Target};
 
 /// How text is encoded in the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +32,8 @@ pub struct Query {
     /// `from=N&inode=I`.
     pub resume: Option<(u64, u64)>,
     pub token: Option<String>,
+    /// `since=T`: start at the first line stamped at or after T.
+    pub since: Option<Target>,
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
     pub download: bool,
@@ -48,6 +54,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
         meta: false,
         resume: None,
         token: None,
+        since: None,
         list: false,
         download: false,
     };
@@ -70,6 +77,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
             "from" => from = Some(number("from", &value)?),
             "inode" => inode = Some(number("inode", &value)?),
             "token" => q.token = Some(value.into_owned()),
+            "since" => q.since = Some(timestamp::parse_target(&value, SystemTime::now())?),
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
             _ => {}
@@ -80,6 +88,11 @@ pub fn parse(target: &str) -> Result<Query, String> {
         (None, None) => None,
         _ => return Err("from= and inode= go together".to_string()),
     };
+    if q.since.is_some() && q.resume.is_some() {
+        return Err(
+            "since= and from= do not go together: a resume point says where to start".into(),
+        );
+    }
     Ok(q)
 }
 
@@ -158,6 +171,14 @@ mod tests {
         assert!(parse("/?list").unwrap().list);
         assert!(parse("/f?download").unwrap().download);
         assert!(parse("/f?unknown=1").is_ok());
+        assert!(matches!(
+            parse("/f?since=2026-12-01T14:02:00Z").unwrap().since,
+            Some(Target::Instant(_))
+        ));
+        assert!(matches!(
+            parse("/f?since=2026-12-01+14:02").unwrap().since,
+            Some(Target::Wall(_))
+        ));
     }
 
     #[test]
@@ -170,6 +191,8 @@ mod tests {
             "/f?from=1",
             "/f?inode=1",
             "/f?from=a&inode=1",
+            "/f?since=yesterday",
+            "/f?since=-15m&from=1&inode=2",
         ] {
             assert!(parse(t).is_err(), "{t}");
         }
