@@ -11,7 +11,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use crate::cli::Origins;
+/// Browser origins allowed besides the server's own (`--allow-origin`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origins {
+    Any,
+    List(Vec<String>),
+}
 
 /// `O_NONBLOCK` (Linux, all architectures Rust supports there): opening a
 /// FIFO that was swapped in after the check must not block the thread.

@@ -7,6 +7,7 @@
 
 use crate::filter::Filter;
 use crate::limits::{MAX_ESCAPE_SEQUENCE, MAX_MESSAGE_BYTES};
+use crate::tag::{Tag, Window};
 
 /// How far a message may reach into a partial last line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,9 @@ pub struct Chunker {
     filter: Filter,
     line: Line,
     max: usize,
+    /// The file bytes just before `offset`, for the tag of each message's
+    /// resume point.
+    before: Window,
 }
 
 impl Chunker {
@@ -65,7 +69,19 @@ impl Chunker {
             filter,
             line: Line::Start,
             max: max.max(8),
+            before: Window::default(),
         }
+    }
+
+    /// The file bytes just before the starting offset (a start past 0).
+    pub fn with_before(mut self, before: Window) -> Self {
+        self.before = before;
+        self
+    }
+
+    /// The tag of the offset just past what was given out.
+    pub fn tag(&self) -> Tag {
+        self.before.tag()
     }
 
     /// Starts over at `offset` of a (new or truncated) file. Call only after
@@ -75,6 +91,7 @@ impl Chunker {
         self.buf.shrink_to(0);
         self.offset = offset;
         self.line = Line::Start;
+        self.before.clear();
     }
 
     /// True when nothing read is waiting to be given out.
@@ -131,6 +148,7 @@ impl Chunker {
         } else {
             self.filter_into(cut, flush, out);
         }
+        self.before.push(&self.buf[..cut]);
         self.buf.drain(..cut);
         if self.buf.is_empty() && self.buf.capacity() > 2 * self.max {
             self.buf.shrink_to(self.max);

@@ -22,7 +22,6 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -35,7 +34,9 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message, WebSocket};
 use url::Url;
 
-use crate::cli::{TailConfig, VERSION};
+use crate::cli::VERSION;
+use crate::config::TailConfig;
+use crate::meta::Meta;
 
 /// Time allowed to open a TCP connection to one address of the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,16 +78,18 @@ const MAX_MESSAGE: usize = 8 << 20;
 /// the client's memory without bound.
 const MAX_HELD_LINE: usize = 1 << 20;
 
-/// Runs `wstail tail`; the exit status is 0 when every stream ended
-/// normally (or standard output was closed), 1 otherwise, 2 for a bad URL.
-pub fn run(cfg: TailConfig) -> ExitCode {
+/// Runs `wstail tail` until every stream has ended. `Ok` when each ended
+/// normally, or when standard output was closed by its reader.
+pub fn run(cfg: TailConfig) -> Result<(), TailError> {
     let mut sources = Vec::with_capacity(cfg.urls.len());
     for given in &cfg.urls {
         match Source::parse(given) {
             Ok(s) => sources.push(s),
-            Err(e) => {
-                eprintln!("wstail: {given}: {e}");
-                return ExitCode::from(2);
+            Err(error) => {
+                return Err(TailError::Url {
+                    given: given.clone(),
+                    error,
+                });
             }
         }
     }
@@ -99,19 +102,14 @@ pub fn run(cfg: TailConfig) -> ExitCode {
     for source in sources {
         let tx = tx.clone();
         let cfg = cfg.clone();
-        let r = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("wstail-tail".to_string())
             .spawn(move || {
                 let outcome = Stream::new(source, &cfg, multi).run();
                 let _ = tx.send(outcome);
-            });
-        match r {
-            Ok(_) => started += 1,
-            Err(e) => {
-                eprintln!("wstail: cannot start a thread: {e}");
-                return ExitCode::from(1);
-            }
-        }
+            })
+            .map_err(TailError::Thread)?;
+        started += 1;
     }
     drop(tx);
     let mut failed = false;
@@ -123,17 +121,47 @@ pub fn run(cfg: TailConfig) -> ExitCode {
             Outcome::Done => {}
             Outcome::Failed => failed = true,
             // The reader is gone: nothing more can be shown to anyone.
-            Outcome::PipeClosed => return ExitCode::SUCCESS,
-            Outcome::OutputError(e) => {
-                eprintln!("wstail: cannot write to standard output: {e}");
-                return ExitCode::from(1);
-            }
+            Outcome::PipeClosed => return Ok(()),
+            Outcome::OutputError(e) => return Err(TailError::Output(e)),
         }
     }
     if failed || ended < started {
-        ExitCode::from(1)
+        Err(TailError::Failed)
     } else {
-        ExitCode::SUCCESS
+        Ok(())
+    }
+}
+
+/// Why `wstail tail` failed; `main` prints it and picks the exit status.
+#[derive(Debug)]
+pub enum TailError {
+    /// A URL on the command line is wrong (exit status 2).
+    Url { given: String, error: UrlError },
+    /// A stream's thread could not be started.
+    Thread(io::Error),
+    /// Standard output failed (not by its reader closing it).
+    Output(io::Error),
+    /// A stream was refused or lost; it said why on standard error.
+    Failed,
+}
+
+impl TailError {
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            TailError::Url { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for TailError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TailError::Url { given, error } => write!(f, "{given}: {error}"),
+            TailError::Thread(e) => write!(f, "cannot start a thread: {e}"),
+            TailError::Output(e) => write!(f, "cannot write to standard output: {e}"),
+            TailError::Failed => f.write_str("a stream failed"),
+        }
     }
 }
 
@@ -620,18 +648,24 @@ impl Stream {
 
     /// A binary frame: a resume point or an event; never printed as data.
     fn meta(&mut self, data: &[u8]) {
-        let text = String::from_utf8_lossy(data);
-        if let (Some(offset), Some(inode)) = (json_u64(&text, "offset"), json_u64(&text, "inode")) {
-            self.resume = Some(Resume { offset, inode });
-            self.unconfirmed = 0;
-            self.unconfirmed_exact = true;
-            return;
-        }
-        let notice = match json_str(&text, "event") {
-            Some("rotated") => "file replaced; following the new file from its start",
-            Some("truncated") => "file truncated; following it from its start",
-            Some("deleted") => "file deleted; waiting for it to come back",
-            Some("recreated") => "file appeared again; following it from its start",
+        let event = match Meta::parse(data) {
+            Some(Meta::Position(p)) => {
+                self.resume = Some(Resume {
+                    offset: p.offset,
+                    inode: p.inode,
+                });
+                self.unconfirmed = 0;
+                self.unconfirmed_exact = true;
+                return;
+            }
+            Some(Meta::Event(e)) => e.name,
+            _ => return,
+        };
+        let notice = match event.as_str() {
+            "rotated" => "file replaced; following the new file from its start",
+            "truncated" => "file truncated; following it from its start",
+            "deleted" => "file deleted; waiting for it to come back",
+            "recreated" => "file appeared again; following it from its start",
             _ => return,
         };
         self.say(notice);
@@ -700,24 +734,6 @@ fn seconds(d: Duration) -> String {
 /// longer count file bytes.
 fn contains_replacement(data: &[u8]) -> bool {
     data.windows(3).any(|w| w == "\u{fffd}".as_bytes())
-}
-
-/// The number after `"key":` in the server's flat JSON objects.
-fn json_u64(json: &str, key: &str) -> Option<u64> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let digits: String = json[at..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
-/// The string after `"key":` in the server's flat JSON objects (no escapes).
-fn json_str<'a>(json: &'a str, key: &str) -> Option<&'a str> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = json[at..].trim_start().strip_prefix('"')?;
-    rest.split('"').next()
 }
 
 #[cfg(test)]
@@ -813,15 +829,6 @@ mod tests {
             Stop::Retry(_)
         ));
         assert!(matches!(refusal(401, None, None), Stop::Fatal(_)));
-    }
-
-    #[test]
-    fn meta_json() {
-        let j = r#"{"offset":123,"inode":45}"#;
-        assert_eq!(json_u64(j, "offset"), Some(123));
-        assert_eq!(json_u64(j, "inode"), Some(45));
-        assert_eq!(json_u64(j, "event"), None);
-        assert_eq!(json_str(r#"{"event":"rotated"}"#, "event"), Some("rotated"));
     }
 
     #[test]

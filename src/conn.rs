@@ -16,7 +16,7 @@ use url::form_urlencoded;
 
 use crate::access;
 use crate::chunk::Chunker;
-use crate::cli::ServeConfig;
+use crate::config::ServeConfig;
 use crate::filter::Filter;
 use crate::follow::{Follower, Timing};
 use crate::http::{self, HeadError, Request};
@@ -387,6 +387,7 @@ fn serve_websocket(
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
     let canonical_label = canonical.to_string_lossy().into_owned();
     let logfile = LogFile::new(canonical, cfg.roots.clone(), file, id, start);
+    let before = logfile.before().clone();
     let timing = Timing {
         interval: cfg.interval,
         heartbeat: cfg.heartbeat,
@@ -395,7 +396,7 @@ fn serve_websocket(
     let mut follower = Follower::new(
         &mut ws,
         logfile,
-        Chunker::new(start, filter),
+        Chunker::new(start, filter).with_before(before),
         q.format,
         q.follow,
         q.meta,

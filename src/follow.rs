@@ -20,6 +20,7 @@ use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
 use crate::limits::ROTATION_CHECK_BUSY;
 use crate::logfile::{Change, LogFile};
+use crate::meta::Meta;
 use crate::query::Format;
 use crate::stall::Stalling;
 
@@ -221,14 +222,14 @@ impl<'a> Follower<'a> {
 
     fn run_inner(&mut self, first_event: Option<Change>) -> Result<(), End> {
         if self.binary && self.meta {
-            self.write(Message::binary(&b"{\"event\":\"binary\"}"[..]))?;
+            self.write_meta(&Meta::event("binary"))?;
         }
         if let Some(change) = first_event {
             self.send_event(change)?;
         } else if self.meta {
             // The starting point, before any text: a client that drops before
             // the first message (an empty tail) can still resume exactly.
-            self.write_position(self.file.pos())?;
+            self.write_position()?;
             self.flush()?;
         }
         let mut last_check = Instant::now();
@@ -381,7 +382,7 @@ impl<'a> Follower<'a> {
             self.sent += len as u64;
             let start = put_header(&mut self.out, HEADROOM, OP_TEXT, len);
             if self.meta {
-                let json = format!("{{\"offset\":{end},\"inode\":{}}}", self.file.inode());
+                let json = Meta::position(end, self.file.inode(), self.chunker.tag()).to_json();
                 push_frame(&mut self.out, OP_BINARY, json.as_bytes());
             }
             self.write_frames(start)?;
@@ -408,23 +409,28 @@ impl<'a> Follower<'a> {
         }
     }
 
-    /// With `meta=1`: the resume point `{"offset":N,"inode":I}`.
-    fn write_position(&mut self, offset: u64) -> Result<(), End> {
+    /// With `meta=1`: the resume point `{"offset":N,"inode":I,"tag":T}` of
+    /// the read position, when everything read was sent.
+    fn write_position(&mut self) -> Result<(), End> {
         if self.meta {
-            let json = format!("{{\"offset\":{offset},\"inode\":{}}}", self.file.inode());
-            self.write(Message::binary(json.into_bytes()))?;
+            let m = Meta::position(self.file.pos(), self.file.inode(), self.file.tag());
+            self.write_meta(&m)?;
         }
         Ok(())
+    }
+
+    /// Queues one meta frame.
+    fn write_meta(&mut self, m: &Meta) -> Result<(), End> {
+        self.write(Message::binary(m.to_json().into_bytes()))
     }
 
     /// With `meta=1`: the event, then the new resume point, so that a client
     /// that drops before the next text message still resumes exactly.
     fn send_event(&mut self, change: Change) -> Result<(), End> {
         if self.meta {
-            let json = format!("{{\"event\":\"{}\"}}", change.name());
-            self.write(Message::binary(json.into_bytes()))?;
+            self.write_meta(&Meta::event(change.name()))?;
             if !self.file.is_waiting() {
-                self.write_position(self.file.pos())?;
+                self.write_position()?;
             }
             self.flush()?;
         }

@@ -102,3 +102,21 @@ pub const INTERVAL_RANGE: (f64, f64) = (0.01, 60.0);
 /// lines without a timestamp could otherwise make it read the whole file);
 /// past it, sending starts at the last line seen before the time asked for.
 pub const SINCE_SCAN_LIMIT: u64 = 1 << 30;
+
+/// Directory entries looked at, at most, when a log's older generations are
+/// listed (a rotation, a resume, a start frame at 0): a log directory holds
+/// hundreds of files, and a huge one must not make each look slow.
+pub const MAX_GENERATION_DIR_ENTRIES: usize = 100_000;
+
+/// Older generations of one log kept, at most (logrotate's `rotate` is
+/// usually under a hundred): bounds the memory and the files opened.
+pub const MAX_GENERATIONS: usize = 1_000;
+
+/// Smallest and largest `--heartbeat`, in seconds (0 turns it off); a day
+/// is already longer than any proxy keeps an idle connection.
+pub const HEARTBEAT_RANGE: (f64, f64) = (0.0, 86_400.0);
+
+/// Smallest and largest `--pong-timeout`, in seconds: shorter than a
+/// round trip would close healthy clients, longer than an hour keeps a
+/// vanished one's slot for nothing.
+pub const PONG_TIMEOUT_RANGE: (f64, f64) = (0.1, 3600.0);

@@ -16,13 +16,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 
 use crate::access::{self, Refusal};
-
-/// How many bytes just before the read position are remembered and compared
-/// on every read. A log is append-only, so they never change — unless the
-/// file was truncated and written again past the read position between two
-/// looks (a fast writer after `copytruncate`), which its size alone cannot
-/// show. Enough bytes that a numbered or timestamped line differs.
-const MARK: usize = 16;
+use crate::tag::{Tag, Window};
 
 /// What happened to the file under the follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +54,12 @@ pub struct LogFile {
     file: Option<File>,
     id: (u64, u64),
     pos: u64,
-    /// The last `mark_len` bytes before `pos`, as they were read.
-    mark: [u8; MARK],
-    mark_len: usize,
+    /// The bytes before `pos`, as they were read. A log is append-only, so
+    /// they never change — unless the file was truncated and written again
+    /// past the read position between two looks (a fast writer after
+    /// `copytruncate`), which its size alone cannot show. They are compared
+    /// with the file on every read.
+    before: Window,
     /// The bytes before `pos` changed: the file was rewritten under us.
     rewritten: bool,
     /// Size and link count from the last `available`, for the `check` that
@@ -80,19 +77,25 @@ impl LogFile {
             file: None,
             id,
             pos,
-            mark: [0; MARK],
-            mark_len: 0,
+            before: Window::default(),
             rewritten: false,
             stat: None,
         };
-        let want = pos.min(MARK as u64) as usize;
-        let mut mark = [0u8; MARK];
-        if want > 0 && read_full_at(&file, &mut mark[..want], pos - want as u64).ok() == Some(want)
-        {
-            lf.remember(&mark[..want]);
+        if lf.before.fill_from(&file, pos).is_err() {
+            lf.before.clear();
         }
         lf.file = Some(file);
         lf
+    }
+
+    /// The bytes just before the read position.
+    pub fn before(&self) -> &Window {
+        &self.before
+    }
+
+    /// The tag of the read position.
+    pub fn tag(&self) -> Tag {
+        self.before.tag()
     }
 
     /// The followed path (canonical).
@@ -132,32 +135,13 @@ impl LogFile {
         }
         // Checked after the read: if the bytes before `pos` are still what
         // they were, what was just read follows them in the same content.
-        if self.mark_len > 0 {
-            let mut seen = [0u8; MARK];
-            let len = self.mark_len;
-            let got = read_full_at(file, &mut seen[..len], self.pos - len as u64)?;
-            if seen[..got] != self.mark[..len] {
-                self.rewritten = true;
-                return Ok(0);
-            }
+        if !self.before.still_in(file, self.pos)? {
+            self.rewritten = true;
+            return Ok(0);
         }
         self.pos += n as u64;
-        self.remember(&buf[..n]);
+        self.before.push(&buf[..n]);
         Ok(n)
-    }
-
-    /// Appends `bytes` (just read) to the remembered bytes before `pos`.
-    fn remember(&mut self, bytes: &[u8]) {
-        if bytes.len() >= MARK {
-            self.mark.copy_from_slice(&bytes[bytes.len() - MARK..]);
-            self.mark_len = MARK;
-            return;
-        }
-        let keep = (MARK - bytes.len()).min(self.mark_len);
-        self.mark
-            .copy_within(self.mark_len - keep..self.mark_len, 0);
-        self.mark[keep..keep + bytes.len()].copy_from_slice(bytes);
-        self.mark_len = keep + bytes.len();
     }
 
     /// Bytes known to be readable now (from the descriptor's size), so that
@@ -241,7 +225,7 @@ impl LogFile {
     /// admitted again by the path rule) and read from its start.
     pub fn switch(&mut self, change: Change) -> Result<(), Refusal> {
         self.pos = 0;
-        self.mark_len = 0;
+        self.before.clear();
         self.rewritten = false;
         self.stat = None;
         match change {
@@ -268,21 +252,6 @@ impl LogFile {
             }
         }
     }
-}
-
-/// Reads up to `buf.len()` bytes at `offset`, fewer only at the end of the
-/// file.
-fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read_at(&mut buf[got..], offset + got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 #[cfg(test)]
@@ -413,28 +382,5 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, b"").unwrap();
         assert_eq!(lf.check(), Some(Change::Recreated));
-    }
-
-    #[test]
-    fn the_mark_follows_reads_of_every_size() {
-        let mut lf = LogFile {
-            path: PathBuf::new(),
-            roots: Vec::new(),
-            file: None,
-            id: (0, 0),
-            pos: 0,
-            mark: [0; MARK],
-            mark_len: 0,
-            rewritten: false,
-            stat: None,
-        };
-        let data: Vec<u8> = (0..100u8).collect();
-        let mut at = 0;
-        for step in [1, 3, 20, 5, 16, 2, 17, 36] {
-            lf.remember(&data[at..at + step]);
-            at += step;
-            let from = at.saturating_sub(MARK);
-            assert_eq!(&lf.mark[..lf.mark_len], &data[from..at], "after {at}");
-        }
     }
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use wstail::cli::{self, Command};
 use wstail::{client, logging, server};
+
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let command = match cli::parse(args) {
@@ -47,6 +48,15 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Tail(cfg) => client::run(cfg),
+        Command::Tail(cfg) => match client::run(cfg) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                // A failed stream has already said why, on its own line.
+                if !matches!(e, client::TailError::Failed) {
+                    eprintln!("wstail: {e}");
+                }
+                ExitCode::from(e.exit_status())
+            }
+        },
     }
 }

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use log::{error, info, warn};
 
-use crate::cli::ServeConfig;
+use crate::config::ServeConfig;
 use crate::conn::{self, ConnLog, Shared};
 use crate::http;
 use crate::limits::{

@@ -68,6 +68,26 @@ fn usage_errors_are_one_line_with_status_2() {
 }
 
 #[test]
+fn a_root_that_is_not_utf8_is_served() {
+    use std::os::unix::ffi::OsStrExt;
+    let _w = watchdog(Duration::from_secs(30));
+    let dir = TempDir::new("root-bytes");
+    let root = dir.path().join(std::ffi::OsStr::from_bytes(b"logs-\xff"));
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("a.log"), "one\ntwo\n").unwrap();
+    // The test's own arguments are &str: bash appends the byte 0xff.
+    let script = format!(
+        "exec \"$0\" \"$@\" --root \"{}$(printf '\\377')\"",
+        dir.join("logs-").display()
+    );
+    let s = Server::start_wrapped(&["bash", "-c", &script], "127.0.0.1:0", &[]);
+    let (text, _) = s
+        .ws(&root.join("a.log"), "?format=text")
+        .text_to_close(Duration::from_secs(5));
+    assert_eq!(text, "one\ntwo\n");
+}
+
+#[test]
 fn a_taken_address_fails_fast_with_status_1() {
     let _w = watchdog(Duration::from_secs(30));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -159,6 +159,22 @@ fn follows_with_f() {
 }
 
 #[test]
+fn clustered_short_options_like_tail() {
+    let _w = watchdog(Duration::from_secs(60));
+    let (_d, f, s) = setup("c-cluster", "old 1\nold 2\n", &[]);
+    let t = Tail::spawn(&["-fn", "1", &s.ws_url(&f, "")]);
+    assert!(
+        t.wait_out(Duration::from_secs(10), |o| o == "old 2\n"),
+        "{:?} {:?}",
+        t.out(),
+        t.err()
+    );
+    append(&f, b"new\n");
+    assert!(t.wait_out(Duration::from_secs(10), |o| o == "old 2\nnew\n"));
+    assert_eq!(t.err(), "");
+}
+
+#[test]
 fn several_urls_get_prefixes_and_never_mix_lines() {
     let _w = watchdog(Duration::from_secs(90));
     let dir = TempDir::new("c-multi");

@@ -17,14 +17,6 @@ fn lines(r: std::ops::Range<u64>) -> String {
     r.map(line).collect()
 }
 
-/// `{"offset":N,"inode":I}` → (N, I).
-fn offset_frame(b: &str) -> Option<(u64, u64)> {
-    let rest = b.strip_prefix("{\"offset\":")?;
-    let (n, rest) = rest.split_once(",\"inode\":")?;
-    let i = rest.strip_suffix('}')?;
-    Some((n.parse().ok()?, i.parse().ok()?))
-}
-
 /// A `meta=1` reader: text counts once its offset frame has arrived, as a
 /// client that resumes must count it.
 #[derive(Default)]
@@ -49,10 +41,10 @@ impl Reader {
                 true
             }
             Got::Binary(b) => {
-                if let Some(e) = b.strip_prefix("{\"event\":\"") {
-                    self.events.push(e.trim_end_matches("\"}").to_string());
+                if let Some(e) = event(&b) {
+                    self.events.push(e);
                 } else {
-                    let at = offset_frame(&b).unwrap_or_else(|| panic!("bad frame {b}"));
+                    let at = position(&b).unwrap_or_else(|| panic!("bad frame {b}"));
                     // An offset without a text message is a starting point
                     // (at the start, after an event).
                     if !self.pending.is_empty() {
@@ -242,10 +234,10 @@ fn resume_after_truncation_starts_over() {
         &format!("?tail=1&format=text&meta=1&from={offset}&inode={ino}"),
     );
     // Only the starting point.
-    assert_eq!(
-        ws.next(Duration::from_secs(5)),
-        Got::Binary(format!("{{\"offset\":{offset},\"inode\":{ino}}}"))
-    );
+    match ws.next(Duration::from_secs(5)) {
+        Got::Binary(b) => assert_eq!(position(&b), Some((offset, ino))),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(ws.next(Duration::from_millis(300)), Got::Timeout);
     append(&f, lines(53..54).as_bytes());
     let mut third = Reader::default();
@@ -273,8 +265,11 @@ fn meta_events_in_order_with_the_text() {
             let left = deadline.saturating_duration_since(Instant::now());
             match ws.next(left) {
                 Got::Text(t) => seen.push(format!("text {t}")),
-                Got::Binary(b) if b.starts_with("{\"offset\"") => {}
-                Got::Binary(b) => seen.push(format!("event {b}")),
+                Got::Binary(b) => {
+                    if let Some(e) = event(&b) {
+                        seen.push(format!("event {e}"));
+                    }
+                }
                 other => panic!("{other:?} waiting for {stop}; saw {seen:?}"),
             }
         }
@@ -319,13 +314,13 @@ fn meta_events_in_order_with_the_text() {
             "line 000001",
             "line 000002",
             "line 000003",
-            "event {\"event\":\"rotated\"}",
+            "event rotated",
             "line 000004",
-            "event {\"event\":\"truncated\"}",
+            "event truncated",
             "line 000005",
             "line 000006",
-            "event {\"event\":\"deleted\"}",
-            "event {\"event\":\"recreated\"}",
+            "event deleted",
+            "event recreated",
             "line 000007",
         ],
         "frames: {seen:?}"

@@ -127,13 +127,11 @@ fn receive(ws: &mut Ws, progress: &Progress, last: u64) -> Received {
                     progress.last.store(n as i64, Ordering::SeqCst);
                 }
             }
-            Got::Binary(b) => {
-                if let Some(e) = b.strip_prefix("{\"event\":\"") {
-                    events.push(e.trim_end_matches("\"}").to_string());
-                } else {
-                    assert!(b.starts_with("{\"offset\":"), "unexpected frame {b}");
-                }
-            }
+            Got::Binary(b) => match meta(&b) {
+                Meta::Event(e) => events.push(e.name),
+                Meta::Position(_) => {}
+                other => panic!("unexpected frame {other:?}"),
+            },
             Got::Closed(c) => panic!("the server closed the connection ({c:?})"),
             Got::Timeout => break,
         }

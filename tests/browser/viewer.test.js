@@ -318,7 +318,7 @@ test('the token from the URL is used and removed from the address bar; without i
     await page.getByText(ctx.file('secret.log'), { exact: true }).click();
     await waitLine(page, 'classified');
     const href = await page.getAttribute('#download', 'href');
-    assert.equal(href, encPath(ctx.file('secret.log')) + '?download&token=s3cret');
+    assert.equal(href, server.url + encPath(ctx.file('secret.log')) + '?download&token=s3cret');
     const dl = await page.evaluate(async (h) => { const r = await fetch(h); return [r.status, await r.text()]; }, href);
     assert.deepEqual(dl, [200, 'classified\n']);
     // A fresh tab without the token: refused in words, a token box, then it works.
@@ -362,15 +362,15 @@ test('behind a reverse proxy at /logs (--base-path /logs) every URL carries the 
     try {
       await page.goto(proxy.url + '/logs/');
       await page.waitForSelector('#files tbody tr');
-      assert.equal(await page.getAttribute('#files a', 'href'), '/logs' + encPath(ctx.file('p.log')));
-      assert.equal(await page.getAttribute('#home', 'href'), '/logs/');
+      assert.equal(await page.getAttribute('#files a', 'href'), proxy.url + '/logs' + encPath(ctx.file('p.log')));
+      assert.equal(await page.getAttribute('#home', 'href'), proxy.url + '/logs/');
       await page.click('#files a');
       await waitLine(page, 'proxied one');
       assert.equal(await page.textContent('#filename'), ctx.file('p.log'));
       fs.appendFileSync(ctx.file('p.log'), 'proxied two\n');
       await waitLine(page, 'proxied two', 2000);
       const href = await page.getAttribute('#download', 'href');
-      assert.equal(href, '/logs' + encPath(ctx.file('p.log')) + '?download');
+      assert.equal(href, proxy.url + '/logs' + encPath(ctx.file('p.log')) + '?download');
       const status = await page.evaluate(async (h) => (await fetch(h, { headers: { Range: 'bytes=0-5' } })).status, href);
       assert.equal(status, 206);
     } finally { await proxy.close(); }
@@ -423,5 +423,36 @@ test('rotation shows a marker; screenshots in the dark and the light theme', asy
     await page.goto(ctx.server.url + '/');
     await page.waitForSelector('#files tbody tr');
     await page.screenshot({ path: path.join(H.REPO, 'target', 'screenshot-picker-dark.png') });
+  });
+});
+
+test('a path starting with // never sends the token to another host (issue 10.5)', async (t) => {
+  await withServer(t, { files: { 'x.log': 'local\n' }, args: ['--token', 's3cret'] }, async (ctx) => {
+    const { page, server } = ctx;
+    const requests = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(server.url + '/?token=s3cret');
+    await page.waitForSelector('#files tbody tr');
+    // The same tab (the token is in its sessionStorage) opens a path that a
+    // URL parser would read as another host.
+    for (const evil of ['//attacker.example/x.log', '//attacker.example:8080/x.log', '/%2F/attacker.example/x.log']) {
+      await page.goto(server.url + evil);
+      await page.waitForFunction(() => /refused|reconnecting/.test(document.querySelector('#status').textContent), null, { timeout: 5000 });
+      const href = await page.$eval('#download', (a) => a.href);
+      assert.ok(href.startsWith(server.url + '/'), `the Download link stays on the server: ${href}`);
+      assert.equal(new URL(href).host, new URL(server.url).host);
+      assert.equal(await page.$eval('#home', (a) => a.href), server.url + '/');
+    }
+    // The picker's own links and the path box stay on the host too.
+    await page.goto(server.url + '/');
+    await page.waitForSelector('#files tbody tr');
+    for (const h of await page.$$eval('#files a', (as) => as.map((a) => a.href))) assert.ok(h.startsWith(server.url + '/'), h);
+    await page.fill('#pathbox', '//attacker.example/y.log');
+    await page.press('#pathbox', 'Enter');
+    await page.waitForFunction(() => /refused|reconnecting/.test(document.querySelector('#status').textContent), null, { timeout: 5000 });
+    assert.ok(page.url().startsWith(server.url + '/'), page.url());
+    const host = new URL(server.url).host;
+    const away = requests.filter((u) => new URL(u).host !== host);
+    assert.deepEqual(away, [], 'no request left the server');
   });
 });

@@ -14,7 +14,30 @@ use std::time::{Duration, Instant};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
+pub use wstail::meta::Meta;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_wstail");
+
+/// A binary frame's meta object; fails the test for anything else.
+pub fn meta(frame: &str) -> Meta {
+    Meta::parse(frame.as_bytes()).unwrap_or_else(|| panic!("not a meta frame: {frame}"))
+}
+
+/// A binary frame's resume point (offset, inode), if it is one.
+pub fn position(frame: &str) -> Option<(u64, u64)> {
+    match meta(frame) {
+        Meta::Position(p) => Some((p.offset, p.inode)),
+        _ => None,
+    }
+}
+
+/// A binary frame's event name, if it is one.
+pub fn event(frame: &str) -> Option<String> {
+    match meta(frame) {
+        Meta::Event(e) => Some(e.name),
+        _ => None,
+    }
+}
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);

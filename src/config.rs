@@ -1,0 +1,436 @@
+//! Raw options → checked configuration. `cli.rs` reads the command line into
+//! a `RawServe` or `RawTail` (every value still an `OsString`, as given);
+//! this module checks each value, canonicalizes the roots and fills in the
+//! defaults, giving the `ServeConfig` or `TailConfig` the rest of the crate
+//! uses. Each default is named once here, and the help text prints the same
+//! names. Every usage error is a `UsageError`, written in one `Display`.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::access::{Origins, normalize_origin};
+use crate::limits::{HEARTBEAT_RANGE, INTERVAL_RANGE, MAX_TOKEN_LEN, PONG_TIMEOUT_RANGE};
+
+/// `wstail serve --listen`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8765";
+/// `wstail serve --root`, when none is given: the current directory.
+pub const DEFAULT_ROOT: &str = ".";
+/// `wstail serve --lines`: lines sent first when a request names none.
+pub const DEFAULT_SERVE_LINES: usize = 1000;
+/// `wstail serve --max-lines`.
+pub const DEFAULT_MAX_LINES: usize = 10_000;
+/// `wstail serve --interval`, in seconds.
+pub const DEFAULT_INTERVAL_SECS: f64 = 1.0;
+/// `wstail serve --heartbeat`, in seconds.
+pub const DEFAULT_HEARTBEAT_SECS: f64 = 30.0;
+/// `wstail serve --pong-timeout`, in seconds.
+pub const DEFAULT_PONG_TIMEOUT_SECS: f64 = 5.0;
+/// `wstail serve --max-clients`.
+pub const DEFAULT_MAX_CLIENTS: usize = 1000;
+/// `wstail serve --log-level`.
+pub const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Info;
+/// `wstail tail --lines`.
+pub const DEFAULT_TAIL_LINES: usize = 10;
+/// The environment variable read when no `--token` is given.
+pub const TOKEN_VARIABLE: &str = "WSTAIL_TOKEN";
+
+/// What `wstail serve` runs with, every value checked.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: String,
+    /// Canonical roots, each an existing directory, without repeats.
+    pub roots: Vec<PathBuf>,
+    pub lines: usize,
+    pub max_lines: usize,
+    pub interval: Duration,
+    pub heartbeat: Option<Duration>,
+    pub pong_timeout: Duration,
+    pub max_clients: usize,
+    pub token: Option<String>,
+    pub origins: Origins,
+    pub base_path: String,
+    pub inetd: bool,
+    pub log_file: Option<PathBuf>,
+    pub log_level: log::LevelFilter,
+}
+
+/// What `wstail tail` runs with.
+#[derive(Debug, Clone)]
+pub struct TailConfig {
+    pub lines: usize,
+    pub follow: bool,
+    pub html: bool,
+    pub token: Option<String>,
+    pub retry: bool,
+    pub urls: Vec<String>,
+}
+
+/// `wstail serve`'s options as given (`None`: not given).
+#[derive(Debug, Default)]
+pub struct RawServe {
+    pub listen: Option<OsString>,
+    pub roots: Vec<OsString>,
+    pub lines: Option<OsString>,
+    pub max_lines: Option<OsString>,
+    pub interval: Option<OsString>,
+    pub heartbeat: Option<OsString>,
+    pub pong_timeout: Option<OsString>,
+    pub max_clients: Option<OsString>,
+    pub token: Option<OsString>,
+    pub origins: Vec<OsString>,
+    pub base_path: Option<OsString>,
+    pub inetd: bool,
+    pub log_file: Option<OsString>,
+    pub log_level: Option<OsString>,
+}
+
+/// `wstail tail`'s options as given.
+#[derive(Debug, Default)]
+pub struct RawTail {
+    pub lines: Option<OsString>,
+    pub follow: bool,
+    pub html: bool,
+    pub token: Option<OsString>,
+    pub retry: bool,
+    pub urls: Vec<OsString>,
+}
+
+/// A usage error: `main` prints it as one line and exits with status 2.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UsageError {
+    MissingCommand,
+    UnknownCommand(String),
+    /// An option the subcommand does not have (`cmd` is "serve" or "tail").
+    UnknownOption {
+        cmd: &'static str,
+        opt: String,
+    },
+    MissingValue {
+        cmd: &'static str,
+        opt: String,
+    },
+    /// `--inetd=1`: a flag given a value.
+    UnexpectedValue(String),
+    /// A bare argument to `wstail serve`.
+    ServeArgument(String),
+    MissingUrl,
+    UrlNotUtf8(String),
+    /// A value that is not valid UTF-8 where text is needed.
+    NotUtf8 {
+        opt: &'static str,
+        value: String,
+    },
+    Count {
+        opt: &'static str,
+        value: String,
+        min: usize,
+    },
+    Seconds {
+        opt: &'static str,
+        value: String,
+        range: (f64, f64),
+    },
+    /// A token from `from` (`--token` or the environment variable).
+    Token(&'static str),
+    BasePath(String),
+    Origin(String),
+    LogLevel(String),
+    Root {
+        root: String,
+        error: String,
+    },
+    RootNotDir(String),
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use UsageError::*;
+        let commands = "use 'wstail serve' or 'wstail tail URL' (see 'wstail --help')";
+        match self {
+            MissingCommand => write!(f, "missing command: {commands}"),
+            UnknownCommand(c) => write!(f, "unknown command '{c}': {commands}"),
+            UnknownOption { cmd, opt } => write!(
+                f,
+                "unknown option '{opt}' for 'wstail {cmd}' (see 'wstail {cmd} --help')"
+            ),
+            MissingValue { cmd, opt } => write!(
+                f,
+                "option '{opt}' needs a value (see 'wstail {cmd} --help')"
+            ),
+            UnexpectedValue(opt) => write!(f, "option '{opt}' takes no value"),
+            ServeArgument(a) => write!(
+                f,
+                "unexpected argument '{a}' for 'wstail serve': roots are given with --root DIR"
+            ),
+            MissingUrl => f.write_str(
+                "missing URL: use 'wstail tail ws://HOST:PORT/PATH' (see 'wstail tail --help')",
+            ),
+            UrlNotUtf8(u) => write!(
+                f,
+                "URL '{u}' is not valid UTF-8: percent-encode the path's bytes (%XX)"
+            ),
+            NotUtf8 { opt, value } => {
+                write!(
+                    f,
+                    "invalid value '{value}' for '{opt}': it is not valid UTF-8"
+                )
+            }
+            Count { opt, value, min } => write!(
+                f,
+                "invalid value '{value}' for '{opt}': expected a whole number of at least {min}"
+            ),
+            Seconds {
+                opt,
+                value,
+                range: (min, max),
+            } => write!(
+                f,
+                "invalid value '{value}' for '{opt}': expected seconds from {min} to {max}"
+            ),
+            Token(from) => write!(
+                f,
+                "invalid token from {from}: use 1 to {MAX_TOKEN_LEN} printable ASCII characters without spaces"
+            ),
+            BasePath(v) => write!(
+                f,
+                "invalid value '{v}' for '--base-path': use a URL path such as /logs (letters, digits, / . _ ~ -)"
+            ),
+            Origin(v) => write!(
+                f,
+                "invalid value '{v}' for '--allow-origin': use a browser origin such as https://logs.example.com or '*'"
+            ),
+            LogLevel(v) => write!(
+                f,
+                "invalid value '{v}' for '--log-level': use error, warn, info, debug or trace"
+            ),
+            Root { root, error } => write!(
+                f,
+                "root '{root}' cannot be used: {error} (give an existing directory with --root)"
+            ),
+            RootNotDir(root) => write!(
+                f,
+                "root '{root}' is not a directory (give a directory with --root)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn lossy(s: &OsStr) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+/// A value that must be text (numbers, addresses, names).
+fn text(opt: &'static str, value: OsString) -> Result<String, UsageError> {
+    value.into_string().map_err(|v| UsageError::NotUtf8 {
+        opt,
+        value: lossy(&v),
+    })
+}
+
+fn count(
+    opt: &'static str,
+    value: Option<OsString>,
+    min: usize,
+    default: usize,
+) -> Result<usize, UsageError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let value = text(opt, value)?;
+    match value.parse::<usize>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(UsageError::Count { opt, value, min }),
+    }
+}
+
+fn seconds(
+    opt: &'static str,
+    value: Option<OsString>,
+    range: (f64, f64),
+    default: f64,
+) -> Result<Duration, UsageError> {
+    let Some(value) = value else {
+        return Ok(Duration::from_secs_f64(default));
+    };
+    let value = text(opt, value)?;
+    match value.parse::<f64>() {
+        Ok(s) if s.is_finite() && (range.0..=range.1).contains(&s) => {
+            Ok(Duration::from_secs_f64(s))
+        }
+        _ => Err(UsageError::Seconds { opt, value, range }),
+    }
+}
+
+/// `--token`, else the environment variable (empty there means none).
+fn token(given: Option<OsString>) -> Result<Option<String>, UsageError> {
+    let (from, value) = match given {
+        Some(v) => ("--token", v),
+        None => match std::env::var_os(TOKEN_VARIABLE) {
+            Some(v) if !v.is_empty() => (TOKEN_VARIABLE, v),
+            _ => return Ok(None),
+        },
+    };
+    match value.into_string() {
+        Ok(t)
+            if !t.is_empty()
+                && t.len() <= MAX_TOKEN_LEN
+                && t.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(Some(t))
+        }
+        _ => Err(UsageError::Token(from)),
+    }
+}
+
+impl RawServe {
+    /// Checks every value; the roots must exist (they are canonicalized).
+    pub fn check(self) -> Result<ServeConfig, UsageError> {
+        let listen = match self.listen {
+            Some(v) => text("--listen", v)?,
+            None => DEFAULT_LISTEN.to_string(),
+        };
+        let max_lines = count("--max-lines", self.max_lines, 0, DEFAULT_MAX_LINES)?;
+        let lines = count("--lines", self.lines, 0, DEFAULT_SERVE_LINES)?.min(max_lines);
+        let interval = seconds(
+            "--interval",
+            self.interval,
+            INTERVAL_RANGE,
+            DEFAULT_INTERVAL_SECS,
+        )?;
+        let heartbeat = seconds(
+            "--heartbeat",
+            self.heartbeat,
+            HEARTBEAT_RANGE,
+            DEFAULT_HEARTBEAT_SECS,
+        )?;
+        let pong_timeout = seconds(
+            "--pong-timeout",
+            self.pong_timeout,
+            PONG_TIMEOUT_RANGE,
+            DEFAULT_PONG_TIMEOUT_SECS,
+        )?;
+        let max_clients = count("--max-clients", self.max_clients, 1, DEFAULT_MAX_CLIENTS)?;
+        let token = token(self.token)?;
+        let origins = origins(self.origins)?;
+        let base_path = match self.base_path {
+            Some(v) => base_path(text("--base-path", v)?)?,
+            None => String::new(),
+        };
+        let log_level = match self.log_level {
+            Some(v) => log_level(text("--log-level", v)?)?,
+            None => DEFAULT_LOG_LEVEL,
+        };
+        let roots = if self.roots.is_empty() {
+            roots(vec![OsString::from(DEFAULT_ROOT)])?
+        } else {
+            roots(self.roots)?
+        };
+        Ok(ServeConfig {
+            listen,
+            roots,
+            lines,
+            max_lines,
+            interval,
+            heartbeat: (!heartbeat.is_zero()).then_some(heartbeat),
+            pong_timeout,
+            max_clients,
+            token,
+            origins,
+            base_path,
+            inetd: self.inetd,
+            log_file: self.log_file.map(PathBuf::from),
+            log_level,
+        })
+    }
+}
+
+impl RawTail {
+    pub fn check(self) -> Result<TailConfig, UsageError> {
+        let lines = count("--lines", self.lines, 0, DEFAULT_TAIL_LINES)?;
+        if self.urls.is_empty() {
+            return Err(UsageError::MissingUrl);
+        }
+        let mut urls = Vec::with_capacity(self.urls.len());
+        for u in self.urls {
+            urls.push(
+                u.into_string()
+                    .map_err(|u| UsageError::UrlNotUtf8(lossy(&u)))?,
+            );
+        }
+        Ok(TailConfig {
+            lines,
+            follow: self.follow,
+            html: self.html,
+            token: token(self.token)?,
+            retry: self.retry,
+            urls,
+        })
+    }
+}
+
+/// Canonical roots, each an existing directory; any bytes are fine.
+fn roots(given: Vec<OsString>) -> Result<Vec<PathBuf>, UsageError> {
+    let mut canonical = Vec::with_capacity(given.len());
+    for r in given {
+        let c = std::fs::canonicalize(&r).map_err(|e| UsageError::Root {
+            root: lossy(&r),
+            error: e.to_string(),
+        })?;
+        if !c.is_dir() {
+            return Err(UsageError::RootNotDir(lossy(&r)));
+        }
+        if !canonical.contains(&c) {
+            canonical.push(c);
+        }
+    }
+    Ok(canonical)
+}
+
+/// `--allow-origin`: `*`, or origins `scheme://host[:port]`, lower-cased.
+fn origins(given: Vec<OsString>) -> Result<Origins, UsageError> {
+    let mut texts = Vec::with_capacity(given.len());
+    for o in given {
+        texts.push(text("--allow-origin", o)?);
+    }
+    if texts.iter().any(|o| o == "*") {
+        return Ok(Origins::Any);
+    }
+    let mut list = Vec::with_capacity(texts.len());
+    for o in texts {
+        list.push(normalize_origin(&o).ok_or(UsageError::Origin(o))?);
+    }
+    Ok(Origins::List(list))
+}
+
+/// `--base-path`: empty, or `/segment[/segment…]` of URL-safe characters,
+/// stored without a trailing slash (it is pasted into URLs and the page).
+fn base_path(value: String) -> Result<String, UsageError> {
+    let trimmed = value.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let ok = trimmed.starts_with('/')
+        && !trimmed.contains("//")
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._~-".contains(&b));
+    if !ok {
+        return Err(UsageError::BasePath(value));
+    }
+    Ok(trimmed.to_string())
+}
+
+fn log_level(value: String) -> Result<log::LevelFilter, UsageError> {
+    Ok(match value.to_ascii_lowercase().as_str() {
+        "error" => log::LevelFilter::Error,
+        "warn" => log::LevelFilter::Warn,
+        "info" => log::LevelFilter::Info,
+        "debug" => log::LevelFilter::Debug,
+        "trace" => log::LevelFilter::Trace,
+        _ => return Err(UsageError::LogLevel(value)),
+    })
+}
