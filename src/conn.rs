@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::fs::{File, Metadata};
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use log::{Level, log};
@@ -27,7 +28,7 @@ use crate::since::{self, Since};
 use crate::stall::Stalling;
 use crate::tail;
 use crate::timestamp::{self, YearHint};
-use crate::{download, list, magic, page};
+use crate::{download, generations, list, magic, page};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -330,6 +331,11 @@ fn serve_websocket(
         Ok(ok) => ok,
         Err(r) => return refuse(r.status(), r.reason(), &[]),
     };
+    let (canonical, file, meta, older) =
+        match pick_generation(&cfg.roots, (canonical, file, meta), q.inode) {
+            Ok(ok) => ok,
+            Err((status, reason)) => return refuse(status, &reason, &[]),
+        };
     let id = access::file_id(&meta);
     let len = meta.len();
     let filter = Filter::new(&q.matches, &q.excludes);
@@ -398,7 +404,8 @@ fn serve_websocket(
         logfile,
         Chunker::new(start, filter).with_before(before),
         q.format,
-        q.follow,
+        // An older generation no longer grows: it is sent, then closed.
+        q.follow && !older,
         q.meta,
         timing,
         format!("{} {}", log.peer, log_target(&canonical_label)),
@@ -415,6 +422,34 @@ fn serve_websocket(
         http::linger(ws.get_ref().get_ref());
     }
     Ok(())
+}
+
+/// `inode=I` without `from=`: the file at the path when it is inode I, else
+/// the older generation of it that is (true in the answer's last place);
+/// none → 410. Without `inode=`, the file at the path.
+fn pick_generation(
+    roots: &[PathBuf],
+    at_path: (PathBuf, File, Metadata),
+    inode: Option<u64>,
+) -> Result<(PathBuf, File, Metadata, bool), Refused> {
+    let (canonical, file, meta) = at_path;
+    let Some(inode) = inode.filter(|&i| i != access::file_id(&meta).1) else {
+        return Ok((canonical, file, meta, false));
+    };
+    let gone = || {
+        (
+            410,
+            format!(
+                "inode={inode} is neither the file at this path nor one of its older generations (deleted, or compressed); ask again without inode="
+            ),
+        )
+    };
+    let g = generations::find(&canonical, roots, inode).ok_or_else(gone)?;
+    let file = g.open(roots).ok_or_else(gone)?;
+    let meta = file
+        .metadata()
+        .map_err(|e| (500, format!("reading the file failed: {e}")))?;
+    Ok((g.path, file, meta, true))
 }
 
 /// 415 for a compressed file (judged by its first bytes): it is not

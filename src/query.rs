@@ -31,6 +31,9 @@ pub struct Query {
     pub meta: bool,
     /// `from=N&inode=I`.
     pub resume: Option<(u64, u64)>,
+    /// `inode=I` without `from=`: which file of the path's chain is read
+    /// (the file at the path or one of its older generations).
+    pub inode: Option<u64>,
     pub token: Option<String>,
     /// `since=T`: start at the first line stamped at or after T.
     pub since: Option<Target>,
@@ -53,6 +56,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
         excludes: Vec::new(),
         meta: false,
         resume: None,
+        inode: None,
         token: None,
         since: None,
         list: false,
@@ -85,8 +89,13 @@ pub fn parse(target: &str) -> Result<Query, String> {
     }
     q.resume = match (from, inode) {
         (Some(f), Some(i)) => Some((f, i)),
-        (None, None) => None,
-        _ => return Err("from= and inode= go together".to_string()),
+        (None, i) => {
+            q.inode = i;
+            None
+        }
+        (Some(_), None) => {
+            return Err("from= needs inode= (the file the offset is in)".to_string());
+        }
     };
     if q.since.is_some() && q.resume.is_some() {
         return Err(
@@ -171,6 +180,8 @@ mod tests {
         assert!(parse("/?list").unwrap().list);
         assert!(parse("/f?download").unwrap().download);
         assert!(parse("/f?unknown=1").is_ok());
+        assert_eq!(parse("/f?inode=7").unwrap().inode, Some(7));
+        assert_eq!(parse("/f?inode=7&from=1").unwrap().inode, None);
         assert!(matches!(
             parse("/f?since=2026-12-01T14:02:00Z").unwrap().since,
             Some(Target::Instant(_))
@@ -189,7 +200,6 @@ mod tests {
             "/f?tail=2",
             "/f?format=xml",
             "/f?from=1",
-            "/f?inode=1",
             "/f?from=a&inode=1",
             "/f?since=yesterday",
             "/f?since=-15m&from=1&inode=2",

@@ -15,6 +15,7 @@ mod compressed;
 mod filter;
 mod http;
 mod inetd;
+mod inode;
 mod liveness;
 mod load;
 mod manpage;

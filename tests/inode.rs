@@ -1,0 +1,149 @@
+//! `inode=I` (without `from=`) picks the file among the path and its older
+//! generations, as the real tools leave them: logrotate (numbered, with
+//! `compress`/`delaycompress`, and `dateext`) run for real, and the names of
+//! Python's TimedRotatingFileHandler and loguru. An older generation is sent
+//! and closed (it no longer grows); a compressed one is 415; an inode that
+//! is none of them is 410. `since=` works on the generation picked.
+use crate::common::*;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+fn ino(p: &Path) -> u64 {
+    std::fs::metadata(p).unwrap().ino()
+}
+
+/// Runs the real logrotate with `rules` for `log`, forced.
+fn logrotate(dir: &TempDir, log: &Path, rules: &str) {
+    let conf = dir.join("logrotate.conf");
+    std::fs::write(&conf, format!("{} {{\n{rules}\n}}\n", log.display())).unwrap();
+    let bin = [
+        "/usr/sbin/logrotate",
+        "/sbin/logrotate",
+        "/usr/bin/logrotate",
+    ]
+    .into_iter()
+    .find(|b| Path::new(b).exists())
+    .unwrap_or("logrotate");
+    let out = Command::new(bin)
+        .arg("-f")
+        .arg("-s")
+        .arg(dir.join("logrotate.state"))
+        .arg(&conf)
+        .output()
+        .expect("logrotate is installed (apt-get install logrotate)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The text of a request, and its close code.
+fn read(s: &Server, log: &Path, query: &str) -> (String, Option<u16>) {
+    s.ws(log, query).text_to_close(T)
+}
+
+#[test]
+fn logrotate_numbered_and_compressed() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("inode-numbered");
+    let logs = dir.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let log = logs.join("app.log");
+    let rules = "rotate 5\ncompress\ndelaycompress\ncreate\nmissingok";
+    for text in [
+        "one\n",
+        "2026-12-01 14:00:00 two\n2026-12-01 14:05:00 two b\n",
+    ] {
+        std::fs::write(&log, text).unwrap();
+        logrotate(&dir, &log, rules);
+    }
+    std::fs::write(&log, "now\n").unwrap();
+    let (one, two) = (logs.join("app.log.2.gz"), logs.join("app.log.1"));
+    assert!(
+        one.exists() && two.exists(),
+        "logrotate left app.log.1 and app.log.2.gz"
+    );
+    let other = logs.join("other.log");
+    std::fs::write(&other, "other\n").unwrap();
+    let s = Server::rooted(dir.path(), &["--interval", "0.1"]);
+
+    assert_eq!(
+        read(&s, &log, &format!("?format=text&inode={}", ino(&log))).0,
+        "now\n"
+    );
+    assert_eq!(
+        read(
+            &s,
+            &log,
+            &format!("?format=text&tail=1&inode={}", ino(&two))
+        ),
+        (
+            "2026-12-01 14:00:00 two\n2026-12-01 14:05:00 two b\n".to_string(),
+            Some(1000)
+        ),
+        "an older generation is sent and closed, even with tail=1"
+    );
+    assert_eq!(
+        read(
+            &s,
+            &log,
+            &format!("?format=text&since=2026-12-01+14:01&inode={}", ino(&two))
+        )
+        .0,
+        "2026-12-01 14:05:00 two b\n"
+    );
+
+    let path = url_path(&log);
+    let (status, text) = s.ws_status(&format!("{path}?inode={}", ino(&one)), "");
+    assert_eq!(status, 415, "the compressed generation: {text}");
+    assert!(text.contains("gzip"), "{text}");
+    for gone in [ino(&other), 1] {
+        let (status, text) = s.ws_status(&format!("{path}?inode={gone}"), "");
+        assert_eq!(status, 410, "inode {gone}: {text}");
+        assert!(text.contains("without inode="), "{text}");
+    }
+}
+
+#[test]
+fn logrotate_dateext_and_python_and_loguru_names() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("inode-dated");
+    let logs = dir.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let log = logs.join("app.log");
+    std::fs::write(&log, "dated\n").unwrap();
+    logrotate(
+        &dir,
+        &log,
+        "rotate 5\ndateext\ndateformat -%Y%m%d-%s\ncreate",
+    );
+    let dated = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("app.log-"))
+        .expect("logrotate dateext left app.log-YYYYMMDD-SECS");
+    // The names Python's TimedRotatingFileHandler and loguru give.
+    let timed = logs.join("app.log.2026-12-01_14-02");
+    std::fs::write(&timed, "timed\n").unwrap();
+    let loguru = logs.join("app.2026-12-01_14-02-03_123456.log");
+    std::fs::write(&loguru, "loguru\n").unwrap();
+    std::fs::write(&log, "now\n").unwrap();
+    let s = Server::rooted(dir.path(), &[]);
+    for (g, want) in [
+        (&dated, "dated\n"),
+        (&timed, "timed\n"),
+        (&loguru, "loguru\n"),
+    ] {
+        assert_eq!(
+            read(&s, &log, &format!("?format=text&inode={}", ino(g))),
+            (want.to_string(), Some(1000)),
+            "{}",
+            g.display()
+        );
+    }
+}
