@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use log::{Level, log};
+use log::{Level, debug, log};
 use tungstenite::WebSocket;
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
@@ -474,7 +474,16 @@ fn since_start(file: &File, meta: &Metadata, q: &Query) -> Result<u64, Refused> 
         return Ok(meta.len());
     };
     let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
-    match since::find(file, meta.len(), target, hint, SINCE_SCAN_LIMIT) {
+    let found = since::find(file, meta.len(), target, hint, SINCE_SCAN_LIMIT);
+    if let Ok((since, cost)) = &found {
+        debug!(
+            "since=: {since:?} of {} bytes after {} block reads ({} bytes)",
+            meta.len(),
+            cost.reads,
+            cost.bytes
+        );
+    }
+    match found.map(|(since, _)| since) {
         Ok(Since::At(at) | Since::Limit(at)) => Ok(at),
         Ok(Since::NoTimestamps) => Err((
             422,

@@ -27,6 +27,14 @@ pub enum Since {
     NoTimestamps,
 }
 
+/// What a search read: block reads and bytes (for the debug log and the
+/// benchmark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cost {
+    pub reads: u32,
+    pub bytes: u64,
+}
+
 /// Finds where `since=target` starts in the first `len` bytes of `file`,
 /// reading at most about `scan_limit` bytes.
 pub fn find(
@@ -35,17 +43,24 @@ pub fn find(
     target: &Target,
     hint: YearHint,
     scan_limit: u64,
-) -> io::Result<Since> {
-    Search {
+) -> io::Result<(Since, Cost)> {
+    let mut search = Search {
         file,
         len,
         hint,
         block: TAIL_BLOCK,
         scanned: 0,
+        reads: 0,
         limit: scan_limit,
         buf: Vec::new(),
-    }
-    .run(target)
+        buf_at: 0,
+    };
+    let since = search.run(target)?;
+    let cost = Cost {
+        reads: search.reads,
+        bytes: search.scanned,
+    };
+    Ok((since, cost))
 }
 
 struct Search<'a, F: ReadAt> {
@@ -54,8 +69,11 @@ struct Search<'a, F: ReadAt> {
     hint: YearHint,
     block: usize,
     scanned: u64,
+    reads: u32,
     limit: u64,
+    /// The last block read, and its offset in the file.
     buf: Vec<u8>,
+    buf_at: u64,
 }
 
 /// A forward scan's answer.
@@ -138,15 +156,23 @@ impl<F: ReadAt> Search<'_, F> {
             if pos >= end || pos >= len {
                 return Ok(Found::None);
             }
-            if self.scanned >= self.limit {
-                return Ok(Found::Limit);
-            }
             let stop = (pos + read_len).min(len);
             let n = (stop - pos) as usize;
-            self.buf.resize(n, 0);
-            self.file.read_exact_at(&mut self.buf, pos)?;
-            self.scanned += n as u64;
-            let buf = &self.buf[..];
+            // The last block read often holds this one (a small file, the
+            // last probes of a search): then it is not read again.
+            let held = self.buf_at <= pos && stop <= self.buf_at + self.buf.len() as u64;
+            if !held {
+                if self.scanned >= self.limit {
+                    return Ok(Found::Limit);
+                }
+                self.buf.resize(n, 0);
+                self.file.read_exact_at(&mut self.buf, pos)?;
+                self.buf_at = pos;
+                self.scanned += n as u64;
+                self.reads += 1;
+            }
+            let from = (pos - self.buf_at) as usize;
+            let buf = &self.buf[from..from + n];
             let mut i = 0;
             if mid_line {
                 match buf.iter().position(|&b| b == b'\n') {
@@ -259,8 +285,10 @@ mod tests {
                 hint: HINT,
                 block,
                 scanned: 0,
+                reads: 0,
                 limit: u64::MAX,
                 buf: Vec::new(),
+                buf_at: 0,
             }
             .run(&t)
             .unwrap();
@@ -334,7 +362,9 @@ mod tests {
         };
         let t = wall_target("2026-12-01 14:00");
         assert_eq!(
-            find(&f, f.bytes.len() as u64, &t, HINT, u64::MAX).unwrap(),
+            find(&f, f.bytes.len() as u64, &t, HINT, u64::MAX)
+                .unwrap()
+                .0,
             Since::NoTimestamps
         );
     }
@@ -353,11 +383,11 @@ mod tests {
         let t = wall_target("2026-12-01 14:30");
         let len = content.len() as u64;
         assert_eq!(
-            find(&f, len, &t, HINT, 3 * TAIL_BLOCK as u64).unwrap(),
+            find(&f, len, &t, HINT, 3 * TAIL_BLOCK as u64).unwrap().0,
             Since::Limit(0)
         );
         assert_eq!(
-            find(&f, len, &t, HINT, u64::MAX).unwrap(),
+            find(&f, len, &t, HINT, u64::MAX).unwrap().0,
             Since::At(len - 22)
         );
     }
@@ -418,9 +448,10 @@ mod tests {
                 };
                 let secs = 1_780_000_000 + want_line as i64;
                 let t = Target::Instant(i128::from(secs) * 1_000_000_000);
-                let got = find(&f, f.len, &t, HINT, u64::MAX).unwrap();
+                let (got, cost) = find(&f, f.len, &t, HINT, u64::MAX).unwrap();
                 let want = if at_end { len } else { want_line * LINE };
                 assert_eq!(got, Since::At(want), "size 2^{shift}");
+                assert_eq!(cost.reads, f.reads.get());
                 reads.push((shift, f.reads.get()));
             }
         }
