@@ -97,10 +97,10 @@ pub fn parse(target: &str) -> Result<Query, String> {
             return Err("from= needs inode= (the file the offset is in)".to_string());
         }
     };
-    if q.since.is_some() && q.resume.is_some() {
-        return Err(
-            "since= and from= do not go together: a resume point says where to start".into(),
-        );
+    if q.resume.is_some() {
+        // A resume point says where to start: a client reconnecting with the
+        // URL it first used (since= in it) and from= resumes.
+        q.since = None;
     }
     Ok(q)
 }
@@ -181,6 +181,7 @@ mod tests {
         assert!(parse("/f?download").unwrap().download);
         assert!(parse("/f?unknown=1").is_ok());
         assert_eq!(parse("/f?inode=7").unwrap().inode, Some(7));
+        assert_eq!(parse("/f?since=-15m&from=1&inode=2").unwrap().since, None);
         assert_eq!(parse("/f?inode=7&from=1").unwrap().inode, None);
         assert!(matches!(
             parse("/f?since=2026-12-01T14:02:00Z").unwrap().since,
@@ -202,7 +203,6 @@ mod tests {
             "/f?from=1",
             "/f?from=a&inode=1",
             "/f?since=yesterday",
-            "/f?since=-15m&from=1&inode=2",
         ] {
             assert!(parse(t).is_err(), "{t}");
         }
