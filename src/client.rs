@@ -779,6 +779,9 @@ mod tests {
             html: false,
             token: None,
             retry: true,
+            since: None,
+            matches: vec![],
+            excludes: vec![],
             urls: vec![],
         };
         let mut st = Stream::new(source("ws://h:1/f?match=a"), &cfg, false);

@@ -81,7 +81,10 @@ pub fn parse(target: &str) -> Result<Query, String> {
             "from" => from = Some(number("from", &value)?),
             "inode" => inode = Some(number("inode", &value)?),
             "token" => q.token = Some(value.into_owned()),
-            "since" => q.since = Some(timestamp::parse_target(&value, SystemTime::now())?),
+            "since" => {
+                let t = timestamp::parse_target(&value, SystemTime::now());
+                q.since = Some(t.map_err(|e| format!("since={e}"))?);
+            }
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
             _ => {}

@@ -81,7 +81,11 @@ impl YearHint {
 /// Parses `since=`'s value; `now` is for the relative forms. Errors are 400
 /// reasons.
 pub fn parse_target(text: &str, now: SystemTime) -> Result<Target, String> {
-    let bad = || format!("since={text} is not a time; use {TARGET_FORMS}");
+    // The value is echoed in a one-line reason: escaped and bounded.
+    let bad = || {
+        let shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();
+        format!("'{shown}' is not a time; use {TARGET_FORMS}")
+    };
     let b = text.trim().as_bytes();
     if let Some(rel) = b.strip_prefix(b"-") {
         let (num, unit) = rel.split_at(rel.len().saturating_sub(1));
@@ -495,6 +499,8 @@ mod tests {
         ] {
             assert_eq!(parse_target(text, now), Ok(want), "{text}");
         }
+        let e = parse_target("a\nb\u{1b}", now).unwrap_err();
+        assert!(e.starts_with("'a\\nb\\u{1b}'"), "{e}");
         for text in [
             "",
             "yesterday",
@@ -508,6 +514,7 @@ mod tests {
         ] {
             let e = parse_target(text, now).unwrap_err();
             assert!(e.contains("-15m"), "{text}: {e}");
+            assert!(e.starts_with(&format!("'{text}'")), "{e}");
         }
     }
 
