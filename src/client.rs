@@ -337,6 +337,8 @@ struct Stream {
     html: bool,
     token: Option<String>,
     retry: bool,
+    /// `--since`, `--match`, `--exclude` as query pairs (`since` first).
+    history: Vec<(&'static str, String)>,
     multi: bool,
     /// The last position the server reported.
     resume: Option<Resume>,
@@ -360,6 +362,7 @@ impl Stream {
             html: cfg.html,
             token: cfg.token.clone(),
             retry: cfg.retry,
+            history: history_params(cfg),
             multi,
             resume: None,
             unconfirmed: 0,
@@ -416,11 +419,19 @@ impl Stream {
             if self.follow || self.retry {
                 q.append_pair("meta", "1");
             }
-            match self.resume_point() {
+            let resume = self.resume_point();
+            for (key, value) in &self.history {
+                // A resume point says where to start; since= would not.
+                if !(*key == "since" && resume.is_some()) {
+                    q.append_pair(key, value);
+                }
+            }
+            match resume {
                 Some(r) => {
                     q.append_pair("from", &r.offset.to_string());
                     q.append_pair("inode", &r.inode.to_string());
                 }
+                None if self.history.first().is_some_and(|(k, _)| *k == "since") => {}
                 None => {
                     q.append_pair("lines", &self.lines.to_string());
                 }
@@ -734,6 +745,15 @@ fn seconds(d: Duration) -> String {
 /// longer count file bytes.
 fn contains_replacement(data: &[u8]) -> bool {
     data.windows(3).any(|w| w == "\u{fffd}".as_bytes())
+}
+
+/// The History parameters of `wstail tail`: `since=` first, then every
+/// `match=` and `exclude=`, as query pairs.
+fn history_params(cfg: &TailConfig) -> Vec<(&'static str, String)> {
+    let since = cfg.since.iter().map(|t| ("since", t.clone()));
+    let matches = cfg.matches.iter().map(|t| ("match", t.clone()));
+    let excludes = cfg.excludes.iter().map(|t| ("exclude", t.clone()));
+    since.chain(matches).chain(excludes).collect()
 }
 
 #[cfg(test)]

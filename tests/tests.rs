@@ -24,3 +24,4 @@ mod rotation;
 mod since;
 mod smoke;
 mod tail;
+mod tail_history;
