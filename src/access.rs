@@ -7,9 +7,13 @@
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::limits::MAX_SYMLINKS;
 
 /// Browser origins allowed besides the server's own (`--allow-origin`).
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +25,28 @@ pub enum Origins {
 /// `O_NONBLOCK` (Linux, all architectures Rust supports there): opening a
 /// FIFO that was swapped in after the check must not block the thread.
 const O_NONBLOCK: i32 = 0o4000;
+
+/// `O_NOFOLLOW`: a symlink in the last component is not followed (`ELOOP`,
+/// or with `O_PATH` the link itself is opened). ARM and PowerPC number it
+/// differently from the other Linux architectures.
+#[cfg(any(
+    target_arch = "arm",
+    target_arch = "aarch64",
+    target_arch = "powerpc",
+    target_arch = "powerpc64"
+))]
+const O_NOFOLLOW: i32 = 0o100000;
+#[cfg(not(any(
+    target_arch = "arm",
+    target_arch = "aarch64",
+    target_arch = "powerpc",
+    target_arch = "powerpc64"
+)))]
+const O_NOFOLLOW: i32 = 0o400000;
+
+/// `O_PATH`: a handle that names a file without opening it for reading (no
+/// side effect of opening a device or a FIFO); enough for `fstat`.
+const O_PATH: i32 = 0o10000000;
 
 /// Why a path is refused; `status` gives the HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +122,8 @@ fn within_any(path: &Path, roots: &[PathBuf]) -> bool {
 
 /// The full path rule. Returns the canonical path of a regular file under a
 /// root, or why not. `raw` is the percent-decoded URL path (decoded once).
+/// This is the check only: open through `open_path`, which checks the
+/// opened descriptor again.
 pub fn check_path(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> {
     if raw.contains(&0) {
         return Err(Refusal::Malformed("the path holds a NUL byte"));
@@ -105,8 +133,20 @@ pub fn check_path(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> {
     if !within_any(&lexical, roots) {
         return Err(Refusal::Forbidden("the path is outside the served roots"));
     }
-    let canonical = match std::fs::canonicalize(&lexical) {
+    let canonical = canonical_within(roots, &lexical)?;
+    let meta = std::fs::metadata(&canonical).map_err(|e| io_refusal(&e))?;
+    check_regular(&meta)?;
+    Ok(canonical)
+}
+
+/// `path` canonicalized (symlinks resolved) and inside a root, or why not.
+/// When nothing is there, the refusal depends on where the longest existing
+/// part of the path leads (see `missing_refusal`), so that a symlink to an
+/// outside directory cannot tell what exists behind it.
+fn canonical_within(roots: &[PathBuf], path: &Path) -> Result<PathBuf, Refusal> {
+    let canonical = match std::fs::canonicalize(path) {
         Ok(c) => c,
+        Err(e) if is_missing(&e) => return Err(missing_refusal(roots, path, 0)),
         Err(e) => return Err(io_refusal(&e)),
     };
     if !within_any(&canonical, roots) {
@@ -114,16 +154,70 @@ pub fn check_path(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> {
             "the path leads outside the served roots",
         ));
     }
-    let meta = std::fs::metadata(&canonical).map_err(|e| io_refusal(&e))?;
-    check_regular(&meta)?;
     Ok(canonical)
 }
 
+fn is_missing(e: &io::Error) -> bool {
+    // ENOTDIR too: `/root/file.log/x` names nothing.
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
+/// The refusal for a path that names nothing: 404 only if its longest
+/// existing prefix, canonicalized, is inside a root, and a dangling symlink
+/// right after that prefix (followed lexically, at most `MAX_SYMLINKS` deep)
+/// leads into one too; otherwise 403, whether or not something is there.
+fn missing_refusal(roots: &[PathBuf], path: &Path, depth: usize) -> Refusal {
+    let outside = || Refusal::Forbidden("the path leads outside the served roots");
+    if depth > MAX_SYMLINKS {
+        return Refusal::Forbidden("the path leads through too many symlinks");
+    }
+    // The longest prefix that canonicalizes (`/` always does).
+    let mut rest: Vec<&OsStr> = Vec::new();
+    let mut prefix = path;
+    let base = loop {
+        match std::fs::canonicalize(prefix) {
+            Ok(c) => break c,
+            Err(e) if !is_missing(&e) => return io_refusal(&e),
+            Err(_) => {}
+        }
+        match (prefix.parent(), prefix.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                prefix = parent;
+            }
+            _ => return outside(),
+        }
+    };
+    if !within_any(&base, roots) {
+        return outside();
+    }
+    // The next name: a dangling symlink (or one in a loop) is followed by
+    // hand; anything else there means the name after it is what is missing.
+    let Some(next) = rest.pop() else {
+        return Refusal::NotFound;
+    };
+    let link = base.join(next);
+    let Ok(target) = std::fs::read_link(&link) else {
+        return Refusal::NotFound;
+    };
+    let mut resolved = base.join(target); // an absolute target replaces `base`
+    for name in rest.iter().rev() {
+        resolved.push(name);
+    }
+    match lexical_normalize(resolved.as_os_str().as_bytes()) {
+        Some(p) => missing_refusal(roots, &p, depth + 1),
+        None => outside(),
+    }
+}
+
 fn io_refusal(e: &io::Error) -> Refusal {
-    match e.kind() {
-        // ENOTDIR too: `/root/file.log/x` names nothing.
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Refusal::NotFound,
-        _ => Refusal::Forbidden("the file cannot be read by the server"),
+    if is_missing(e) {
+        Refusal::NotFound
+    } else {
+        Refusal::Forbidden("the file cannot be read by the server")
     }
 }
 
@@ -139,25 +233,132 @@ fn check_regular(meta: &Metadata) -> Result<(), Refusal> {
     }
 }
 
-/// Opens a path that `check_path` admitted, without blocking on a FIFO that
-/// may have been swapped in since, and checks again that what was opened is a
-/// regular file.
-pub fn open_checked(canonical: &Path) -> Result<(File, Metadata), Refusal> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(O_NONBLOCK)
-        .open(canonical)
-        .map_err(|e| io_refusal(&e))?;
+/// The refusal when what was opened is not what was checked: a symlink or a
+/// directory was swapped in between (or the file was replaced).
+fn swapped() -> Refusal {
+    Refusal::Forbidden("the path changed while it was opened (a swapped symlink?)")
+}
+
+/// Checks and opens a client-named path: the path rule (`check_path`), then
+/// open-then-verify (`open_canonical`). Every file a client names is opened
+/// through here. Returns the canonical path, the file (opened read-only,
+/// non-blocking) and its metadata (from the descriptor).
+pub fn open_path(roots: &[PathBuf], raw: &[u8]) -> Result<(PathBuf, File, Metadata), Refusal> {
+    let canonical = check_path(roots, raw)?;
+    let (file, meta) = open_canonical(roots, &canonical)?;
+    Ok((canonical, file, meta))
+}
+
+/// `open_path` for a path the server found itself (a rotated generation, a
+/// re-opened log): the same rule, the same verification.
+pub fn open_verified(roots: &[PathBuf], path: &Path) -> Result<(PathBuf, File, Metadata), Refusal> {
+    open_path(roots, path.as_os_str().as_bytes())
+}
+
+/// The metadata of a file the path rule admits, verified the same way as an
+/// open (`?list` shows sizes and times, which must not be an outside
+/// file's): the file is opened as a handle only (`O_PATH`: no read, no side
+/// effect of opening a device) and its descriptor checked.
+pub fn stat_verified(roots: &[PathBuf], path: &Path) -> Result<(PathBuf, Metadata), Refusal> {
+    let canonical = check_path(roots, path.as_os_str().as_bytes())?;
+    let (_, meta) = open_handle(roots, &canonical)?;
+    Ok((canonical, meta))
+}
+
+/// Open, then verify. The check and the open are two steps, so whatever the
+/// path names may be swapped in between (a symlink renamed over the file, or
+/// over a directory on the way). So:
+///
+/// 1. the canonical path is opened as a handle only (`O_PATH`), not
+///    following a symlink in its last component (`O_NOFOLLOW`: a symlink
+///    there now is opened as itself and refused);
+/// 2. the handle must be a regular file, and where the kernel says it lives
+///    (`/proc/self/fd/N`, bound to the descriptor, not to the path) must be
+///    inside a root;
+/// 3. the path is checked afresh (canonical, inside a root) and must name
+///    the same (device, inode) as the handle, without following a symlink;
+/// 4. only then is the file opened for reading, through the handle
+///    (`/proc/self/fd/N`), so the same inode is read; its (device, inode)
+///    is compared once more.
+///
+/// Any difference is 403. Without /proc (a container that lacks it), step 2
+/// is skipped and step 4 opens the path again (with `O_NOFOLLOW`), still
+/// comparing (device, inode): a swapped last component is still caught, a
+/// directory swapped back and forth between the steps no longer surely is.
+fn open_canonical(roots: &[PathBuf], canonical: &Path) -> Result<(File, Metadata), Refusal> {
+    let (handle, hmeta) = open_handle(roots, canonical)?;
+    let file = if proc_available() {
+        open_read(&fd_link(&handle), O_NONBLOCK)
+    } else {
+        open_read(canonical, O_NONBLOCK | O_NOFOLLOW)
+    }
+    .map_err(|e| io_refusal(&e))?;
     let meta = file.metadata().map_err(|e| io_refusal(&e))?;
+    if file_id(&meta) != file_id(&hmeta) {
+        return Err(swapped());
+    }
     check_regular(&meta)?;
     Ok((file, meta))
 }
 
-/// Checks and opens in one step (used again when a followed file reappears).
-pub fn open_path(roots: &[PathBuf], raw: &[u8]) -> Result<(PathBuf, File, Metadata), Refusal> {
-    let canonical = check_path(roots, raw)?;
-    let (file, meta) = open_checked(&canonical)?;
-    Ok((canonical, file, meta))
+/// Steps 1 to 3 of `open_canonical`: the verified handle and its metadata.
+fn open_handle(roots: &[PathBuf], canonical: &Path) -> Result<(File, Metadata), Refusal> {
+    let handle = OpenOptions::new()
+        .read(true)
+        .custom_flags(O_PATH | O_NOFOLLOW)
+        .open(canonical)
+        .map_err(|e| {
+            if is_missing(&e) {
+                // Gone since the check, or a directory on the way swapped:
+                // judged afresh, so that a race is no existence oracle.
+                match canonical_within(roots, canonical) {
+                    Err(r) => r,
+                    Ok(_) => swapped(),
+                }
+            } else {
+                io_refusal(&e)
+            }
+        })?;
+    let hmeta = handle.metadata().map_err(|e| io_refusal(&e))?;
+    if hmeta.file_type().is_symlink() {
+        return Err(swapped());
+    }
+    check_regular(&hmeta)?;
+    // Where the descriptor really is, whatever the path names now.
+    if proc_available() {
+        let real = std::fs::read_link(fd_link(&handle)).map_err(|_| {
+            Refusal::Forbidden("the opened file cannot be verified through /proc/self/fd")
+        })?;
+        if !within_any(&real, roots) {
+            return Err(swapped());
+        }
+    }
+    // A fresh check of the path: it must still lead inside a root, to this
+    // very file. `symlink_metadata`: a symlink swapped in at the end of the
+    // canonical path is not followed.
+    let fresh = canonical_within(roots, canonical)?;
+    let now = std::fs::symlink_metadata(&fresh).map_err(|e| io_refusal(&e))?;
+    if file_id(&now) != file_id(&hmeta) {
+        return Err(swapped());
+    }
+    Ok((handle, hmeta))
+}
+
+/// `/proc/self/fd/N` for an open file: the kernel's link to the very file
+/// the descriptor holds (reading the link gives where it lives now; opening
+/// it opens that same file, whatever its path names by then).
+fn fd_link(file: &File) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+/// Whether /proc is mounted (looked at once).
+fn proc_available() -> bool {
+    static PROC: OnceLock<bool> = OnceLock::new();
+    *PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir())
+}
+
+fn open_read(path: &Path, flags: i32) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(flags).open(path)
 }
 
 /// Device and inode: what identifies "the same file" across renames.
@@ -400,5 +601,132 @@ mod tests {
         assert_eq!(p("/definitely/not/here").unwrap_err().status(), 403);
         assert_eq!(p(&format!("{r}/a\0")).unwrap_err().status(), 400);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A fresh directory under the temp dir, removed on drop.
+    struct Scratch(PathBuf);
+    impl Scratch {
+        fn new(tag: &str) -> Scratch {
+            let dir =
+                std::env::temp_dir().join(format!("wstail-access-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(std::fs::canonicalize(&dir).unwrap())
+        }
+    }
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// What does not exist behind an in-root symlink to an outside
+    /// directory is 403 like what does exist: no existence oracle.
+    #[test]
+    fn missing_paths_are_judged_by_where_they_lead() {
+        let s = Scratch::new("missing");
+        let root = s.0.join("root");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(s.0.join("outdir")).unwrap();
+        std::fs::write(s.0.join("outdir/exists.log"), "x").unwrap();
+        std::fs::write(root.join("a.log"), "a").unwrap();
+        let link = |target: &Path, name: &str| std::os::unix::fs::symlink(target, root.join(name));
+        link(&s.0.join("outdir"), "out").unwrap();
+        link(Path::new("/proc/self/root"), "procroot").unwrap();
+        link(&s.0.join("outdir/missing.log"), "dangling-out").unwrap();
+        link(&root.join("later.log"), "dangling-in").unwrap();
+        link(Path::new("later.log"), "dangling-relative").unwrap();
+        link(Path::new("../outdir/nothing"), "dangling-up").unwrap();
+        link(&root.join("dangling-out"), "chain-out").unwrap();
+        link(&root.join("dangling-in"), "chain-in").unwrap();
+        link(&root.join("loop-b"), "loop-a").unwrap();
+        link(&root.join("loop-a"), "loop-b").unwrap();
+        link(&root.join("sub"), "subdir").unwrap();
+        let roots = vec![root.clone()];
+        let r = root.to_str().unwrap();
+        let cases: &[(&str, u16)] = &[
+            ("out/exists.log", 403),
+            ("out/missing.log", 403),
+            ("out/missing/deeper.log", 403),
+            ("out/exists.log/x", 403),
+            ("procroot/etc/passwd", 403),
+            ("procroot/etc/nonexistent", 403),
+            ("procroot/nonexistent/x", 403),
+            ("dangling-out", 403),
+            ("dangling-out/x", 403),
+            ("dangling-up", 403),
+            ("chain-out", 403),
+            ("loop-a", 403),
+            ("missing.log", 404),
+            ("nodir/missing.log", 404),
+            ("a.log/x", 404),
+            ("dangling-in", 404),
+            ("dangling-relative", 404),
+            ("chain-in", 404),
+            ("subdir/missing.log", 404),
+            ("sub/../missing.log", 404),
+        ];
+        for (rel, want) in cases {
+            let got = check_path(&roots, format!("{r}/{rel}").as_bytes());
+            assert_eq!(got.map_err(|e| e.status()), Err(*want), "{rel}");
+        }
+    }
+
+    /// The flags are right for this architecture: `O_PATH | O_NOFOLLOW`
+    /// opens a symlink itself.
+    #[test]
+    fn nofollow_handle_opens_the_symlink_itself() {
+        let s = Scratch::new("flags");
+        std::fs::write(s.0.join("f"), "x").unwrap();
+        std::os::unix::fs::symlink(s.0.join("f"), s.0.join("l")).unwrap();
+        let h = open_read(&s.0.join("l"), O_PATH | O_NOFOLLOW).unwrap();
+        assert!(h.metadata().unwrap().file_type().is_symlink());
+        let e = open_read(&s.0.join("l"), O_NONBLOCK | O_NOFOLLOW).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(40), "ELOOP");
+    }
+
+    /// What the check admitted, swapped before the open: a symlink over the
+    /// file, or over a directory on the way; the open refuses it (403), and
+    /// a hard link inside the root is the same file and is served.
+    #[test]
+    fn a_swap_after_the_check_is_refused_at_the_open() {
+        let s = Scratch::new("swap");
+        let root = s.0.join("root");
+        std::fs::create_dir_all(root.join("d")).unwrap();
+        std::fs::create_dir_all(s.0.join("outdir")).unwrap();
+        std::fs::write(s.0.join("outdir/race.log"), "outside").unwrap();
+        std::fs::write(root.join("race.log"), "inside").unwrap();
+        std::fs::write(root.join("d/race.log"), "inside").unwrap();
+        let roots = vec![root.clone()];
+        let read = |f: File| std::io::read_to_string(f).unwrap();
+
+        let file = check_path(&roots, root.join("race.log").as_os_str().as_bytes()).unwrap();
+        let (f, _) = open_canonical(&roots, &file).unwrap();
+        assert_eq!(read(f), "inside");
+        std::fs::rename(&file, root.join("keep.log")).unwrap();
+        std::os::unix::fs::symlink(s.0.join("outdir/race.log"), &file).unwrap();
+        assert_eq!(
+            open_canonical(&roots, &file).unwrap_err().reason(),
+            swapped().reason()
+        );
+        assert_eq!(stat_verified(&roots, &file).unwrap_err().status(), 403);
+        std::fs::remove_file(&file).unwrap();
+        std::fs::hard_link(root.join("keep.log"), &file).unwrap();
+        let (f, _) = open_canonical(&roots, &file).unwrap();
+        assert_eq!(read(f), "inside");
+
+        let deep = check_path(&roots, root.join("d/race.log").as_os_str().as_bytes()).unwrap();
+        std::fs::rename(root.join("d"), root.join("d.real")).unwrap();
+        std::os::unix::fs::symlink(s.0.join("outdir"), root.join("d")).unwrap();
+        assert_eq!(
+            open_canonical(&roots, &deep).unwrap_err().reason(),
+            swapped().reason()
+        );
+        assert_eq!(
+            open_path(&roots, deep.as_os_str().as_bytes())
+                .unwrap_err()
+                .status(),
+            403
+        );
     }
 }

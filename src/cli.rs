@@ -14,8 +14,9 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use crate::config::{
     DEFAULT_HEARTBEAT_SECS, DEFAULT_INTERVAL_SECS, DEFAULT_LISTEN, DEFAULT_LOG_LEVEL,
-    DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINES, DEFAULT_PONG_TIMEOUT_SECS, DEFAULT_SERVE_LINES,
-    DEFAULT_TAIL_LINES, RawServe, RawTail, ServeConfig, TOKEN_VARIABLE, TailConfig, UsageError,
+    DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINES, DEFAULT_PONG_TIMEOUT_SECS, DEFAULT_SCAN_LIMIT,
+    DEFAULT_SERVE_LINES, DEFAULT_TAIL_LINES, RawServe, RawTail, ServeConfig, TOKEN_VARIABLE,
+    TailConfig, UsageError,
 };
 use crate::limits::INTERVAL_RANGE;
 
@@ -57,6 +58,9 @@ Options:
                             then [default: {DEFAULT_PONG_TIMEOUT_SECS}]
       --max-clients N       connections served at once; more get HTTP 503
                             [default: {DEFAULT_MAX_CLIENTS}]
+      --scan-limit BYTES    most file bytes one request may scan for
+                            filtered lines or before=; K, M, G suffixes
+                            [default: {DEFAULT_SCAN_LIMIT}]
       --token TOKEN         require this token (query token= or
                             Authorization: Bearer) [default: ${TOKEN_VARIABLE},
                             else none]
@@ -152,6 +156,7 @@ fn parse_serve(mut p: Parser) -> Result<Command, UsageError> {
             "--heartbeat" => raw.heartbeat = Some(p.value()?),
             "--pong-timeout" => raw.pong_timeout = Some(p.value()?),
             "--max-clients" => raw.max_clients = Some(p.value()?),
+            "--scan-limit" => raw.scan_limit = Some(p.value()?),
             "--token" => raw.token = Some(p.value()?),
             "--allow-origin" => raw.origins.push(p.value()?),
             "--base-path" => raw.base_path = Some(p.value()?),
@@ -346,6 +351,7 @@ mod tests {
         assert_eq!(c.heartbeat, Some(Duration::from_secs(30)));
         assert_eq!(c.pong_timeout, Duration::from_secs(5));
         assert_eq!(c.max_clients, 1000);
+        assert_eq!(c.scan_limit, 1 << 30);
         assert_eq!(c.origins, Origins::List(vec![]));
         assert_eq!(c.log_level, log::LevelFilter::Info);
         assert_eq!(
@@ -386,6 +392,36 @@ mod tests {
         assert_eq!(serve(&["serve", "-l0.0.0.0:2"]).listen, "0.0.0.0:2");
         let any = serve(&["serve", "--allow-origin", "nope", "--allow-origin=*"]);
         assert_eq!(any.origins, Origins::Any);
+    }
+
+    #[test]
+    fn scan_limit_takes_suffixes() {
+        for (given, bytes) in [
+            ("1", 1u64),
+            ("4096", 4096),
+            ("64K", 64 << 10),
+            ("512m", 512 << 20),
+            ("2G", 2 << 30),
+        ] {
+            assert_eq!(serve(&["serve", "--scan-limit", given]).scan_limit, bytes);
+        }
+        for bad in [
+            "0",
+            "",
+            "K",
+            "1T",
+            "-1",
+            "1.5G",
+            "+1",
+            "99999999999999999999G",
+        ] {
+            assert!(
+                err(&["serve", "--scan-limit", bad]).starts_with(&format!(
+                    "invalid value '{bad}' for '--scan-limit': expected a number of bytes"
+                )),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -658,6 +694,7 @@ mod tests {
             "--heartbeat",
             "--pong-timeout",
             "--max-clients",
+            "--scan-limit",
             "--token",
             "--allow-origin",
             "--base-path",

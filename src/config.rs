@@ -30,6 +30,9 @@ pub const DEFAULT_HEARTBEAT_SECS: f64 = 30.0;
 pub const DEFAULT_PONG_TIMEOUT_SECS: f64 = 5.0;
 /// `wstail serve --max-clients`.
 pub const DEFAULT_MAX_CLIENTS: usize = 1000;
+/// `wstail serve --scan-limit`: the most file bytes one request's backward
+/// scan (filtered lines, `before=`) covers, as the help prints it.
+pub const DEFAULT_SCAN_LIMIT: &str = "1G";
 /// `wstail serve --log-level`.
 pub const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Info;
 /// `wstail tail --lines`.
@@ -49,6 +52,8 @@ pub struct ServeConfig {
     pub heartbeat: Option<Duration>,
     pub pong_timeout: Duration,
     pub max_clients: usize,
+    /// Most file bytes one request's backward scan covers.
+    pub scan_limit: u64,
     pub token: Option<String>,
     pub origins: Origins,
     pub base_path: String,
@@ -85,6 +90,7 @@ pub struct RawServe {
     pub heartbeat: Option<OsString>,
     pub pong_timeout: Option<OsString>,
     pub max_clients: Option<OsString>,
+    pub scan_limit: Option<OsString>,
     pub token: Option<OsString>,
     pub origins: Vec<OsString>,
     pub base_path: Option<OsString>,
@@ -154,6 +160,11 @@ pub enum UsageError {
     RootNotDir(String),
     /// `--since` not understood: the reason names the forms accepted.
     Since(String),
+    /// `--scan-limit`.
+    Bytes {
+        opt: &'static str,
+        value: String,
+    },
 }
 
 impl fmt::Display for UsageError {
@@ -226,6 +237,10 @@ impl fmt::Display for UsageError {
                 f,
                 "root '{root}' is not a directory (give a directory with --root)"
             ),
+            Bytes { opt, value } => write!(
+                f,
+                "invalid value '{value}' for '{opt}': expected a number of bytes of at least 1, with an optional K, M or G suffix (powers of 1024), such as 512M"
+            ),
         }
     }
 }
@@ -257,6 +272,27 @@ fn count(
     match value.parse::<usize>() {
         Ok(n) if n >= min => Ok(n),
         _ => Err(UsageError::Count { opt, value, min }),
+    }
+}
+
+/// A size in bytes: digits with an optional `K`, `M` or `G` (powers of
+/// 1024, either case), at least 1.
+fn bytes(opt: &'static str, value: Option<OsString>, default: &str) -> Result<u64, UsageError> {
+    let value = match value {
+        Some(v) => text(opt, v)?,
+        None => default.to_string(),
+    };
+    let (digits, shift) = match value.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => (&value[..value.len() - 1], 10),
+        Some(b'M') => (&value[..value.len() - 1], 20),
+        Some(b'G') => (&value[..value.len() - 1], 30),
+        _ => (&value[..], 0),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if n >= 1 && digits.bytes().all(|b| b.is_ascii_digit()) => n
+            .checked_mul(1 << shift)
+            .ok_or(UsageError::Bytes { opt, value }),
+        _ => Err(UsageError::Bytes { opt, value }),
     }
 }
 
@@ -327,6 +363,7 @@ impl RawServe {
             DEFAULT_PONG_TIMEOUT_SECS,
         )?;
         let max_clients = count("--max-clients", self.max_clients, 1, DEFAULT_MAX_CLIENTS)?;
+        let scan_limit = bytes("--scan-limit", self.scan_limit, DEFAULT_SCAN_LIMIT)?;
         let token = token(self.token)?;
         let origins = origins(self.origins)?;
         let base_path = match self.base_path {
@@ -351,6 +388,7 @@ impl RawServe {
             heartbeat: (!heartbeat.is_zero()).then_some(heartbeat),
             pong_timeout,
             max_clients,
+            scan_limit,
             token,
             origins,
             base_path,

@@ -10,25 +10,26 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use log::{Level, debug, log};
-use tungstenite::WebSocket;
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
-use url::form_urlencoded;
+use tungstenite::{Message, WebSocket};
 
 use crate::access;
 use crate::chunk::Chunker;
 use crate::config::ServeConfig;
 use crate::filter::Filter;
-use crate::follow::{Follower, Timing};
+use crate::follow::{End, Follower, StartPoint, Timing};
 use crate::http::{self, HeadError, Request};
-use crate::limits::{MAX_CLIENT_MESSAGE, SINCE_SCAN_LIMIT, TAIL_BLOCK, WS_READ_BUFFER};
+use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_READ_BUFFER};
 use crate::logfile::{Change, LogFile};
+use crate::meta::Meta;
 use crate::query::{self, Query};
 use crate::since::{self, Since};
 use crate::stall::Stalling;
-use crate::tail;
+use crate::tag::Tag;
 use crate::timestamp::{self, YearHint};
 use crate::{download, generations, list, magic, page};
+use crate::{scan, tail};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -131,10 +132,7 @@ pub fn log_target(target: &str) -> String {
             // Judged by the key as the query parser decodes it, so that
             // a percent-encoded spelling such as `%74oken=` is redacted too.
             let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-            let decoded: String = form_urlencoded::parse(key.as_bytes())
-                .map(|(k, _)| k.into_owned())
-                .collect();
-            if decoded == "token" {
+            if query::form_decode(key) == "token" {
                 out.push_str("token=***");
             } else {
                 escape_into(&mut out, pair);
@@ -345,6 +343,7 @@ fn serve_websocket(
 
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
+    let mut since_limited = false;
     let start = match q.resume {
         Some((from, inode)) if inode == id.1 && from <= len => from,
         Some((_, inode)) => {
@@ -355,21 +354,18 @@ fn serve_websocket(
             });
             0
         }
-        None if q.since.is_some() => match since_start(&file, &meta, q) {
-            Ok(s) => s,
+        None if q.since.is_some() => match since_start(&file, &meta, q, cfg.scan_limit) {
+            Ok((s, limited)) => {
+                since_limited = limited;
+                s
+            }
             Err((status, reason)) => return refuse(status, &reason, &[]),
         },
-        None => {
-            let n = q.lines.unwrap_or(cfg.lines).min(cfg.max_lines);
-            match tail::start_of_last_lines(&file, len, n, &filter) {
-                Ok(s) => s,
-                Err(e) => {
-                    let reason = format!("reading the file failed: {e}");
-                    return refuse(500, &reason, &[]);
-                }
-            }
-        }
+        // The last lines (before= a byte or at the end): scanned for once
+        // the WebSocket is open (`scan_window`).
+        None => len,
     };
+    let scan = q.resume.is_none() && q.since.is_none();
 
     let binary = q.meta && tail_is_binary(&file, len);
 
@@ -391,6 +387,40 @@ fn serve_websocket(
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
+    if binary && let Err(e) = ws.send(Message::binary(Meta::event("binary").to_json())) {
+        log.outcome = format!("the client went away: {e}");
+        return Ok(());
+    }
+    let (start, window) = if scan {
+        match scan_window(&mut ws, &file, len, q, cfg, &filter) {
+            Ok(w) => (w.start, Some(w)),
+            Err(end) => {
+                log.outcome = end.describe();
+                scan::close(&mut ws, &end);
+                return Ok(());
+            }
+        }
+    } else if since_limited {
+        // since= stopped at the scan limit: the start frame says so.
+        match Tag::of_file(&file, start) {
+            Ok(tag) => (
+                start,
+                Some(StartPoint {
+                    first: start,
+                    start,
+                    tag,
+                    limited: true,
+                    end: None,
+                }),
+            ),
+            Err(e) => {
+                log.outcome = format!("reading the file failed: {e}");
+                return Ok(());
+            }
+        }
+    } else {
+        (start, None)
+    };
     let canonical_label = canonical.to_string_lossy().into_owned();
     let logfile = LogFile::new(canonical, cfg.roots.clone(), file, id, start);
     let before = logfile.before().clone();
@@ -410,8 +440,8 @@ fn serve_websocket(
         timing,
         format!("{} {}", log.peer, log_target(&canonical_label)),
     );
-    if binary {
-        follower.binary_first();
+    if let Some(w) = window {
+        follower.set_window(w);
     }
     let end = follower.run(first_event);
     log.sent = follower.sent;
@@ -468,13 +498,19 @@ fn refuse_compressed(file: &File) -> Result<(), Refused> {
 }
 
 /// Where `since=` starts: the binary search of `since.rs` over the file as
-/// it is now; 422 when no timestamp is recognised.
-fn since_start(file: &File, meta: &Metadata, q: &Query) -> Result<u64, Refused> {
+/// it is now, reading at most `limit` bytes (`--scan-limit`; true in the
+/// answer when that stopped it); 422 when no timestamp is recognised.
+fn since_start(
+    file: &File,
+    meta: &Metadata,
+    q: &Query,
+    limit: u64,
+) -> Result<(u64, bool), Refused> {
     let Some(target) = &q.since else {
-        return Ok(meta.len());
+        return Ok((meta.len(), false));
     };
     let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
-    let found = since::find(file, meta.len(), target, hint, SINCE_SCAN_LIMIT);
+    let found = since::find(file, meta.len(), target, hint, limit);
     if let Ok((since, cost)) = &found {
         debug!(
             "since=: {since:?} of {} bytes after {} block reads ({} bytes)",
@@ -484,7 +520,8 @@ fn since_start(file: &File, meta: &Metadata, q: &Query) -> Result<u64, Refused> 
         );
     }
     match found.map(|(since, _)| since) {
-        Ok(Since::At(at) | Since::Limit(at)) => Ok(at),
+        Ok(Since::At(at)) => Ok((at, false)),
+        Ok(Since::Limit(at)) => Ok((at, true)),
         Ok(Since::NoTimestamps) => Err((
             422,
             format!(
@@ -502,6 +539,35 @@ fn tail_is_binary(file: &File, len: u64) -> bool {
     let n = len.min(TAIL_BLOCK as u64);
     let mut buf = vec![0u8; n as usize];
     tail::ReadAt::read_exact_at(file, &mut buf, len - n).is_ok() && magic::is_binary(&buf)
+}
+
+/// The window of a request that names no resume point: the last `lines=`
+/// lines (kept lines, with a filter) at the end of the file or before
+/// `before=`, found by the backward scan (`scan.rs`, `tail.rs`) within
+/// `--scan-limit`, while the client sees progress and may leave.
+fn scan_window(
+    ws: &mut WebSocket<Stalling>,
+    file: &std::fs::File,
+    len: u64,
+    q: &Query,
+    cfg: &ServeConfig,
+    filter: &Filter,
+) -> Result<StartPoint, End> {
+    let ask = tail::Ask {
+        lines: q.lines.unwrap_or(cfg.lines).min(cfg.max_lines),
+        before: q.before,
+        filter,
+        limit: cfg.scan_limit,
+    };
+    let w = scan::run(ws, file, len, &ask, q.meta)?;
+    let tag = Tag::of_file(file, w.first).map_err(End::FileError)?;
+    Ok(StartPoint {
+        first: w.first,
+        start: w.start,
+        tag,
+        limited: w.limited,
+        end: q.before.map(|_| w.end),
+    })
 }
 
 #[cfg(test)]

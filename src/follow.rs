@@ -20,9 +20,10 @@ use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
 use crate::limits::ROTATION_CHECK_BUSY;
 use crate::logfile::{Change, LogFile};
-use crate::meta::Meta;
+use crate::meta::{Meta, Position};
 use crate::query::Format;
 use crate::stall::Stalling;
+use crate::tag::Tag;
 
 /// The first wait after the file had new data: a writer that is still
 /// writing (a burst, `cat big.log >> file`) is followed at once instead of
@@ -166,8 +167,24 @@ pub struct Follower<'a> {
     pub sent: u64,
     /// Label for log lines (peer and path).
     label: String,
-    /// The file's tail holds NUL bytes: `{"event":"binary"}` comes first.
-    binary: bool,
+    /// The window of a history request (`tail::Window`): what the start
+    /// frame says, and where reading stops.
+    window: Option<StartPoint>,
+}
+
+/// How a history window opens and ends (see `tail::Window`).
+#[derive(Debug, Clone, Copy)]
+pub struct StartPoint {
+    /// The offset the start frame gives (the window's first byte), and the
+    /// tag of the bytes before it.
+    pub first: u64,
+    pub tag: Tag,
+    /// Where reading starts (`tail::Window::start`).
+    pub start: u64,
+    /// The scan limit stopped the scan (`"limit":true`).
+    pub limited: bool,
+    /// Reading stops here (`before=`); `None`: at the end of the file.
+    pub end: Option<u64>,
 }
 
 impl<'a> Follower<'a> {
@@ -201,8 +218,13 @@ impl<'a> Follower<'a> {
             read_timeout: None,
             sent: 0,
             label,
-            binary: false,
+            window: None,
         }
+    }
+
+    /// Sets how the window opens (the start frame) and where it ends.
+    pub fn set_window(&mut self, window: StartPoint) {
+        self.window = Some(window);
     }
 
     /// Runs until the connection ends; closes it as well as it can.
@@ -215,21 +237,16 @@ impl<'a> Follower<'a> {
         end
     }
 
-    /// Announces the file as binary (with `meta=1`) before anything else.
-    pub fn binary_first(&mut self) {
-        self.binary = true;
-    }
-
     fn run_inner(&mut self, first_event: Option<Change>) -> Result<(), End> {
-        if self.binary && self.meta {
-            self.write_meta(&Meta::event("binary"))?;
-        }
         if let Some(change) = first_event {
             self.send_event(change)?;
         } else if self.meta {
             // The starting point, before any text: a client that drops before
             // the first message (an empty tail) can still resume exactly.
-            self.write_position()?;
+            match self.window {
+                Some(w) => self.write_window_start(w)?,
+                None => self.write_position()?,
+            }
             self.flush()?;
         }
         let mut last_check = Instant::now();
@@ -299,7 +316,10 @@ impl<'a> Follower<'a> {
         if self.file.is_waiting() {
             return Ok(0);
         }
-        let avail = self.file.available().map_err(End::FileError)?;
+        let mut avail = self.file.available().map_err(End::FileError)?;
+        if let Some(end) = self.window.and_then(|w| w.end) {
+            avail = avail.min(end.saturating_sub(self.file.pos()));
+        }
         if avail == 0 {
             return Ok(0);
         }
@@ -415,6 +435,18 @@ impl<'a> Follower<'a> {
         if self.meta {
             let m = Meta::position(self.file.pos(), self.file.inode(), self.file.tag());
             self.write_meta(&m)?;
+        }
+        Ok(())
+    }
+
+    /// With `meta=1`: the start frame of a history window, at the window's
+    /// first byte (which the next older window is asked `before=`), with
+    /// `"limit":true` when the scan limit cut the window short.
+    fn write_window_start(&mut self, w: StartPoint) -> Result<(), End> {
+        if self.meta {
+            let mut p = Position::new(w.first, self.file.inode(), w.tag);
+            p.limit = w.limited;
+            self.write_meta(&Meta::Position(p))?;
         }
         Ok(())
     }

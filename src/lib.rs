@@ -33,6 +33,7 @@ pub mod magic;
 pub mod meta;
 pub mod page;
 pub mod query;
+pub mod scan;
 pub mod server;
 pub mod since;
 pub mod stall;

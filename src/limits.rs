@@ -24,6 +24,20 @@ pub const SEND_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// line is held back before it is sent anyway.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// Most `match=` texts, and most `exclude=` texts, in one request: a
+/// filtered scan costs one search per text over every byte it covers, so
+/// the number of texts bounds the work a request can ask for (HTTP 400
+/// beyond).
+pub const MAX_FILTER_TEXTS: usize = 16;
+
+/// Longest `match=` or `exclude=` text, in bytes (HTTP 400 beyond): a
+/// search compares at most this many bytes where a text's rare bytes occur.
+pub const MAX_FILTER_TEXT: usize = 256;
+
+/// While a scan runs, with `meta=1`, a progress frame is sent at most this
+/// often (and not before the scan has run this long).
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
 /// Block size of the backwards search for the last N lines: large enough that
 /// a thousand 120-byte lines take two reads, small enough to stay cheap.
 pub const TAIL_BLOCK: usize = 64 * 1024;
@@ -88,6 +102,11 @@ pub const LIST_MAX_DEPTH: usize = 4;
 /// `/?list` returns at most this many entries.
 pub const LIST_MAX_ENTRIES: usize = 10_000;
 
+/// Dangling symlinks followed by hand, at most, to judge a path that names
+/// nothing (403 if it leads out of the roots, else 404): a loop of links
+/// must end. The kernel's own limit for one path lookup is 40 too.
+pub const MAX_SYMLINKS: usize = 40;
+
 /// Download responses are streamed through a buffer of this size, so memory
 /// stays bounded whatever the file's size.
 pub const DOWNLOAD_BUFFER: usize = 64 * 1024;
@@ -97,11 +116,6 @@ pub const MAX_TOKEN_LEN: usize = 1024;
 
 /// Smallest and largest `--interval`, in seconds.
 pub const INTERVAL_RANGE: (f64, f64) = (0.01, 60.0);
-
-/// Most file bytes one `since=` search reads (a file with long stretches of
-/// lines without a timestamp could otherwise make it read the whole file);
-/// past it, sending starts at the last line seen before the time asked for.
-pub const SINCE_SCAN_LIMIT: u64 = 1 << 30;
 
 /// Directory entries looked at, at most, when a log's older generations are
 /// listed (a rotation, a resume, a start frame at 0): a log directory holds

@@ -1,9 +1,11 @@
 //! `GET /?list`: the files a client may open, as a JSON array of
 //! `{"path", "size", "modified"}`. The walk is bounded (depth, entries), each
-//! symlink is resolved and admitted only if its target passes the same path
-//! rule as a WebSocket request, and the JSON is written by hand with every
-//! file name escaped (quotes, backslashes, control characters; bytes that are
-//! not UTF-8 become U+FFFD, since JSON strings cannot carry them).
+//! entry (a symlink resolved) is admitted only if it passes the same path
+//! rule as a WebSocket request, its size and time are read from a verified
+//! descriptor (`access::stat_verified`), and the JSON is written by hand
+//! with every file name escaped (quotes, backslashes, control characters;
+//! bytes that are not UTF-8 become U+FFFD, since JSON strings cannot carry
+//! them).
 
 use std::fs;
 use std::io::{self, Write};
@@ -56,11 +58,12 @@ fn walk(dir: &Path, depth: usize, roots: &[PathBuf], out: &mut Vec<Entry>) {
             walk(&path, depth + 1, roots, out);
             continue;
         }
-        // Files and symlinks: admitted only by the same rule as a request.
-        let Ok(canonical) = access::check_path(roots, path.as_os_str().as_bytes()) else {
-            continue;
-        };
-        let Ok(meta) = fs::metadata(&canonical) else {
+        // Files and symlinks: admitted only by the same rule as a request,
+        // and the size and time shown are those of the verified descriptor
+        // (never of an outside file swapped in after the check).
+        // Opened (not only looked at) so that its first bytes can say
+        // whether it is compressed.
+        let Ok((_, file, meta)) = access::open_verified(roots, &path) else {
             continue;
         };
         let modified = meta
@@ -72,17 +75,9 @@ fn walk(dir: &Path, depth: usize, roots: &[PathBuf], out: &mut Vec<Entry>) {
             path,
             size: meta.len(),
             modified,
-            compressed: compression_of(&canonical),
+            compressed: magic::file_compression(&file).ok().flatten(),
         });
     }
-}
-
-/// The compression of a listed file, judged by its first bytes (opened
-/// through the same checked open as a request; a file that cannot be opened
-/// is listed without a mark).
-fn compression_of(canonical: &Path) -> Option<&'static str> {
-    let (file, _) = access::open_checked(canonical).ok()?;
-    magic::file_compression(&file).ok().flatten()
 }
 
 /// Appends `s` as a JSON string (quotes included).

@@ -221,8 +221,9 @@ impl LogFile {
     }
 
     /// Acts on a change reported by `check`, after the caller sent out all
-    /// it had read. A deleted file is closed; a new one is opened (and
-    /// admitted again by the path rule) and read from its start.
+    /// it had read. A deleted file is closed; a new one is opened (admitted
+    /// again by the path rule, and verified after the open) and read from
+    /// its start.
     pub fn switch(&mut self, change: Change) -> Result<(), Refusal> {
         self.pos = 0;
         self.before.clear();
@@ -235,8 +236,9 @@ impl LogFile {
                 Ok(())
             }
             Change::Rotated | Change::Recreated => {
-                let raw = self.path.as_os_str().as_encoded_bytes().to_vec();
-                match access::open_path(&self.roots, &raw) {
+                // Open, then verify (as every open): a symlink swapped in
+                // at the path between the check and the open is refused.
+                match access::open_verified(&self.roots, &self.path) {
                     Ok((_, file, meta)) => {
                         self.id = access::file_id(&meta);
                         self.file = Some(file);
@@ -273,7 +275,7 @@ mod tests {
         let dir = std::fs::canonicalize(&dir).unwrap();
         let path = dir.join("a.log");
         std::fs::write(&path, content).unwrap();
-        let (file, meta) = access::open_checked(&path).unwrap();
+        let (_, file, meta) = access::open_verified(std::slice::from_ref(&dir), &path).unwrap();
         let lf = LogFile::new(
             path.clone(),
             vec![dir.clone()],

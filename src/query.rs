@@ -3,9 +3,10 @@
 //! that cannot be understood is a 400, never silently ignored; unknown
 //! parameters are ignored so that older servers accept newer pages.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
-use url::form_urlencoded;
+use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
 
 use crate::timestamp::{self, Target};
 
@@ -31,6 +32,8 @@ pub struct Query {
     pub meta: bool,
     /// `from=N&inode=I`.
     pub resume: Option<(u64, u64)>,
+    /// `before=N`: the last lines that end at or before byte N, then close.
+    pub before: Option<u64>,
     /// `inode=I` without `from=`: which file of the path's chain is read
     /// (the file at the path or one of its older generations).
     pub inode: Option<u64>,
@@ -56,6 +59,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
         excludes: Vec::new(),
         meta: false,
         resume: None,
+        before: None,
         inode: None,
         token: None,
         since: None,
@@ -64,7 +68,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
     };
     let mut from = None;
     let mut inode = None;
-    for (key, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+    for (key, value) in form_pairs(raw_query) {
         match &*key {
             "tail" => q.follow = flag("tail", &value)?,
             "lines" => q.lines = Some(number("lines", &value)? as usize),
@@ -80,6 +84,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
             "meta" => q.meta = flag("meta", &value)?,
             "from" => from = Some(number("from", &value)?),
             "inode" => inode = Some(number("inode", &value)?),
+            "before" => q.before = Some(number("before", &value)?),
             "token" => q.token = Some(value.into_owned()),
             "since" => {
                 let t = timestamp::parse_target(&value, SystemTime::now());
@@ -105,7 +110,38 @@ pub fn parse(target: &str) -> Result<Query, String> {
         // URL it first used (since= in it) and from= resumes.
         q.since = None;
     }
+    check_history(&q)?;
     Ok(q)
+}
+
+/// The rules of `before=` and the bounds on filter texts.
+fn check_history(q: &Query) -> Result<(), String> {
+    if q.before.is_some() {
+        if q.follow {
+            return Err("before= sends one window and closes: it cannot go with tail=1".into());
+        }
+        if q.resume.is_some() {
+            return Err("before= and from= cannot go together".into());
+        }
+        if q.since.is_some() {
+            return Err(
+                "before= and since= cannot go together: before= ends a window, since= starts one"
+                    .into(),
+            );
+        }
+    }
+    for (name, texts) in [("match", &q.matches), ("exclude", &q.excludes)] {
+        if texts.len() > MAX_FILTER_TEXTS {
+            return Err(format!(
+                "at most {MAX_FILTER_TEXTS} {name}= texts are allowed, this request has {}",
+                texts.len()
+            ));
+        }
+        if texts.iter().any(|t| t.len() > MAX_FILTER_TEXT) {
+            return Err(format!("a {name}= text is over {MAX_FILTER_TEXT} bytes"));
+        }
+    }
+    Ok(())
 }
 
 /// `1`/`true`/`yes`/empty (a bare `?list`) or `0`/`false`/`no`.
@@ -124,32 +160,60 @@ fn number(name: &str, value: &str) -> Result<u64, String> {
 }
 
 /// Percent-decodes once; `%` not followed by two hex digits is a 400.
-fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+pub fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let stray = (0..raw.len()).any(|i| raw[i] == b'%' && hex_byte(raw, i + 1).is_none());
+    if stray {
+        return Err("the path holds a '%' that is not followed by two hex digits".into());
+    }
+    Ok(decode(raw))
+}
+
+/// Percent-decodes once; a `%` not followed by two hex digits stays as it
+/// is (the way browsers read a query).
+pub fn decode(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
-        if raw[i] == b'%' {
-            let hex = |b: u8| (b as char).to_digit(16);
-            match (
-                raw.get(i + 1).and_then(|&b| hex(b)),
-                raw.get(i + 2).and_then(|&b| hex(b)),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                }
-                _ => {
-                    return Err(
-                        "the path holds a '%' that is not followed by two hex digits".into(),
-                    );
-                }
+        match hex_byte(raw, i + 1) {
+            Some(b) if raw[i] == b'%' => {
+                out.push(b);
+                i += 3;
             }
-        } else {
-            out.push(raw[i]);
-            i += 1;
+            _ => {
+                out.push(raw[i]);
+                i += 1;
+            }
         }
     }
-    Ok(out)
+    out
+}
+
+/// The byte written as two hex digits at `raw[at..at + 2]`.
+fn hex_byte(raw: &[u8], at: usize) -> Option<u8> {
+    let hex = |i: usize| raw.get(i).and_then(|&b| (b as char).to_digit(16));
+    Some((hex(at)? * 16 + hex(at + 1)?) as u8)
+}
+
+/// The `key=value` pairs of a query string, decoded the way HTML forms
+/// encode them (and `url::form_urlencoded` decodes them): empty pairs
+/// skipped, `+` a space, `%XX` a byte, invalid UTF-8 replaced by U+FFFD.
+pub fn form_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (form_decode(key), form_decode(value))
+    })
+}
+
+/// One key or value of a query string (see `form_pairs`).
+pub fn form_decode(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['+', '%']) {
+        return Cow::Borrowed(raw);
+    }
+    let spaced: Vec<u8> = raw
+        .bytes()
+        .map(|b| if b == b'+' { b' ' } else { b })
+        .collect();
+    Cow::Owned(String::from_utf8_lossy(&decode(&spaced)).into_owned())
 }
 
 #[cfg(test)]
@@ -166,6 +230,27 @@ mod tests {
         assert_eq!(parse("/x%ff").unwrap().path, b"/x\xff");
         assert!(parse("/x%2").is_err());
         assert!(parse("/x%zz").is_err());
+    }
+
+    #[test]
+    fn decodes_queries_like_forms() {
+        let pairs: Vec<(String, String)> = form_pairs("a=1&&b=x+y%20z&c&%74oken=%zz%4&d=%ff&=e")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let want = [
+            ("a", "1"),
+            ("b", "x y z"),
+            ("c", ""),
+            ("token", "%zz%4"),
+            ("d", "\u{fffd}"),
+            ("", "e"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(pairs, want);
+        assert_eq!(decode(b"%41%2%zz%"), b"A%2%zz%");
     }
 
     #[test]
@@ -197,6 +282,35 @@ mod tests {
     }
 
     #[test]
+    fn before_and_inode() {
+        let q = parse("/f?before=100&inode=7&lines=5").unwrap();
+        assert_eq!((q.before, q.inode, q.resume), (Some(100), Some(7), None));
+        let q = parse("/f?before=0").unwrap();
+        assert_eq!((q.before, q.inode), (Some(0), None));
+    }
+
+    #[test]
+    fn filter_texts_are_bounded() {
+        let many = |name: &str, n: usize| {
+            let mut t = "/f?x=1".to_string();
+            for i in 0..n {
+                t.push_str(&format!("&{name}=t{i}"));
+            }
+            t
+        };
+        for name in ["match", "exclude"] {
+            assert!(parse(&many(name, MAX_FILTER_TEXTS)).is_ok());
+            let e = parse(&many(name, MAX_FILTER_TEXTS + 1)).unwrap_err();
+            assert!(e.contains(name) && e.contains("16"), "{e}");
+            let long = "a".repeat(MAX_FILTER_TEXT);
+            assert!(parse(&format!("/f?{name}={long}")).is_ok());
+            assert!(parse(&format!("/f?{name}={long}a")).is_err());
+            // Bytes, not characters: 129 two-byte characters are too long.
+            assert!(parse(&format!("/f?{name}={}", "%C3%A9".repeat(129))).is_err());
+        }
+    }
+
+    #[test]
     fn refuses_bad_values() {
         for t in [
             "/f?lines=x",
@@ -206,6 +320,10 @@ mod tests {
             "/f?from=1",
             "/f?from=a&inode=1",
             "/f?since=yesterday",
+            "/f?before=x",
+            "/f?before=10&tail=1",
+            "/f?before=10&from=1&inode=1",
+            "/f?before=10&since=-1h",
         ] {
             assert!(parse(t).is_err(), "{t}");
         }

@@ -280,3 +280,28 @@ fn a_large_file_agrees_with_reading_it_all() {
         assert!(got.starts_with(&stamps[k as usize].0), "T {t}");
     }
 }
+
+/// A search that would read more than `--scan-limit` (a long stretch
+/// without timestamps) starts at the last line it saw before T, and the
+/// start frame says `"limit":true`; `since=` with `before=` is a 400.
+#[test]
+fn the_scan_limit_bounds_the_search() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("since-limit");
+    let s = Server::rooted(dir.path(), &["--scan-limit", "128K"]);
+    let mut content = "2026-12-01 14:00:00 first\n".to_string();
+    content.push_str(&"  continuation without a time\n".repeat(20_000));
+    content.push_str("2026-12-01 15:00:00 last\n");
+    let f = write(&dir, "long.log", &content);
+    let mut ws = s.ws(&f, "?format=text&meta=1&since=2026-12-01+14:30");
+    match ws.next(T) {
+        Got::Binary(b) => assert!(
+            b.contains("\"offset\":0") && b.contains("\"limit\":true"),
+            "{b}"
+        ),
+        other => panic!("expected the start frame, got {other:?}"),
+    }
+    assert_eq!(ws.text_to_close(T).0, content, "nothing after T is missed");
+    let (status, text) = s.ws_status(&format!("{}?since=-1h&before=10", url_path(&f)), "");
+    assert_eq!(status, 400, "{text}");
+}

@@ -19,6 +19,7 @@ mod inode;
 mod liveness;
 mod load;
 mod manpage;
+mod race;
 mod resume;
 mod rotation;
 mod since;

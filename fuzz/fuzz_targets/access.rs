@@ -28,7 +28,8 @@
 //! without following links) and is none of the files under `outside/`,
 //! `root2/` or `/etc/passwd`. And whenever the path is refused: a path
 //! outside every root lexically is a 403 (or 400 for a NUL), never a 404
-//! that would tell whether it exists.
+//! that would tell whether it exists; a 404 only where the longest existing
+//! part of the path leads inside a root (`etc/nonexistent` is 403).
 //!
 //! Layout of the fuzz input: byte 0 picks what the target is prefixed with
 //! (bits 0–2: nothing, the root, the base, `/etc`, `outside`, `root2`, the
@@ -243,6 +244,20 @@ fuzz_target!(|data: &[u8]| {
                 if !inside {
                     let want = if lexical.is_some() { 403 } else { 400 };
                     assert_eq!(status, want, "{target:?}: {refusal:?}");
+                }
+                // A 404 never tells what exists outside: the longest part of
+                // the path that exists leads inside a root.
+                if status == 404
+                    && let Some(p) = &lexical
+                {
+                    let base = p
+                        .ancestors()
+                        .find_map(|a| fs::canonicalize(a).ok())
+                        .unwrap_or_default();
+                    assert!(
+                        roots.iter().any(|r| under(&base, r)),
+                        "{target:?}: 404 behind {base:?}, outside the roots"
+                    );
                 }
             }
         }

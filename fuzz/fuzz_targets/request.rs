@@ -12,7 +12,7 @@
 //! - `conn::log_target` (the target as the server log shows it) holds no
 //!   control character, `"` or `\` unescaped, stays bounded, and never lets
 //!   a token through: every pair of its query whose key, decoded the way
-//!   the server decodes it (`url::form_urlencoded`), is `token` has the
+//!   the server decodes it (`query::form_pairs`), is `token` has the
 //!   value `***` (or, in the last pair of a truncated line, a prefix of it;
 //!   or none at all).
 #![no_main]
@@ -97,7 +97,7 @@ fn check_log_target(target: &str) {
     let Some((_, query)) = logged.split_once('?') else {
         return;
     };
-    let pairs: Vec<_> = url::form_urlencoded::parse(query.as_bytes()).collect();
+    let pairs: Vec<_> = wstail::query::form_pairs(query).collect();
     for (i, (key, value)) in pairs.iter().enumerate() {
         if key != "token" {
             continue;

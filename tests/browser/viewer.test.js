@@ -456,3 +456,269 @@ test('a path starting with // never sends the token to another host (issue 10.5)
     assert.deepEqual(away, [], 'no request left the server');
   });
 });
+
+// ------------------------------------------------------------ history (issue 14)
+
+/** Sets page preferences (localStorage) before any page script runs. */
+const withPrefs = (page, prefs) => page.addInitScript((p) => { for (const [k, v] of Object.entries(p)) localStorage.setItem('wstail.' + k, v); }, prefs);
+/** Where the first line of the log element's viewport is: its text and its offset from the log's top. */
+const firstInView = (page) => page.evaluate(() => {
+  const log = document.getElementById('log'), top = log.getBoundingClientRect().top;
+  for (const el of document.querySelectorAll('#log .line')) {
+    const r = el.getBoundingClientRect();
+    if (r.bottom > top + 1) return { text: el.textContent, y: Math.round(r.top - top) };
+  }
+  return null;
+});
+const topState = (page) => page.getAttribute('#top', 'data-state');
+/** Scrolls the log to its very top the way a reader does (the wheel). */
+async function wheelToTop(page) {
+  await page.mouse.move(400, 300);
+  await page.mouse.wheel(0, -1e6);
+}
+const shot = (page, name) => page.screenshot({ path: path.join(H.REPO, 'target', `screenshot-${name}.png`) });
+
+test('scrolling up loads older windows and the previous generation: every line once, in order, the view holding still', async (t) => {
+  await withServer(t, {
+    files: { 'app.log.1': numbered(1, 5000, 'G1-'), 'app.log': numbered(1, 20000, 'C-') },
+  }, async (ctx) => {
+    const { page } = ctx;
+    // The generation is older than the current file.
+    const old = new Date(Date.now() - 3600e3);
+    fs.utimesSync(ctx.file('app.log.1'), old, old);
+    await withPrefs(page, { keep: '30000' });
+    await openFile(ctx, 'app.log');
+    await waitLine(page, 'C-20000');
+    assert.equal((await lineTexts(page)).length, 1000);
+    let loads = 0;
+    for (; loads < 40; loads++) {
+      const st = await topState(page);
+      if (st === 'start') break;
+      const n = (await lineTexts(page)).length;
+      await wheelToTop(page);
+      const before = await firstInView(page);
+      await page.waitForFunction((k) => document.querySelectorAll('#log .line').length > k || document.querySelector('#top').dataset.state === 'start', n, { timeout: 10000 });
+      await sleep(50);
+      if ((await lineTexts(page)).length > n) {
+        // What the reader was looking at has not moved.
+        const after = await page.evaluate((txt) => {
+          const log = document.getElementById('log');
+          const el = [...document.querySelectorAll('#log .line')].find((e) => e.textContent === txt);
+          return Math.round(el.getBoundingClientRect().top - log.getBoundingClientRect().top);
+        }, before.text);
+        assert.ok(Math.abs(after - before.y) <= 2, `the line ${before.text} stayed at ${before.y} px (now ${after})`);
+      }
+    }
+    t.diagnostic(`${loads} scrolls to the top`);
+    assert.equal(await topState(page), 'start');
+    assert.match(await page.textContent('#top'), /start of history/);
+    const texts = await lineTexts(page);
+    assert.equal(texts.length, 25000);
+    assert.deepEqual(texts, (numbered(1, 5000, 'G1-') + numbered(1, 20000, 'C-')).trimEnd().split('\n'), 'every line exactly once, in order');
+    const sep = await page.$$eval('#log .marker.gen', (els) => els.map((e) => e.textContent));
+    assert.equal(sep.length, 1);
+    assert.ok(sep[0].includes(ctx.file('app.log.1')), `the separator names the generation: ${sep[0]}`);
+    // The separator sits between G1-05000 and C-00001.
+    const around = await page.$eval('#log .marker.gen', (m) => {
+      const all = [...document.querySelectorAll('#log .line, #log .marker.gen')];
+      const i = all.indexOf(m);
+      return [all[i - 1].textContent, all[i + 1].textContent];
+    });
+    assert.deepEqual(around, ['G1-05000', 'C-00001']);
+    for (const [scheme, vp] of [['dark', null], ['light', null], ['light', { width: 390, height: 800 }]]) {
+      await page.emulateMedia({ colorScheme: scheme });
+      if (vp) await page.setViewportSize(vp);
+      await page.$eval('#log .marker.gen', (m) => m.scrollIntoView({ block: 'center' }));
+      await sleep(150);
+      await shot(page, `history-separator-${scheme}${vp ? '-390' : ''}`);
+    }
+    await page.$eval('#log', (l) => { l.scrollTop = 0; });
+    await sleep(100);
+    await shot(page, 'history-start-light-390');
+  });
+});
+
+test('reading history while the file grows: the view holds, new lines are counted, End returns and follows', async (t) => {
+  await withServer(t, { files: { 'g.log': numbered(1, 6000, 'R-') } }, async (ctx) => {
+    const { page } = ctx;
+    await withPrefs(page, { keep: '3500' });
+    await openFile(ctx, 'g.log');
+    await waitLine(page, 'R-06000');
+    await wheelToTop(page);
+    await waitLine(page, 'R-03000');
+    let texts = await lineTexts(page);
+    assert.equal(texts[0], 'R-03001');
+    assert.equal(texts.length, 3000);
+    const held = await firstInView(page);
+    // Following goes on below; the view stays, the button counts.
+    fs.appendFileSync(ctx.file('g.log'), numbered(6001, 6050, 'R-'));
+    await waitLine(page, 'R-06050');
+    await page.waitForFunction(() => /^50 new lines, jump to end/.test(document.querySelector('#jump').textContent));
+    assert.deepEqual(await firstInView(page), held, 'the view did not move');
+    // Reading further back: the keep cap (3500) drops the newest lines.
+    await wheelToTop(page);
+    await waitLine(page, 'R-01001');
+    texts = await lineTexts(page);
+    assert.equal(texts.length, 3500);
+    assert.equal(texts[0], 'R-01001');
+    assert.equal(texts[texts.length - 1], 'R-04500', 'the newest lines went');
+    fs.appendFileSync(ctx.file('g.log'), numbered(6051, 6060, 'R-'));
+    // 1550 dropped + 10 appended.
+    await page.waitForFunction(() => /^1,560 newer lines, jump to end/.test(document.querySelector('#jump').textContent), null, { timeout: 5000 });
+    assert.match(await page.textContent('#count'), /1,560 newer not shown/);
+    await shot(page, 'history-newer-light');
+    // End: back to the end, following again.
+    await page.keyboard.press('End');
+    await waitLine(page, 'R-06060');
+    await page.waitForFunction(() => document.querySelector('#jump').hidden);
+    texts = await lineTexts(page);
+    assert.equal(texts[texts.length - 1], 'R-06060');
+    assert.equal(new Set(texts).size, texts.length, 'no line twice');
+    fs.appendFileSync(ctx.file('g.log'), numbered(6061, 6061, 'R-'));
+    await waitLine(page, 'R-06061');
+    const atBottom = await page.$eval('#log', (l) => l.scrollHeight - l.scrollTop - l.clientHeight < 6);
+    assert.ok(atBottom, 'following again');
+  });
+});
+
+test('jump to time: the field opens the log at that time, the address bar keeps it, the URL opens there', async (t) => {
+  const t0 = Date.parse('2026-12-01T00:00:00Z');
+  let content = '';
+  for (let i = 0; i < 7200; i++) content += `${new Date(t0 + i * 1000).toISOString().replace('.000', '')} event ${i}\n`;
+  await withServer(t, { files: { 'ts.log': content } }, async (ctx) => {
+    const { page, server } = ctx;
+    await openFile(ctx, 'ts.log');
+    await waitLine(page, '2026-12-01T01:59:59Z event 7199');
+    await page.fill('#since', '2026-12-01T01:00:00Z');
+    await page.press('#since', 'Enter');
+    await page.waitForFunction(() => location.hash === '#since=2026-12-01T01%3A00%3A00Z');
+    await waitLine(page, '2026-12-01T01:00:00Z event 3600');
+    await sleep(300);
+    assert.equal((await lineTexts(page))[0], '2026-12-01T01:00:00Z event 3600');
+    assert.deepEqual(await firstInView(page), { text: '2026-12-01T01:00:00Z event 3600', y: (await firstInView(page)).y });
+    assert.ok((await firstInView(page)).y < 40, 'the view opens on that line');
+    // Shared: a fresh tab with that URL opens there too; older lines above on demand.
+    const p2 = await H.newPage(browser);
+    try {
+      await p2.goto(server.url + encPath(ctx.file('ts.log')) + '#since=2026-12-01%2000:30');
+      await waitLine(p2, '2026-12-01T00:30:00Z event 1800');
+      await sleep(300);
+      assert.equal((await firstInView(p2)).text, '2026-12-01T00:30:00Z event 1800');
+      assert.equal(await p2.inputValue('#since'), '2026-12-01 00:30');
+      await wheelToTop(p2);
+      await waitLine(p2, '2026-12-01T00:29:59Z event 1799');
+      assert.deepEqual(p2.errors, []);
+      await shot(p2, 'since-light');
+    } finally { await p2.close(); }
+  });
+});
+
+test('search the history: Enter searches back on the server, matches far from the end are found and highlighted', async (t) => {
+  // The only matches lie at the start; 40 MB of other lines follow.
+  const block = ('INFO request served in 3 ms from a pool of workers, nothing to see here ' + 'x'.repeat(40) + '\n').repeat(10000);
+  await withServer(t, { files: {}, args: ['--scan-limit', '16M'] }, async (ctx) => {
+    const { page } = ctx;
+    const out = fs.openSync(ctx.file('big.log'), 'w');
+    for (let i = 1; i <= 30; i++) fs.writeSync(out, `ERROR needle ${i} found\n`);
+    while (fs.fstatSync(out).size < 40 * 1024 * 1024) fs.writeSync(out, block);
+    fs.closeSync(out);
+    await page.addInitScript(() => {
+      window.__progress = 0;
+      new MutationObserver(() => { if (document.querySelector('#top progress')) window.__progress++; })
+        .observe(document.documentElement, { subtree: true, childList: true });
+    });
+    await openFile(ctx, 'big.log');
+    await page.waitForFunction(() => document.querySelectorAll('#log .line').length === 1000);
+    await page.fill('#filter', 'NEEDLE');
+    await page.press('#filter', 'Enter');
+    let further = 0;
+    for (; further < 10; further++) {
+      await page.waitForFunction(() => ['limit', 'start', 'idle'].includes(document.querySelector('#top').dataset.state) && document.querySelector('#status').dataset.state === 'following', null, { timeout: 20000 });
+      if (await topState(page) !== 'limit') break;
+      if (further === 0) await shot(page, 'search-limit-dark');
+      await page.click('#top button');
+    }
+    t.diagnostic(`search further clicked ${further} times; progress shown ${await page.evaluate(() => window.__progress)} times`);
+    await waitLine(page, 'ERROR needle 30 found', 20000);
+    await waitLine(page, 'ERROR needle 1 found', 20000);
+    const texts = await lineTexts(page);
+    assert.deepEqual(texts, Array.from({ length: 30 }, (_, i) => `ERROR needle ${i + 1} found`));
+    assert.equal(await page.$$eval('#log .line mark', (m) => m.filter((e) => e.textContent === 'needle').length), 30, 'every match highlighted');
+    assert.ok(further >= 1, 'the scan limit stopped the first search');
+    assert.ok(await page.evaluate(() => window.__progress) > 0, 'a progress bar was shown');
+    // Escape ends the search: the last lines again.
+    await page.press('#filter', 'Escape');
+    await page.waitForFunction(() => document.querySelectorAll('#log .line').length === 1000, null, { timeout: 20000 });
+  });
+});
+
+test('permalinks: a line copied as a link opens on that line, highlighted, with context, also after rotation', async (t) => {
+  await withServer(t, { files: { 'p.log': numbered(1, 3000, 'P-') } }, async (ctx) => {
+    const { page, server } = ctx;
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await openFile(ctx, 'p.log');
+    await waitLine(page, 'P-03000');
+    // Hover the line, click its gutter link.
+    const line = page.locator('#log .line', { hasText: 'P-02990' });
+    await line.scrollIntoViewIfNeeded();
+    await line.hover({ position: { x: 40, y: 5 } });
+    await page.waitForSelector('#linkbtn:not([hidden])');
+    await page.click('#linkbtn');
+    await page.waitForFunction(() => /copied/.test(document.querySelector('#flash').textContent));
+    const link = await page.evaluate(() => navigator.clipboard.readText());
+    const ino = String(fs.statSync(ctx.file('p.log')).ino);
+    assert.equal(link, server.url + encPath(ctx.file('p.log')) + '#inode=' + ino + '&offset=' + (2989 * 8));
+    // Rotate: the line now lives in p.log.1.
+    fs.renameSync(ctx.file('p.log'), ctx.file('p.log.1'));
+    fs.writeFileSync(ctx.file('p.log'), numbered(1, 5, 'NEW-'));
+    const p2 = await H.newPage(browser);
+    try {
+      await p2.goto(link);
+      await waitLine(p2, 'P-02990');
+      await waitLine(p2, 'NEW-00005', 5000);
+      await waitLine(p2, 'P-02800', 5000);
+      assert.equal(await p2.$eval('#log .line.target', (e) => e.textContent), 'P-02990');
+      const texts = await lineTexts(p2);
+      assert.deepEqual(texts, (numbered(2790, 3000, 'P-') + numbered(1, 5, 'NEW-')).trimEnd().split('\n'),
+        '200 lines of context, the line, the rest of the old generation, the new file');
+      const y = await p2.$eval('#log .line.target', (e) => e.getBoundingClientRect().top - document.getElementById('log').getBoundingClientRect().top);
+      assert.ok(y > 50 && y < 720, `the line is in view with context above (${y} px)`);
+      await shot(p2, 'permalink-light');
+      await p2.emulateMedia({ colorScheme: 'dark' });
+      await sleep(100);
+      await shot(p2, 'permalink-dark');
+      assert.deepEqual(p2.errors, []);
+    } finally { await p2.close(); }
+  });
+});
+
+test('binary and compressed files: marked in the picker, explained with a download, never shown as text', async (t) => {
+  const zlib = require('node:zlib');
+  await withServer(t, {
+    files: { 'old.log.gz': zlib.gzipSync('compressed line\n'.repeat(100)), 'core.bin.log': Buffer.from('ELF\0\0\0\x01\x02garbage\0\0\n'.repeat(50)), 'ok.log': 'text\n' },
+  }, async (ctx) => {
+    const { page, server } = ctx;
+    await page.goto(server.url + '/');
+    await page.waitForFunction(() => document.querySelectorAll('#files tbody tr').length === 3);
+    const tags = await page.$$eval('#files tbody tr', (trs) => trs.map((tr) => [tr.querySelector('a').textContent, tr.querySelector('.tag') ? tr.querySelector('.tag').textContent : '']));
+    assert.deepEqual(tags.find((r) => r[0].endsWith('old.log.gz'))[1], 'gzip');
+    assert.deepEqual(tags.find((r) => r[0].endsWith('ok.log'))[1], '');
+    await shot(page, 'picker-compressed-light');
+    await page.click('#files a >> text=old.log.gz');
+    await page.waitForSelector('#notice:not([hidden])');
+    assert.match(await page.textContent('#notice'), /compressed \(gzip\)/);
+    assert.equal(await page.getAttribute('#notice a', 'href'), server.url + encPath(ctx.file('old.log.gz')) + '?download');
+    assert.equal((await lineTexts(page)).length, 0);
+    await sleep(1500);
+    assert.equal(await page.getAttribute('#status', 'data-state'), 'idle', 'not retried');
+    await shot(page, 'compressed-light');
+    await openFile(ctx, 'core.bin.log');
+    await page.waitForSelector('#notice:not([hidden])');
+    assert.match(await page.textContent('#notice'), /binary/);
+    await sleep(500);
+    assert.equal((await lineTexts(page)).length, 0, 'no garbage on screen');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await sleep(100);
+    await shot(page, 'binary-dark');
+  });
+});

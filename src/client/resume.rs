@@ -1,0 +1,97 @@
+//! Where a stream picks up after a dropped connection (`--retry`): the last
+//! position the server reported in an offset frame, advanced by the text
+//! bytes printed since when those are exactly file bytes.
+
+/// A position in the followed file, as the server reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Resume {
+    pub offset: u64,
+    pub inode: u64,
+}
+
+/// What has been shown of one URL, across its connections.
+#[derive(Debug)]
+pub(super) struct Position {
+    /// The last position the server reported.
+    reported: Option<Resume>,
+    /// Text bytes printed since that report. The server sends each text
+    /// message and its offset frame in one write, and its starting point
+    /// before any text, so this is almost always 0 when a connection drops.
+    unconfirmed: u64,
+    /// Those bytes are exactly file bytes (text format, no filter, no U+FFFD
+    /// replacement), so the resume point may be advanced by them.
+    unconfirmed_exact: bool,
+}
+
+impl Position {
+    pub fn new() -> Position {
+        Position {
+            reported: None,
+            unconfirmed: 0,
+            unconfirmed_exact: true,
+        }
+    }
+
+    /// An offset frame arrived.
+    pub fn reported(&mut self, at: Resume) {
+        self.reported = Some(at);
+        self.unconfirmed = 0;
+        self.unconfirmed_exact = true;
+    }
+
+    /// `data` was printed; `exact` when its bytes are the file's bytes.
+    pub fn printed(&mut self, data: &[u8], exact: bool) {
+        self.unconfirmed += data.len() as u64;
+        if !exact || contains_replacement(data) {
+            self.unconfirmed_exact = false;
+        }
+    }
+
+    /// Where a new connection should start, if anywhere but the last lines.
+    pub fn point(&self) -> Option<Resume> {
+        let mut r = self.reported?;
+        if self.unconfirmed_exact {
+            r.offset += self.unconfirmed;
+        }
+        Some(r)
+    }
+}
+
+/// U+FFFD in UTF-8: the server replaced invalid bytes, so text bytes no
+/// longer count file bytes.
+fn contains_replacement(data: &[u8]) -> bool {
+    data.windows(3).any(|w| w == "\u{fffd}".as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_bytes_advance_the_point_while_exact() {
+        let mut p = Position::new();
+        assert_eq!(p.point(), None);
+        p.printed(b"before any report", true);
+        assert_eq!(p.point(), None);
+        p.reported(Resume {
+            offset: 10,
+            inode: 3,
+        });
+        p.printed(b"12345", true);
+        assert_eq!(
+            p.point(),
+            Some(Resume {
+                offset: 15,
+                inode: 3
+            })
+        );
+        p.printed("\u{fffd}".as_bytes(), true);
+        assert_eq!(p.point().map(|r| r.offset), Some(10));
+        p.reported(Resume {
+            offset: 20,
+            inode: 3,
+        });
+        p.printed(b"abc", false);
+        assert_eq!(p.point().map(|r| r.offset), Some(20));
+    }
+}

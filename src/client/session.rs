@@ -1,0 +1,403 @@
+//! One connection to a wstail server: the TCP connect (each address of the
+//! host in turn), the WebSocket handshake (a refusal's status and reason
+//! read from the answer), then the messages one at a time, with the
+//! server's Pings answered and a silent server probed with a Ping of our
+//! own. Whether to connect again is not decided here but in `mod.rs`.
+
+use std::io::{self, Read};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use tungstenite::client::IntoClientRequest;
+use tungstenite::error::ProtocolError;
+use tungstenite::handshake::HandshakeError;
+use tungstenite::http::HeaderValue;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes, WebSocket};
+
+use super::resume::Resume;
+use super::source::Source;
+use crate::cli::VERSION;
+use crate::config::TailConfig;
+
+/// Time allowed to open a TCP connection to one address of the server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time allowed for the server's handshake answer, and for any write: a
+/// server that stops reading must not hang the client for ever.
+pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a blocked read wakes up to check that the server is alive.
+const READ_POLL: Duration = Duration::from_secs(5);
+
+/// After this long without hearing anything (the server pings every 30 s by
+/// default), the client sends a Ping of its own ...
+const PROBE_AFTER: Duration = Duration::from_secs(60);
+
+/// ... and counts the connection as lost when nothing comes back this soon
+/// after it. A vanished host (no FIN, no RST) is noticed in 90 s at most.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Most of a refusal's body read to show its reason, and how long to wait
+/// for it: the status alone is shown if it does not come.
+const MAX_REFUSAL_BODY: usize = 2048;
+const REFUSAL_READ: Duration = Duration::from_secs(2);
+
+/// Largest message accepted from a server. The server sends at most 64 KiB of
+/// file bytes per message; HTML escaping and colour spans can grow that
+/// several times. tungstenite's default (64 MiB) would let a hostile server
+/// make us allocate far more.
+const MAX_MESSAGE: usize = 8 << 20;
+
+/// Why a connection ended, short of a normal close.
+pub(super) enum Stop {
+    /// Worth trying again with `--retry`; the text says what happened.
+    Retry(String),
+    /// Will not get better by waiting (a 401, a 403 ...).
+    Fatal(String),
+    /// Standard output is gone or broken.
+    Output(io::Error),
+}
+
+/// A message worth handing on.
+pub(super) enum Received {
+    /// File text, to print.
+    Text(Utf8Bytes),
+    /// A binary frame: a resume point or an event, never printed as data.
+    Meta(Bytes),
+}
+
+/// The request URL for a connection: the user's URL with the client's own
+/// parameters, resuming at `point` when there is one.
+pub(super) fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> String {
+    let mut own = vec![format!("format={}", if cfg.html { "html" } else { "text" })];
+    if cfg.follow {
+        own.push("tail=1".into());
+    }
+    if cfg.follow || cfg.retry {
+        own.push("meta=1".into());
+    }
+    for t in &cfg.matches {
+        own.push(format!("match={}", query_value(t)));
+    }
+    for t in &cfg.excludes {
+        own.push(format!("exclude={}", query_value(t)));
+    }
+    match (point, &cfg.since) {
+        // A resume point says where to start, not `--since` again.
+        (Some(r), _) => {
+            own.push(format!("from={}", r.offset));
+            own.push(format!("inode={}", r.inode));
+        }
+        (None, Some(t)) => own.push(format!("since={}", query_value(t))),
+        (None, None) => own.push(format!("lines={}", cfg.lines)),
+    }
+    let base = source.base();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}{}", own.join("&"))
+}
+
+/// A query value percent-encoded: only ASCII letters, digits and `-._~`
+/// stand as they are (a `+`, `&` or `%` in a `--match` text is meant).
+fn query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An open WebSocket connection.
+pub(super) struct Session {
+    ws: WebSocket<TcpStream>,
+    last_heard: Instant,
+    probe_sent: Option<Instant>,
+}
+
+impl Session {
+    /// Connects and makes the handshake for `url`.
+    pub fn open(source: &Source, token: Option<&str>, url: &str) -> Result<Session, Stop> {
+        let stream = connect(source)?;
+        let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+        let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+        let _ = stream.set_nodelay(true);
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| Stop::Fatal(format!("cannot build the request: {e}")))?;
+        let headers = request.headers_mut();
+        if let Ok(ua) = HeaderValue::from_str(&format!("wstail/{VERSION}")) {
+            headers.insert("User-Agent", ua);
+        }
+        if let Some(token) = token {
+            // A header rather than token= keeps it out of proxies' access logs.
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| Stop::Fatal("the token cannot be sent in a header".into()))?;
+            headers.insert("Authorization", value);
+        }
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE))
+            .max_frame_size(Some(MAX_MESSAGE));
+        // A second handle on the socket, so that a refusal's body can still
+        // be read when tungstenite has not read it all.
+        let mut spare = stream
+            .try_clone()
+            .map_err(|e| Stop::Retry(format!("cannot use the connection ({e})")))?;
+        let ws = match tungstenite::client::client_with_config(request, stream, Some(config)) {
+            Ok((ws, _)) => ws,
+            Err(HandshakeError::Interrupted(_)) => {
+                return Err(Stop::Retry(format!(
+                    "the server did not answer the handshake within {} s",
+                    IO_TIMEOUT.as_secs()
+                )));
+            }
+            Err(HandshakeError::Failure(WsError::Http(response))) => {
+                let mut body = response.body().clone().unwrap_or_default();
+                read_first_line(&mut spare, &mut body);
+                return Err(refusal(
+                    response.status().as_u16(),
+                    response.status().canonical_reason(),
+                    Some(&body),
+                ));
+            }
+            Err(HandshakeError::Failure(WsError::Io(e))) => {
+                return Err(Stop::Retry(format!(
+                    "connection lost during the handshake ({e})"
+                )));
+            }
+            Err(HandshakeError::Failure(e)) => {
+                return Err(Stop::Retry(format!("the handshake failed ({e})")));
+            }
+        };
+        let _ = ws.get_ref().set_read_timeout(Some(READ_POLL));
+        Ok(Session {
+            ws,
+            last_heard: Instant::now(),
+            probe_sent: None,
+        })
+    }
+
+    /// The next text or binary message; `None` after a normal close.
+    pub fn next(&mut self) -> Result<Option<Received>, Stop> {
+        let ws = &mut self.ws;
+        loop {
+            let msg = match ws.read() {
+                Ok(m) => m,
+                Err(WsError::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if let Some(sent) = self.probe_sent {
+                        if sent.elapsed() >= PROBE_TIMEOUT {
+                            return Err(Stop::Retry(format!(
+                                "connection lost (no answer from the server for {} s)",
+                                self.last_heard.elapsed().as_secs()
+                            )));
+                        }
+                    } else if self.last_heard.elapsed() >= PROBE_AFTER {
+                        self.probe_sent = Some(Instant::now());
+                        let _ = ws.send(Message::Ping(Vec::new().into()));
+                    }
+                    continue;
+                }
+                Err(
+                    WsError::ConnectionClosed
+                    | WsError::AlreadyClosed
+                    | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+                ) => {
+                    return Err(Stop::Retry("connection lost".into()));
+                }
+                Err(e) => return Err(Stop::Retry(format!("connection lost ({e})"))),
+            };
+            self.last_heard = Instant::now();
+            self.probe_sent = None;
+            match msg {
+                Message::Text(t) => return Ok(Some(Received::Text(t))),
+                Message::Binary(b) => return Ok(Some(Received::Meta(b))),
+                // tungstenite queued the Pong; send it now.
+                Message::Ping(_) => {
+                    let _ = ws.flush();
+                }
+                Message::Pong(_) | Message::Frame(_) => {}
+                Message::Close(frame) => {
+                    // Let tungstenite answer the Close.
+                    let _ = ws.flush();
+                    return match frame {
+                        None => Ok(None),
+                        Some(f) if f.code == CloseCode::Normal => Ok(None),
+                        Some(f) => Err(Stop::Retry(if f.reason.is_empty() {
+                            format!("the server closed the connection ({})", u16::from(f.code))
+                        } else {
+                            format!(
+                                "the server closed the connection ({}: {})",
+                                u16::from(f.code),
+                                f.reason
+                            )
+                        })),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Closes politely on the way out: the server logs a clean close.
+    pub fn close(mut self) {
+        let _ = self.ws.close(None);
+        let _ = self.ws.flush();
+    }
+}
+
+/// Opens the TCP connection, trying each address of the host in turn.
+fn connect(source: &Source) -> Result<TcpStream, Stop> {
+    let host = source.host.as_str();
+    let addrs = (host, source.port)
+        .to_socket_addrs()
+        .map_err(|e| Stop::Retry(format!("cannot resolve '{host}': {e}")))?;
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Stop::Retry(match last {
+        Some(e) => format!(
+            "cannot connect to {}: {e} (is 'wstail serve' running there?)",
+            source.authority()
+        ),
+        None => format!("'{host}' has no address"),
+    }))
+}
+
+/// Reads on until `body` holds a newline (the server's reason is one line),
+/// bounded in size and time: the body is only there to be shown.
+fn read_first_line(stream: &mut TcpStream, body: &mut Vec<u8>) {
+    let _ = stream.set_read_timeout(Some(REFUSAL_READ));
+    let mut chunk = [0u8; 512];
+    while !body.contains(&b'\n') && body.len() < MAX_REFUSAL_BODY {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// An HTTP refusal of the handshake: `403 Forbidden: reason`.
+fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
+    let head = format!("{status} {}", phrase.unwrap_or("Error"));
+    // The server's body is "403 Forbidden: the reason\n"; a proxy's may be
+    // an HTML page, of which only the status line is worth showing.
+    let reason = body
+        .map(String::from_utf8_lossy)
+        .and_then(|b| b.lines().next().map(str::to_string))
+        .map(|line| {
+            line.strip_prefix(&head)
+                .map(|r| r.trim_start_matches(':').trim().to_string())
+                .unwrap_or_default()
+        })
+        .filter(|r| !r.is_empty() && !r.starts_with('<'));
+    let text = match reason {
+        Some(r) => format!("{head}: {r}"),
+        None => head,
+    };
+    // What may go away by waiting: a file not there yet (like tail -F), a
+    // busy or restarting server, a proxy whose backend is down.
+    if matches!(status, 404 | 408 | 429) || status >= 500 {
+        Stop::Retry(text)
+    } else {
+        Stop::Fatal(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::resume::Position;
+    use super::*;
+
+    #[test]
+    fn request_urls() {
+        let cfg = TailConfig {
+            lines: 7,
+            follow: true,
+            html: false,
+            token: None,
+            retry: true,
+            since: None,
+            matches: vec![],
+            excludes: vec![],
+            urls: vec![],
+        };
+        let source = Source::parse("ws://h:1/f?match=a").unwrap();
+        let mut position = Position::new();
+        assert_eq!(
+            request_url(&source, &cfg, position.point()),
+            "ws://h:1/f?match=a&format=text&tail=1&meta=1&lines=7"
+        );
+        position.reported(Resume {
+            offset: 10,
+            inode: 3,
+        });
+        position.printed(b"12345", true);
+        assert_eq!(
+            request_url(&source, &cfg, position.point()),
+            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=15&inode=3"
+        );
+        position.printed(b"", false);
+        assert_eq!(position.point().unwrap().offset, 10);
+    }
+
+    #[test]
+    fn history_parameters() {
+        let cfg = TailConfig {
+            lines: 7,
+            follow: true,
+            html: false,
+            token: None,
+            retry: true,
+            since: Some("2026-12-01 14:02".into()),
+            matches: vec!["a&b".into(), "100% +x".into()],
+            excludes: vec!["é".into()],
+            urls: vec![],
+        };
+        let source = Source::parse("ws://h:1/f").unwrap();
+        assert_eq!(
+            request_url(&source, &cfg, None),
+            "ws://h:1/f?format=text&tail=1&meta=1&match=a%26b&match=100%25%20%2Bx&exclude=%C3%A9&since=2026-12-01%2014%3A02"
+        );
+        // Resuming: from= says where, not --since again.
+        let resume = Some(Resume {
+            offset: 10,
+            inode: 3,
+        });
+        assert_eq!(
+            request_url(&source, &cfg, resume),
+            "ws://h:1/f?format=text&tail=1&meta=1&match=a%26b&match=100%25%20%2Bx&exclude=%C3%A9&from=10&inode=3"
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let body = b"403 Forbidden: the path is outside the served roots\n";
+        match refusal(403, Some("Forbidden"), Some(body)) {
+            Stop::Fatal(t) => {
+                assert_eq!(t, "403 Forbidden: the path is outside the served roots");
+            }
+            _ => panic!("403 is final"),
+        }
+        match refusal(503, Some("Service Unavailable"), Some(b"<html>")) {
+            Stop::Retry(t) => assert_eq!(t, "503 Service Unavailable"),
+            _ => panic!("503 is retried"),
+        }
+        assert!(matches!(
+            refusal(404, Some("Not Found"), None),
+            Stop::Retry(_)
+        ));
+        assert!(matches!(refusal(401, None, None), Stop::Fatal(_)));
+    }
+}

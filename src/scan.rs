@@ -1,0 +1,170 @@
+//! The backward scan of a request (`tail::find_window`) run over its open
+//! WebSocket: the scan may cover up to `--scan-limit` bytes, so while it
+//! runs, after every block, the client is looked at — gone (its connection
+//! closed, or a Close frame) stops the scan at once — and, with `meta=1`,
+//! a `{"progress":{"scanned":B,"total":T}}` frame goes out at most every
+//! `PROGRESS_EVERY`. The socket is non-blocking while the scan runs, so that
+//! each look is one `peek`.
+
+use std::fs::File;
+use std::io;
+use std::time::{Duration, Instant};
+
+use tungstenite::protocol::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Error as WsError, Message, WebSocket};
+
+use crate::follow::End;
+use crate::limits::PROGRESS_EVERY;
+use crate::meta::Meta;
+use crate::stall::Stalling;
+use crate::tail::{self, Ask, Window};
+
+/// Runs the scan `ask` describes over the first `len` bytes of `file`.
+/// `Err` when the client left (or the socket failed) or reading failed.
+pub fn run(
+    ws: &mut WebSocket<Stalling>,
+    file: &File,
+    len: u64,
+    ask: &Ask,
+    meta: bool,
+) -> Result<Window, End> {
+    let top = ask.before.map_or(len, |b| b.min(len));
+    let mut watch = Watch {
+        ws,
+        meta,
+        total: top.min(ask.limit),
+        started: Instant::now(),
+        last: None,
+        end: None,
+    };
+    watch.nonblocking(true)?;
+    let found = tail::find_window(file, len, ask, &mut |scanned| watch.go_on(scanned));
+    let end = watch.end.take();
+    watch.nonblocking(false)?;
+    match found {
+        Ok(Some(window)) => Ok(window),
+        Ok(None) => Err(end.unwrap_or(End::ClientClosed)),
+        Err(e) => Err(End::FileError(e)),
+    }
+}
+
+/// The client's side of a running scan.
+struct Watch<'a> {
+    ws: &'a mut WebSocket<Stalling>,
+    meta: bool,
+    /// The most bytes the scan can cover (`"total"`).
+    total: u64,
+    started: Instant,
+    /// When the last progress frame was sent.
+    last: Option<Instant>,
+    /// Why the scan was stopped.
+    end: Option<End>,
+}
+
+impl Watch<'_> {
+    /// After each block: false (and `end` set) when the scan is to stop.
+    fn go_on(&mut self, scanned: u64) -> bool {
+        match self.look().and_then(|()| self.progress(scanned)) {
+            Ok(()) => true,
+            Err(end) => {
+                self.end = Some(end);
+                false
+            }
+        }
+    }
+
+    /// Whether the client is still there: one `peek`; only when it sent
+    /// something is that read (a Close frame ends the scan, a Ping is
+    /// answered).
+    fn look(&mut self) -> Result<(), End> {
+        let stream = self.ws.get_ref().get_ref();
+        match stream.peek(&mut [0u8; 1]) {
+            Ok(0) => Err(End::ClientClosed),
+            Ok(_) => self.read_client(),
+            Err(e) if blocked(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(_) => Err(End::ClientClosed),
+        }
+    }
+
+    /// Reads what the client sent, without waiting (the socket is
+    /// non-blocking).
+    fn read_client(&mut self) -> Result<(), End> {
+        for _ in 0..16 {
+            match self.ws.read() {
+                Ok(Message::Close(_)) => return Err(End::ClientClosed),
+                Ok(_) => {}
+                Err(WsError::Io(e)) if blocked(&e) => return Ok(()),
+                Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
+                    return Err(End::ClientClosed);
+                }
+                Err(e) => return Err(End::Socket(format!("during the scan: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// With `meta=1`, a progress frame when one is due. The frame is
+    /// written with the socket blocking again (the stall rule applies).
+    fn progress(&mut self, scanned: u64) -> Result<(), End> {
+        let due = self.last.unwrap_or(self.started).elapsed() >= PROGRESS_EVERY;
+        if !self.meta || !due {
+            return Ok(());
+        }
+        self.last = Some(Instant::now());
+        let json = Meta::Progress {
+            scanned: scanned.min(self.total),
+            total: self.total,
+        }
+        .to_json();
+        self.nonblocking(false)?;
+        let sent = self
+            .ws
+            .send(Message::binary(json.into_bytes()))
+            .map_err(|e| match e {
+                WsError::Io(e) if blocked(&e) => End::Stalled,
+                WsError::ConnectionClosed | WsError::AlreadyClosed => End::ClientClosed,
+                WsError::Io(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                    ) =>
+                {
+                    End::ClientClosed
+                }
+                e => End::Socket(format!("sending progress: {e}")),
+            });
+        self.nonblocking(true)?;
+        sent
+    }
+
+    fn nonblocking(&self, on: bool) -> Result<(), End> {
+        self.ws
+            .get_ref()
+            .get_ref()
+            .set_nonblocking(on)
+            .map_err(|e| End::Socket(format!("setting the socket (non-)blocking failed: {e}")))
+    }
+}
+
+fn blocked(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Ends the connection after a scan that did not finish: a Close 1011 when
+/// reading the file failed; nothing more when the client is gone.
+pub fn close(ws: &mut WebSocket<Stalling>, end: &End) {
+    if let End::FileError(_) = end {
+        ws.get_mut().set_limit(Duration::from_secs(1));
+        let frame = CloseFrame {
+            code: CloseCode::Error,
+            reason: "reading the file failed".into(),
+        };
+        if ws.close(Some(frame)).is_ok() {
+            let _ = ws.flush();
+        }
+    }
+}
