@@ -98,6 +98,31 @@ fn logrotate_numbered_and_compressed() {
         "2026-12-01 14:05:00 two b\n"
     );
 
+    // Paging back in an older generation: before= with its inode.
+    let two_len = std::fs::metadata(&two).unwrap().len();
+    assert_eq!(
+        read(
+            &s,
+            &log,
+            &format!(
+                "?format=text&lines=1&before={}&inode={}",
+                two_len,
+                ino(&two)
+            )
+        )
+        .0,
+        "2026-12-01 14:05:00 two b\n"
+    );
+    assert_eq!(
+        read(
+            &s,
+            &log,
+            &format!("?format=text&lines=5&before=24&inode={}", ino(&two))
+        )
+        .0,
+        "2026-12-01 14:00:00 two\n"
+    );
+
     let path = url_path(&log);
     let (status, text) = s.ws_status(&format!("{path}?inode={}", ino(&one)), "");
     assert_eq!(status, 415, "the compressed generation: {text}");
