@@ -14,32 +14,40 @@
 //!   tail): server RSS and threads, one appended line → all 1000, server CPU
 //!   while they sit idle for 10 s, at the default interval and at 0.05; and
 //!   10,000 followers when the open-file limit allows (each follower holds a
-//!   socket and a file in the server: 2 descriptors).
-//!
-//! - since=: on a 1 GB file of timestamped lines, T at 10 %, 50 % and 90 %
+//!   socket and a file in the server: 2 descriptors);
+//! - before: `before=` at 10 %, 50 % and 90 % of a 1 GB file (1000 lines,
+//!   connect → close), next to the plain tail of the same file;
+//! - filter: a `match=` text no line holds, over a 1 GB file (the whole
+//!   backward scan, connect → close), next to `grep -c -F -i` of the same
+//!   text and file;
+//! - since: `since=` on a 1 GB file of timestamped lines, T at 10 %, 50 % and 90 %
 //!   and after the end: block reads (from the server's debug log) and time to
-//!   the first message, next to the plain tail's;
+//!   the first message, next to the plain tail's.
 //!
 //! Arguments (after `cargo bench --bench bench --`): `quick` (smaller files
-//! and fewer samples, for a try), or any of `tail`, `since`, `throughput`, `latency`,
-//! `fanout` (or only `fanout1` / `fanout005`), `10k` to run only those parts. Big files go to `$TMPDIR` (or
+//! and fewer samples, for a try), or any of `tail`, `throughput`, `latency`,
+//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter`, `since` to run only those parts. Big files go to `$TMPDIR` (or
 //! `/tmp`) and are removed as soon as each part is done.
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wstail");
+// The integration tests' helpers: the server, temp dirs, appending.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{BIN, Server, TempDir, append, threads_and_fds, vm_rss_kb};
+
 /// Bytes per generated log line, newline included.
 const LINE: usize = 120;
 const MB: f64 = 1e6;
@@ -164,28 +172,6 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 
 // ----------------------------------------------------------------- setup --
 
-/// A scratch directory, removed on drop (with every big file in it).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let base = std::env::var_os("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-        let p = base.join(format!("wstail-bench-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        Scratch(fs::canonicalize(&p).unwrap())
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Line `n`: exactly `LINE` bytes, a 10-digit number first, some ANSI
 /// colour and HTML-special characters in the middle (reset before the end).
 fn make_line(n: u64, out: &mut Vec<u8>) {
@@ -221,74 +207,21 @@ fn make_file(path: &Path, bytes: u64) -> u64 {
     lines
 }
 
-/// A running `wstail serve`, killed on drop; its log is drained.
-struct Server {
-    child: Child,
-    port: u16,
+/// User + system CPU time of the server so far.
+fn cpu(server: &Server) -> Duration {
+    let s = fs::read_to_string(format!("/proc/{}/stat", server.pid())).unwrap();
+    let f: Vec<&str> = s[s.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
 }
 
-impl Server {
-    fn start(root: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--root"])
-            .arg(root)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wstail");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(at) = line.find("listening on http://127.0.0.1:") {
-                    let rest = &line[at + 30..];
-                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(port.parse::<u16>().unwrap());
-                    }
-                } else if (line.contains("[WARN]") || line.contains("[ERROR]"))
-                    && !line.contains("refused")
-                {
-                    eprintln!("  server: {line}");
-                }
-            }
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("server start");
-        Server { child, port }
-    }
-
-    fn url(&self, path: &Path, query: &str) -> String {
-        format!("ws://127.0.0.1:{}{}{query}", self.port, path.display())
-    }
-
-    fn status(&self, key: &str) -> u64 {
-        let s = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        s.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// User + system CPU time so far.
-    fn cpu(&self) -> Duration {
-        let s = fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let f: Vec<&str> = s[s.rfind(')').unwrap() + 2..].split(' ').collect();
-        let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-        Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The server's warnings and errors, other than refusals, shown at the end
+/// of a part.
+fn show_warnings(server: &Server) {
+    for line in server.log().lines() {
+        if (line.contains("[WARN]") || line.contains("[ERROR]")) && !line.contains("refused") {
+            eprintln!("  server: {line}");
+        }
     }
 }
 
@@ -301,11 +234,6 @@ fn connect(url: &str) -> Ws {
     let (ws, _) =
         tungstenite::client::client_with_config(url, stream, Some(config)).expect("handshake");
     ws
-}
-
-fn append(path: &Path, data: &[u8]) {
-    let mut f = OpenOptions::new().append(true).open(path).unwrap();
-    f.write_all(data).unwrap();
 }
 
 /// The soft limit on open files of this process (the server inherits it).
@@ -321,7 +249,7 @@ fn open_file_limit() -> (u64, u64) {
 
 // ---------------------------------------------------------- initial tail --
 
-fn bench_tail(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_tail(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("initial tail …");
     let sizes: &[(u64, &str)] = if quick {
         &[(10_000_000, "10 MB"), (200_000_000, "200 MB")]
@@ -329,7 +257,7 @@ fn bench_tail(report: &mut Report, dir: &Scratch, quick: bool) {
         &[(10_000_000, "10 MB"), (1_000_000_000, "1 GB")]
     };
     let runs = if quick { 10 } else { 30 };
-    let server = Server::start(&dir.0, &[]);
+    let server = Server::rooted(dir.path(), &[]);
     let mut results = Vec::new();
     for &(size, label) in sizes {
         let path = dir.join(&format!("tail-{label}.log").replace(' ', ""));
@@ -337,7 +265,7 @@ fn bench_tail(report: &mut Report, dir: &Scratch, quick: bool) {
         make_file(&path, size);
         eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
         // Warm both (page cache), then measure alternately.
-        let url = server.url(&path, "?format=text&lines=1000");
+        let url = server.ws_url(&path, "?format=text&lines=1000");
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         for i in 0..runs + 2 {
@@ -383,6 +311,7 @@ fn bench_tail(report: &mut Report, dir: &Scratch, quick: bool) {
         results.push(o);
         fs::remove_file(&path).unwrap();
     }
+    show_warnings(&server);
     let r = results[1].as_secs_f64() / results[0].as_secs_f64();
     report.add(
         &format!("initial tail, {} vs 10 MB", sizes[1].1),
@@ -426,7 +355,7 @@ fn stamp(n: u64) -> String {
 /// `since=` on a large file: block reads (from the server's debug log) and
 /// time to the first message, for T at 10 %, 50 % and 90 % of the file and
 /// after its end, next to the plain tail's time to its first message.
-fn bench_since(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_since(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("since= …");
     let (size, label) = if quick {
         (200_000_000u64, "200 MB")
@@ -453,11 +382,14 @@ fn bench_since(report: &mut Report, dir: &Scratch, quick: bool) {
     eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
     let log = dir.join("since-server.log");
     let log_arg = log.to_string_lossy().into_owned();
-    let server = Server::start(&dir.0, &["--log-level", "debug", "--log-file", &log_arg]);
+    let server = Server::rooted(
+        dir.path(),
+        &["--log-level", "debug", "--log-file", &log_arg],
+    );
     // Connect → the first text message (or the close, when nothing is old).
     let first = |query: &str| -> Duration {
         let t = Instant::now();
-        let mut ws = connect(&server.url(&path, query));
+        let mut ws = connect(&server.ws_url(&path, query));
         loop {
             match ws.read() {
                 Ok(Message::Text(_) | Message::Close(_)) | Err(_) => break,
@@ -567,7 +499,7 @@ impl Checker {
     }
 }
 
-fn bench_throughput(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_throughput(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("throughput …");
     let size: u64 = if quick { 100_000_000 } else { 500_000_000 };
     let runs = if quick { 1 } else { 3 };
@@ -617,7 +549,7 @@ fn bench_throughput(report: &mut Report, dir: &Scratch, quick: bool) {
 
 /// MB/s from `cat big >> file` to the last byte out of `tail -n 0 -F file`
 /// through a pipe.
-fn tail_follow_rate(dir: &Scratch, big: &Path, total: u64) -> f64 {
+fn tail_follow_rate(dir: &TempDir, big: &Path, total: u64) -> f64 {
     let file = dir.join("tailF.log");
     File::create(&file).unwrap();
     let mut tail = Command::new("tail")
@@ -649,13 +581,13 @@ fn tail_follow_rate(dir: &Scratch, big: &Path, total: u64) -> f64 {
 /// MB/s (of the file) from `cat big >> file` to the last line at one
 /// follower, every line checked; also the server's CPU share and the bytes
 /// it sent.
-fn follower_rate(dir: &Scratch, big: &Path, lines: u64, format: &str) -> (f64, f64, u64) {
+fn follower_rate(dir: &TempDir, big: &Path, lines: u64, format: &str) -> (f64, f64, u64) {
     let file = dir.join(&format!("{format}.log"));
     File::create(&file).unwrap();
-    let server = Server::start(&dir.0, &[]);
-    let mut ws = connect(&server.url(&file, &format!("?tail=1&lines=0&format={format}")));
+    let server = Server::rooted(dir.path(), &[]);
+    let mut ws = connect(&server.ws_url(&file, &format!("?tail=1&lines=0&format={format}")));
     thread::sleep(Duration::from_millis(200));
-    let cpu0 = server.cpu();
+    let cpu0 = cpu(&server);
     let t = Instant::now();
     let cat = cat_append(big, &file);
     let mut check = Checker::new();
@@ -667,9 +599,10 @@ fn follower_rate(dir: &Scratch, big: &Path, lines: u64, format: &str) -> (f64, f
         }
     }
     let took = t.elapsed();
-    let cpu = server.cpu() - cpu0;
+    let cpu = cpu(&server) - cpu0;
     cat.join().unwrap();
     drop(ws);
+    show_warnings(&server);
     fs::remove_file(&file).unwrap();
     let rate = (lines * LINE as u64) as f64 / MB / took.as_secs_f64();
     (
@@ -695,18 +628,18 @@ fn cat_append(big: &Path, file: &Path) -> thread::JoinHandle<()> {
 
 // --------------------------------------------------------------- latency --
 
-fn bench_latency(report: &mut Report, dir: &Scratch, quick: bool) {
+fn bench_latency(report: &mut Report, dir: &TempDir, quick: bool) {
     eprintln!("latency …");
     let samples = if quick { 60 } else { 200 };
     for (interval, label) in [(0.05, "--interval 0.05"), (1.0, "default --interval 1")] {
         let file = dir.join("latency.log");
         File::create(&file).unwrap();
         let server = if interval == 1.0 {
-            Server::start(&dir.0, &[])
+            Server::rooted(dir.path(), &[])
         } else {
-            Server::start(&dir.0, &["--interval", "0.05"])
+            Server::rooted(dir.path(), &["--interval", "0.05"])
         };
-        let mut ws = connect(&server.url(&file, "?tail=1&lines=0&format=text"));
+        let mut ws = connect(&server.ws_url(&file, "?tail=1&lines=0&format=text"));
         let base = Instant::now();
         let f2 = file.clone();
         let writer = thread::spawn(move || {
@@ -730,6 +663,7 @@ fn bench_latency(report: &mut Report, dir: &Scratch, quick: bool) {
         }
         writer.join().unwrap();
         drop(ws);
+        show_warnings(&server);
         drop(server);
         fs::remove_file(&file).unwrap();
         let p50 = percentile(&mut lat, 0.5);
@@ -770,7 +704,7 @@ impl Crowd {
             stop: Arc::new(AtomicUsize::new(0)),
             threads: Vec::new(),
         };
-        let url = server.url(file, "?tail=1&format=text");
+        let url = server.ws_url(file, "?tail=1&format=text");
         for _ in 0..n {
             // Connect here, serially, so that the server's accept backlog
             // never overflows; read in the thread.
@@ -865,7 +799,7 @@ impl Crowd {
     }
 }
 
-fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f64>) {
+fn bench_fanout(report: &mut Report, dir: &TempDir, n: usize, interval: Option<f64>) {
     let label = match interval {
         None => "default --interval 1".to_string(),
         Some(i) => format!("--interval {i}"),
@@ -879,7 +813,7 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
     if let Some(i) = &iv {
         args.extend(["--interval", i]);
     }
-    let server = Server::start(&dir.0, &args);
+    let server = Server::rooted(dir.path(), &args);
     let base = Instant::now();
     let t = Instant::now();
     let crowd = Crowd::connect(&server, &file, n, base);
@@ -904,8 +838,8 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
         return;
     }
     thread::sleep(Duration::from_secs(2));
-    let rss_kb = server.status("VmRSS:");
-    let threads = server.status("Threads:");
+    let rss_kb = vm_rss_kb(server.pid());
+    let threads = threads_and_fds(server.pid()).0 as u64;
     let iv_secs = interval.unwrap_or(1.0);
     // The targets are for 1000 followers; larger crowds are reported as
     // they are (served, or not).
@@ -933,11 +867,11 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    eprintln!("  idle for {secs} s: server pid {}", server.child.id());
-    let cpu0 = server.cpu();
+    eprintln!("  idle for {secs} s: server pid {}", server.pid());
+    let cpu0 = cpu(&server);
     let t = Instant::now();
     thread::sleep(Duration::from_secs(secs));
-    let cpu = (server.cpu() - cpu0).as_secs_f64() / t.elapsed().as_secs_f64() * 100.0;
+    let cpu = (cpu(&server) - cpu0).as_secs_f64() / t.elapsed().as_secs_f64() * 100.0;
     let limit = if iv_secs >= 1.0 { 5.0 } else { 10.0 };
     report.add(
         &format!("fan-out, {n} followers ({label}): idle CPU over {secs} s"),
@@ -970,8 +904,135 @@ fn bench_fanout(report: &mut Report, dir: &Scratch, n: usize, interval: Option<f
         Some(all && reach <= limit),
     );
     crowd.end();
+    show_warnings(&server);
     drop(server);
     fs::remove_file(&file).unwrap();
+}
+
+// --------------------------------------------------------------- history --
+
+/// One request that sends a window and closes: connect → close, and the
+/// lines it sent.
+fn window(url: &str) -> (Duration, usize) {
+    let t = Instant::now();
+    let mut ws = connect(url);
+    let mut lines = 0;
+    loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => lines += t.as_bytes().iter().filter(|&&b| b == b'\n').count(),
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    (t.elapsed(), lines)
+}
+
+fn bench_before(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("before= …");
+    let (size, label) = if quick {
+        (200_000_000u64, "200 MB")
+    } else {
+        (1_000_000_000, "1 GB")
+    };
+    let runs = if quick { 10 } else { 30 };
+    let path = dir.join("before.log");
+    let t = Instant::now();
+    make_file(&path, size);
+    eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+    let server = Server::rooted(dir.path(), &[]);
+    let plain = server.ws_url(&path, "?format=text&lines=1000");
+    let points = [10u64, 50, 90];
+    let urls: Vec<String> = points
+        .iter()
+        .map(|p| {
+            let before = size / 100 * p;
+            server.ws_url(&path, &format!("?format=text&lines=1000&before={before}"))
+        })
+        .collect();
+    let mut theirs = Vec::new();
+    let mut ours: Vec<Vec<Duration>> = vec![Vec::new(); points.len()];
+    // Warm up, then measure alternately.
+    for i in 0..runs + 2 {
+        let (took, lines) = window(&plain);
+        assert_eq!(lines, 1000);
+        for (k, url) in urls.iter().enumerate() {
+            let (t, lines) = window(url);
+            assert_eq!(lines, 1000);
+            if i >= 2 {
+                ours[k].push(t);
+            }
+        }
+        if i >= 2 {
+            theirs.push(took);
+        }
+    }
+    let t = median(&mut theirs);
+    for (k, p) in points.iter().enumerate() {
+        let o = median(&mut ours[k]);
+        let ratio = o.as_secs_f64() / t.as_secs_f64();
+        report.add(
+            &format!("before= at {p} % of {label}, 1000 lines (median of {runs})"),
+            ms(o),
+            &format!("plain tail: {}", ms(t)),
+            &format!("{ratio:.2}×"),
+            "≤ 2× the plain tail",
+            Some(ratio <= 2.0),
+        );
+    }
+    drop(server);
+    fs::remove_file(&path).unwrap();
+}
+
+fn bench_filter(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("filter …");
+    let (size, label) = if quick {
+        (200_000_000u64, "200 MB")
+    } else {
+        (1_000_000_000, "1 GB")
+    };
+    let runs = if quick { 3 } else { 7 };
+    // No generated line holds it, so the scan covers the whole file.
+    let text = "OutOfMemoryError";
+    let path = dir.join("filter.log");
+    let t = Instant::now();
+    make_file(&path, size);
+    eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+    let server = Server::rooted(dir.path(), &[]);
+    let url = server.ws_url(&path, &format!("?format=text&lines=1000&match={text}"));
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for i in 0..runs + 1 {
+        let (took, lines) = window(&url);
+        assert_eq!(lines, 0);
+        let t = Instant::now();
+        let out = Command::new("grep")
+            .args(["-c", "-F", "-i", text])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let took_grep = t.elapsed();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+        if i >= 1 {
+            ours.push(took);
+            theirs.push(took_grep);
+        }
+    }
+    let (o, t) = (median(&mut ours), median(&mut theirs));
+    let ratio = o.as_secs_f64() / t.as_secs_f64();
+    report.add(
+        &format!("match= no line holds, {label} (median of {runs})"),
+        format!(
+            "{} ({:.1} GB/s)",
+            ms(o),
+            size as f64 / o.as_secs_f64() / 1e9
+        ),
+        &format!("grep -c -F -i: {}", ms(t)),
+        &format!("{ratio:.2}×"),
+        "≤ 2× grep",
+        Some(ratio <= 2.0),
+    );
+    drop(server);
+    fs::remove_file(&path).unwrap();
 }
 
 fn main() {
@@ -986,7 +1047,7 @@ fn main() {
         .filter(|a| *a != "quick")
         .collect();
     let run = |p: &str| parts.is_empty() || parts.contains(&p);
-    let dir = Scratch::new();
+    let dir = TempDir::new("bench");
     let mut report = Report::default();
     let started = Instant::now();
     eprintln!("wstail bench: {BIN}");
@@ -1028,6 +1089,12 @@ fn main() {
                 bench_fanout(&mut report, &dir, fit.min(n), None);
             }
         }
+    }
+    if run("before") {
+        bench_before(&mut report, &dir, quick);
+    }
+    if run("filter") {
+        bench_filter(&mut report, &dir, quick);
     }
     println!();
     println!(

@@ -1,23 +1,41 @@
 //! Who may read what: the path rule (lexical check, then the canonical path
-//! re-checked component by component, regular files only), the browser
-//! origin rule against cross-site WebSocket hijacking, and the token compare.
-//! Each is a small function with a table-driven test, because this file is
-//! where a security reviewer should spend the afternoon.
+//! re-checked component by component, regular files only; a path naming
+//! nothing judged by where its existing part leads), open-then-verify (what
+//! was opened is checked again, so a symlink swapped in between the check
+//! and the open does not win), and `authorize`, which decides whether a
+//! request may be answered at all — the Host rule against DNS rebinding, the
+//! browser origin rule against cross-site WebSocket hijacking and the token
+//! rule (with its constant-time compare). Each is a small function with a
+//! table-driven test, because this file is where a security reviewer should
+//! spend the afternoon.
 
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::config::ServeConfig;
+use crate::http::Request;
 use crate::limits::MAX_SYMLINKS;
+use crate::query::Query;
+pub use crate::refusal::Refusal;
 
 /// Browser origins allowed besides the server's own (`--allow-origin`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origins {
+    Any,
+    List(Vec<String>),
+}
+
+/// DNS names accepted in the `Host` header besides IP literals, `localhost`
+/// and the machine's own name (`--allow-host`), lower-cased.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hosts {
     Any,
     List(Vec<String>),
 }
@@ -47,34 +65,6 @@ const O_NOFOLLOW: i32 = 0o400000;
 /// `O_PATH`: a handle that names a file without opening it for reading (no
 /// side effect of opening a device or a FIFO); enough for `fstat`.
 const O_PATH: i32 = 0o10000000;
-
-/// Why a path is refused; `status` gives the HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// 400: not an absolute path, or it holds a NUL byte.
-    Malformed(&'static str),
-    /// 403: outside the roots, or not a regular file, or unreadable.
-    Forbidden(&'static str),
-    /// 404: inside a root, but nothing is there.
-    NotFound,
-}
-
-impl Refusal {
-    pub fn status(&self) -> u16 {
-        match self {
-            Refusal::Malformed(_) => 400,
-            Refusal::Forbidden(_) => 403,
-            Refusal::NotFound => 404,
-        }
-    }
-
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Refusal::Malformed(r) | Refusal::Forbidden(r) => r,
-            Refusal::NotFound => "no such file under the served roots",
-        }
-    }
-}
 
 /// Resolves `.` and `..` without touching the filesystem; `None` unless the
 /// path is absolute and free of NUL bytes. `..` at the top stays at `/`.
@@ -126,12 +116,12 @@ fn within_any(path: &Path, roots: &[PathBuf]) -> bool {
 /// opened descriptor again.
 pub fn check_path(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> {
     if raw.contains(&0) {
-        return Err(Refusal::Malformed("the path holds a NUL byte"));
+        return Err(Refusal::bad_request("the path holds a NUL byte"));
     }
     let lexical =
-        lexical_normalize(raw).ok_or(Refusal::Malformed("the path is not an absolute path"))?;
+        lexical_normalize(raw).ok_or(Refusal::bad_request("the path is not an absolute path"))?;
     if !within_any(&lexical, roots) {
-        return Err(Refusal::Forbidden("the path is outside the served roots"));
+        return Err(Refusal::forbidden("the path is outside the served roots"));
     }
     let canonical = canonical_within(roots, &lexical)?;
     let meta = std::fs::metadata(&canonical).map_err(|e| io_refusal(&e))?;
@@ -150,7 +140,7 @@ fn canonical_within(roots: &[PathBuf], path: &Path) -> Result<PathBuf, Refusal> 
         Err(e) => return Err(io_refusal(&e)),
     };
     if !within_any(&canonical, roots) {
-        return Err(Refusal::Forbidden(
+        return Err(Refusal::forbidden(
             "the path leads outside the served roots",
         ));
     }
@@ -170,9 +160,9 @@ fn is_missing(e: &io::Error) -> bool {
 /// right after that prefix (followed lexically, at most `MAX_SYMLINKS` deep)
 /// leads into one too; otherwise 403, whether or not something is there.
 fn missing_refusal(roots: &[PathBuf], path: &Path, depth: usize) -> Refusal {
-    let outside = || Refusal::Forbidden("the path leads outside the served roots");
+    let outside = || Refusal::forbidden("the path leads outside the served roots");
     if depth > MAX_SYMLINKS {
-        return Refusal::Forbidden("the path leads through too many symlinks");
+        return Refusal::forbidden("the path leads through too many symlinks");
     }
     // The longest prefix that canonicalizes (`/` always does).
     let mut rest: Vec<&OsStr> = Vec::new();
@@ -197,11 +187,11 @@ fn missing_refusal(roots: &[PathBuf], path: &Path, depth: usize) -> Refusal {
     // The next name: a dangling symlink (or one in a loop) is followed by
     // hand; anything else there means the name after it is what is missing.
     let Some(next) = rest.pop() else {
-        return Refusal::NotFound;
+        return Refusal::not_found();
     };
     let link = base.join(next);
     let Ok(target) = std::fs::read_link(&link) else {
-        return Refusal::NotFound;
+        return Refusal::not_found();
     };
     let mut resolved = base.join(target); // an absolute target replaces `base`
     for name in rest.iter().rev() {
@@ -215,9 +205,9 @@ fn missing_refusal(roots: &[PathBuf], path: &Path, depth: usize) -> Refusal {
 
 fn io_refusal(e: &io::Error) -> Refusal {
     if is_missing(e) {
-        Refusal::NotFound
+        Refusal::not_found()
     } else {
-        Refusal::Forbidden("the file cannot be read by the server")
+        Refusal::forbidden("the file cannot be read by the server")
     }
 }
 
@@ -225,18 +215,18 @@ fn check_regular(meta: &Metadata) -> Result<(), Refusal> {
     if meta.is_file() {
         Ok(())
     } else if meta.is_dir() {
-        Err(Refusal::Forbidden(
+        Err(Refusal::forbidden(
             "the path is a directory, not a regular file",
         ))
     } else {
-        Err(Refusal::Forbidden("the path is not a regular file"))
+        Err(Refusal::forbidden("the path is not a regular file"))
     }
 }
 
 /// The refusal when what was opened is not what was checked: a symlink or a
 /// directory was swapped in between (or the file was replaced).
 fn swapped() -> Refusal {
-    Refusal::Forbidden("the path changed while it was opened (a swapped symlink?)")
+    Refusal::forbidden("the path changed while it was opened (a swapped symlink?)")
 }
 
 /// Checks and opens a client-named path: the path rule (`check_path`), then
@@ -327,7 +317,7 @@ fn open_handle(roots: &[PathBuf], canonical: &Path) -> Result<(File, Metadata), 
     // Where the descriptor really is, whatever the path names now.
     if proc_available() {
         let real = std::fs::read_link(fd_link(&handle)).map_err(|_| {
-            Refusal::Forbidden("the opened file cannot be verified through /proc/self/fd")
+            Refusal::forbidden("the opened file cannot be verified through /proc/self/fd")
         })?;
         if !within_any(&real, roots) {
             return Err(swapped());
@@ -432,6 +422,73 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &Origin
         return false;
     };
     norm.split_once("://").map(|(_, hp)| hp) == Some(format!("{h}:{p}").as_str())
+}
+
+/// The Host rule against DNS rebinding: a page on any site can rebind its
+/// own name to 127.0.0.1, and its requests then reach the server with that
+/// name in `Host` and a matching `Origin`. So a name is allowed only when
+/// it cannot be an attacker's: an IP literal, `localhost`, the machine's
+/// own name (`hostname`, as the kernel has it), or a name listed. Compared
+/// without the port, case aside. A request without `Host` (not a browser)
+/// is allowed. `Err` holds the name refused.
+pub fn host_allowed(
+    host: Option<&str>,
+    allowed: &Hosts,
+    hostname: Option<&str>,
+) -> Result<(), String> {
+    let Some(host) = host else { return Ok(()) };
+    if *allowed == Hosts::Any {
+        return Ok(());
+    }
+    let Some((name, _)) = split_host_port(host.trim(), 0) else {
+        return Err(host.trim().to_ascii_lowercase());
+    };
+    let is_ip = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        Some(v6) => v6.parse::<Ipv6Addr>().is_ok(),
+        None => name.parse::<Ipv4Addr>().is_ok(),
+    };
+    let own = hostname.is_some_and(|h| h.eq_ignore_ascii_case(&name));
+    let listed = matches!(allowed, Hosts::List(list) if list.contains(&name));
+    if is_ip || name == "localhost" || own || listed {
+        Ok(())
+    } else {
+        Err(name)
+    }
+}
+
+/// Whether a request may be answered: the Host rule (unless a token is
+/// required: a rebinding page cannot know it), the origin rule, then the
+/// token rule. The page needs no token (it holds no log data and asks for
+/// the token itself); the WebSocket, `?list` and `?download` need it when
+/// the server has one, given as `token=` or as `Authorization: Bearer`.
+pub fn authorize(req: &Request, q: &Query, cfg: &ServeConfig) -> Result<(), Refusal> {
+    if cfg.token.is_none()
+        && let Err(name) = host_allowed(req.header("host"), &cfg.hosts, cfg.hostname.as_deref())
+    {
+        return Err(Refusal::forbidden(format!(
+            "the Host header names '{name}', which is not an IP address, localhost or this machine's name (a guard against DNS rebinding); if the server is meant to be reached by that name, start it with --allow-host {name}"
+        )));
+    }
+    if !origin_allowed(req.header("origin"), req.header("host"), &cfg.origins) {
+        return Err(Refusal::forbidden(
+            "this browser origin is not allowed (see --allow-origin)",
+        ));
+    }
+    let needs_token = req.is_websocket() || q.list || q.download;
+    let Some(expected) = cfg.token.as_deref().filter(|_| needs_token) else {
+        return Ok(());
+    };
+    let given = q.token.as_deref().or_else(|| {
+        req.header("authorization").and_then(|a| {
+            a.strip_prefix("Bearer ")
+                .or_else(|| a.strip_prefix("bearer "))
+        })
+    });
+    match given {
+        None => Err(Refusal::new(401, "a token is required")),
+        Some(g) if token_matches(expected, g.trim()) => Ok(()),
+        Some(_) => Err(Refusal::new(401, "the token is wrong")),
+    }
 }
 
 /// Compares a given token with the expected one in time that depends only on
@@ -562,6 +619,139 @@ mod tests {
                 *want,
                 "{origin:?} {host:?}"
             );
+        }
+    }
+
+    /// A checked configuration from `wstail serve` options.
+    fn config(args: &[&str]) -> ServeConfig {
+        let mut all = vec!["serve"];
+        all.extend_from_slice(args);
+        match crate::cli::parse(all.iter().map(Into::into).collect()) {
+            Ok(crate::cli::Command::Serve(cfg)) => cfg,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn host_table() {
+        let none = Hosts::List(vec![]);
+        let listed = Hosts::List(vec!["logs.example.org".into(), "ops".into()]);
+        let own = Some("MyHost");
+        let cases: &[(Option<&str>, &Hosts, bool)] = &[
+            (None, &none, true),
+            (Some("127.0.0.1:8765"), &none, true),
+            (Some("10.1.2.3"), &none, true),
+            (Some("[::1]:8765"), &none, true),
+            (Some("[fe80::1]"), &none, true),
+            (Some("localhost:8765"), &none, true),
+            (Some("LocalHost"), &none, true),
+            (Some("myhost:8765"), &none, true),
+            (Some("MYHOST"), &none, true),
+            (Some("myhost.lan"), &none, false),
+            (Some("rebind.attacker.example:8765"), &none, false),
+            (Some("x"), &none, false),
+            (Some("localhost.attacker.example"), &none, false),
+            (Some("127.0.0.1.attacker.example"), &none, false),
+            (Some("[::1"), &none, false),
+            (Some("[not-ip]:80"), &none, false),
+            (Some(""), &none, false),
+            (Some("logs.example.org"), &listed, true),
+            (Some("LOGS.example.org:443"), &listed, true),
+            (Some("ops:8765"), &listed, true),
+            (Some("example.org"), &listed, false),
+            (Some("xlogs.example.org"), &listed, false),
+            (Some("logs.example.org.attacker.example"), &listed, false),
+            (Some("rebind.attacker.example"), &Hosts::Any, true),
+        ];
+        for (host, allowed, want) in cases {
+            assert_eq!(
+                host_allowed(*host, allowed, own).is_ok(),
+                *want,
+                "{host:?} {allowed:?}"
+            );
+        }
+        assert!(host_allowed(Some("myhost"), &none, None).is_err());
+        assert_eq!(
+            host_allowed(Some("Rebind.Example:1"), &none, None),
+            Err("rebind.example".to_string())
+        );
+    }
+
+    #[test]
+    fn authorize_table() {
+        let open = config(&[]);
+        let token = config(&["--token", "s3cret"]);
+        let named = config(&["--allow-host", "logs.example.org"]);
+        let ws = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+        // (configuration, target, extra header lines, expected status or 0)
+        let cases: &[(&ServeConfig, &str, &str, u16)] = &[
+            (&open, "/", "", 0),
+            (&open, "/f", ws, 0),
+            (&open, "/?list", "", 0),
+            (&open, "/f?download", "Origin: http://127.0.0.1:8765\r\n", 0),
+            (&open, "/f?download", "Origin: http://evil.example\r\n", 403),
+            (&open, "/", "Origin: http://evil.example\r\n", 403),
+            // The page needs no token; everything else does.
+            (&token, "/", "", 0),
+            (&token, "/f", ws, 401),
+            (&token, "/?list", "", 401),
+            (&token, "/f?download", "", 401),
+            (&token, "/f?download&token=s3cret", "", 0),
+            (&token, "/f?download&token=wrong", "", 401),
+            (&token, "/f?token=s3cret", ws, 0),
+            (
+                &token,
+                "/f",
+                &format!("{ws}Authorization: Bearer s3cret\r\n"),
+                0,
+            ),
+            (
+                &token,
+                "/f",
+                &format!("{ws}Authorization: bearer s3cret\r\n"),
+                0,
+            ),
+            (
+                &token,
+                "/f",
+                &format!("{ws}Authorization: Bearer wrong\r\n"),
+                401,
+            ),
+            (
+                &token,
+                "/f",
+                &format!("{ws}Authorization: Basic czNjcmV0\r\n"),
+                401,
+            ),
+            // The Host rule: DNS names only when listed, or with a token.
+            (&open, "/f", &format!("{ws}Host: rebind.example\r\n"), 403),
+            (&open, "/?list", "Host: rebind.example\r\n", 403),
+            (&open, "/f?download", "Host: rebind.example\r\n", 403),
+            (&open, "/", "Host: rebind.example\r\n", 403),
+            (&open, "/", "Host: localhost:8765\r\n", 0),
+            (&named, "/?list", "Host: logs.example.org\r\n", 0),
+            (&named, "/?list", "Host: rebind.example\r\n", 403),
+            (&token, "/?list&token=s3cret", "Host: rebind.example\r\n", 0),
+            (&token, "/?list", "Host: rebind.example\r\n", 401),
+            // The origin rule comes before the token rule.
+            (
+                &token,
+                "/f?token=s3cret",
+                &format!("{ws}Origin: http://evil.example\r\n"),
+                403,
+            ),
+        ];
+        for (cfg, target, headers, want) in cases {
+            let host = if headers.contains("Host:") {
+                ""
+            } else {
+                "Host: 127.0.0.1:8765\r\n"
+            };
+            let head = format!("GET {target} HTTP/1.1\r\n{host}{headers}\r\n");
+            let req = crate::http::parse_head(head.as_bytes(), vec![]).unwrap();
+            let q = crate::query::parse(target).unwrap();
+            let got = authorize(&req, &q, cfg).err().map_or(0, |r| r.status());
+            assert_eq!(got, *want, "{target} {headers:?}");
         }
     }
 

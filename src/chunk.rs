@@ -190,6 +190,23 @@ impl Chunker {
     /// Copies the kept lines of `buf[..cut]` into `out`.
     fn filter_into(&mut self, cut: usize, flush: Flush, out: &mut Vec<u8>) {
         let mut at = 0;
+        if self.line == Line::Start
+            && let Some(i) = self.buf[..cut].iter().rposition(|&b| b == b'\n')
+        {
+            // The whole lines are judged at once (the filter searches each
+            // text over all of them), the rest line by line below.
+            at = i + 1;
+            let region = &self.buf[..at];
+            let mut starts = Vec::new();
+            self.filter.kept_lines(region, &mut starts);
+            for s in starts {
+                let end = region[s..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(at, |e| s + e + 1);
+                out.extend_from_slice(&region[s..end]);
+            }
+        }
         while at < cut {
             let end = self.buf[at..cut]
                 .iter()
@@ -386,6 +403,57 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].bytes, b"this is an error line\nerror 2\n");
         assert_eq!(p[0].end, 44);
+    }
+
+    /// Whatever the reads and flushes, the kept lines come out whole, once,
+    /// in order (lines shorter than a message, so each is judged whole).
+    #[test]
+    fn filtered_output_is_the_kept_lines_whatever_the_reads() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let filters = [
+            Filter::new(&["ab".to_string()], &[]),
+            Filter::new(&[], &["b".to_string()]),
+            Filter::new(&["a".to_string(), "c".to_string()], &["bb".to_string()]),
+        ];
+        for round in 0..300 {
+            let mut content = Vec::new();
+            for _ in 0..next(30) {
+                content.extend((0..next(40)).map(|_| b"abcAB "[next(6) as usize]));
+                content.push(b'\n');
+            }
+            let filter = &filters[round % filters.len()];
+            let want: Vec<u8> = content
+                .split_inclusive(|&b| b == b'\n')
+                .filter(|l| filter.keep(l))
+                .collect::<Vec<_>>()
+                .concat();
+            let mut c = Chunker::with_max(0, filter.clone(), 64);
+            let mut out = Vec::new();
+            let mut at = 0;
+            while at < content.len() {
+                let n = (1 + next(50) as usize).min(content.len() - at);
+                c.push(&content[at..at + n]);
+                at += n;
+                let flush = if next(2) == 0 {
+                    Flush::Lines
+                } else {
+                    Flush::Idle
+                };
+                out.extend(all(&mut c, flush).into_iter().flat_map(|p| p.bytes));
+            }
+            out.extend(all(&mut c, Flush::End).into_iter().flat_map(|p| p.bytes));
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&want),
+                "round {round}"
+            );
+        }
     }
 
     #[test]

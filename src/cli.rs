@@ -66,6 +66,11 @@ Options:
                             else none]
       --allow-origin ORIGIN browser origin allowed to connect; repeatable;
                             '*' allows any [default: same host only]
+      --allow-host NAME     DNS name accepted in the Host header (against
+                            DNS rebinding); repeatable; '*' accepts any; any
+                            name is accepted when a token is required
+                            [default: IP addresses, localhost and this
+                            machine's host name]
       --base-path PREFIX    URL prefix under which a reverse proxy serves us,
                             e.g. /logs [default: none]
       --inetd               serve one connection on standard input (inetd,
@@ -112,6 +117,8 @@ Options:
 
 /// What the command line asks for.
 #[derive(Debug)]
+// Made once per process and moved once: boxing the large variant saves nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     Help(String),
     Version,
@@ -159,6 +166,7 @@ fn parse_serve(mut p: Parser) -> Result<Command, UsageError> {
             "--scan-limit" => raw.scan_limit = Some(p.value()?),
             "--token" => raw.token = Some(p.value()?),
             "--allow-origin" => raw.origins.push(p.value()?),
+            "--allow-host" => raw.hosts.push(p.value()?),
             "--base-path" => raw.base_path = Some(p.value()?),
             "--inetd" => raw.inetd = true,
             "--log-file" => raw.log_file = Some(p.value()?),

@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::access::{Origins, normalize_origin};
+use crate::access::{Hosts, Origins, normalize_origin};
 use crate::limits::{HEARTBEAT_RANGE, INTERVAL_RANGE, MAX_TOKEN_LEN, PONG_TIMEOUT_RANGE};
 use crate::timestamp;
 
@@ -37,6 +37,9 @@ pub const DEFAULT_SCAN_LIMIT: &str = "1G";
 pub const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Info;
 /// `wstail tail --lines`.
 pub const DEFAULT_TAIL_LINES: usize = 10;
+/// Where the kernel keeps the machine's host name, which the Host rule
+/// accepts besides `--allow-host` names.
+pub const HOSTNAME_FILE: &str = "/proc/sys/kernel/hostname";
 /// The environment variable read when no `--token` is given.
 pub const TOKEN_VARIABLE: &str = "WSTAIL_TOKEN";
 
@@ -56,6 +59,10 @@ pub struct ServeConfig {
     pub scan_limit: u64,
     pub token: Option<String>,
     pub origins: Origins,
+    /// `--allow-host`.
+    pub hosts: Hosts,
+    /// The machine's host name as the kernel has it, read once at start.
+    pub hostname: Option<String>,
     pub base_path: String,
     pub inetd: bool,
     pub log_file: Option<PathBuf>,
@@ -93,6 +100,7 @@ pub struct RawServe {
     pub scan_limit: Option<OsString>,
     pub token: Option<OsString>,
     pub origins: Vec<OsString>,
+    pub hosts: Vec<OsString>,
     pub base_path: Option<OsString>,
     pub inetd: bool,
     pub log_file: Option<OsString>,
@@ -152,6 +160,7 @@ pub enum UsageError {
     Token(&'static str),
     BasePath(String),
     Origin(String),
+    Host(String),
     LogLevel(String),
     Root {
         root: String,
@@ -224,6 +233,10 @@ impl fmt::Display for UsageError {
             Origin(v) => write!(
                 f,
                 "invalid value '{v}' for '--allow-origin': use a browser origin such as https://logs.example.com or '*'"
+            ),
+            Host(v) => write!(
+                f,
+                "invalid value '{v}' for '--allow-host': use a host name such as logs.example.org (no port or scheme), or '*'"
             ),
             LogLevel(v) => write!(
                 f,
@@ -366,6 +379,7 @@ impl RawServe {
         let scan_limit = bytes("--scan-limit", self.scan_limit, DEFAULT_SCAN_LIMIT)?;
         let token = token(self.token)?;
         let origins = origins(self.origins)?;
+        let hosts = hosts(self.hosts)?;
         let base_path = match self.base_path {
             Some(v) => base_path(text("--base-path", v)?)?,
             None => String::new(),
@@ -391,6 +405,8 @@ impl RawServe {
             scan_limit,
             token,
             origins,
+            hosts,
+            hostname: hostname(),
             base_path,
             inetd: self.inetd,
             log_file: self.log_file.map(PathBuf::from),
@@ -471,6 +487,34 @@ fn origins(given: Vec<OsString>) -> Result<Origins, UsageError> {
         list.push(normalize_origin(&o).ok_or(UsageError::Origin(o))?);
     }
     Ok(Origins::List(list))
+}
+
+/// `--allow-host`: `*`, or host names (letters, digits, `-`, `_`, `.`),
+/// lower-cased.
+fn hosts(given: Vec<OsString>) -> Result<Hosts, UsageError> {
+    let mut list = Vec::with_capacity(given.len());
+    for h in given {
+        let h = text("--allow-host", h)?;
+        if h == "*" {
+            return Ok(Hosts::Any);
+        }
+        let ok = !h.is_empty()
+            && !h.starts_with('.')
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !ok {
+            return Err(UsageError::Host(h));
+        }
+        list.push(h.to_ascii_lowercase());
+    }
+    Ok(Hosts::List(list))
+}
+
+/// The machine's host name from the kernel, if it can be read.
+fn hostname() -> Option<String> {
+    let name = std::fs::read_to_string(HOSTNAME_FILE).ok()?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// `--base-path`: empty, or `/segment[/segment…]` of URL-safe characters,

@@ -8,8 +8,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::conn::ConnLog;
-use crate::http::{self, Request};
+use crate::http::{self, Answer, Request};
 use crate::limits::DOWNLOAD_BUFFER;
 
 /// A `Range` header → the inclusive byte range to send, for a file of
@@ -64,6 +63,7 @@ fn attachment_name(path: &Path) -> String {
         .collect()
 }
 
+/// Sends the file (or the range asked for) and says what was answered.
 pub fn serve(
     out: &mut impl Write,
     req: &Request,
@@ -71,8 +71,7 @@ pub fn serve(
     mut file: File,
     meta: &Metadata,
     head_only: bool,
-    log: &mut ConnLog,
-) -> io::Result<()> {
+) -> Answer {
     let len = meta.len();
     let mut extra = vec![
         format!(
@@ -84,18 +83,20 @@ pub fn serve(
     let range = match parse_range(req.header("range"), len) {
         Ok(r) => r,
         Err(()) => {
-            log.status = 416;
-            log.outcome = "range not satisfiable".to_string();
+            let answer = Answer::new(416, "range not satisfiable");
             extra.push(format!("Content-Range: bytes */{len}"));
             let body = format!("416 Range Not Satisfiable: the file holds {len} bytes\n");
-            return http::respond(
+            return match http::respond(
                 out,
                 416,
                 "text/plain; charset=utf-8",
                 body.as_bytes(),
                 &extra,
                 head_only,
-            );
+            ) {
+                Ok(()) => answer,
+                Err(e) => answer.cut_short(&e),
+            };
         }
     };
     let (status, start, count) = match range {
@@ -105,9 +106,25 @@ pub fn serve(
         }
         None => (200, 0, len),
     };
-    log.status = status;
-    log.outcome = "download".to_string();
-    http::write_head(out, status, "application/octet-stream", count, &extra)?;
+    let mut answer = Answer::new(status, "download");
+    match send(out, &mut file, start, count, &extra, head_only, &mut answer) {
+        Ok(()) => answer,
+        Err(e) => answer.cut_short(&e),
+    }
+}
+
+/// Writes the head and `count` bytes from `start`, counting them in
+/// `answer`.
+fn send(
+    out: &mut impl Write,
+    file: &mut File,
+    start: u64,
+    count: u64,
+    extra: &[String],
+    head_only: bool,
+    answer: &mut Answer,
+) -> io::Result<()> {
+    http::write_head(out, answer.status, "application/octet-stream", count, extra)?;
     if head_only {
         return out.flush();
     }
@@ -120,12 +137,12 @@ pub fn serve(
         if n == 0 {
             // The file shrank: the promised length can no longer be kept, so
             // end the connection rather than pad.
-            log.outcome = "download cut short: the file shrank".to_string();
+            answer.outcome = "download cut short: the file shrank".to_string();
             break;
         }
         out.write_all(&buf[..n])?;
         left -= n as u64;
-        log.sent += n as u64;
+        answer.sent += n as u64;
     }
     out.flush()
 }

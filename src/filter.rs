@@ -168,7 +168,10 @@ impl Probe {
 /// An ASCII case-insensitive substring search for one text: looks for the
 /// text's two least common bytes at their distance (both cases at once),
 /// `LANES` candidate positions per step, and compares the whole text only
-/// where both occur.
+/// where both occur. When those comparisons cost more than a few per byte
+/// (a text of bytes that are everywhere, such as `aaaa…` in a line of
+/// `a`s), the rest of the haystack is searched by Knuth–Morris–Pratt, so
+/// that no text makes a search slower than linear in the haystack.
 #[derive(Debug, Clone)]
 struct Finder {
     /// The text, lower-case.
@@ -176,7 +179,15 @@ struct Finder {
     /// The rarest byte of the text and the second rarest (the same byte
     /// when the text has one byte); none for the empty text.
     probes: Option<(Probe, Probe)>,
+    /// Knuth–Morris–Pratt: for each prefix length `i + 1`, the length of its
+    /// longest proper prefix that is also its suffix.
+    border: Vec<usize>,
 }
+
+/// Bytes compared by the candidate checks, at most, per haystack byte
+/// passed (plus `SLACK`), before a search goes over to Knuth–Morris–Pratt.
+const WORK_PER_BYTE: usize = 4;
+const SLACK: usize = 4096;
 
 impl Finder {
     fn new(text: &[u8]) -> Self {
@@ -188,7 +199,22 @@ impl Finder {
             [one] => Some((Probe::new(&needle, one), Probe::new(&needle, one))),
             [first, second, ..] => Some((Probe::new(&needle, first), Probe::new(&needle, second))),
         };
-        Finder { needle, probes }
+        let mut border = vec![0; needle.len()];
+        let mut k = 0;
+        for i in 1..needle.len() {
+            while k > 0 && needle[i] != needle[k] {
+                k = border[k - 1];
+            }
+            if needle[i] == needle[k] {
+                k += 1;
+            }
+            border[i] = k;
+        }
+        Finder {
+            needle,
+            probes,
+            border,
+        }
     }
 
     /// Where the text first occurs in `hay`, ASCII case aside.
@@ -206,27 +232,61 @@ impl Finder {
         let one = &hay[p1.at..p1.at + starts];
         let two = &hay[p2.at..p2.at + starts];
         let mut base = 0;
+        let mut work = 0;
         for (c1, c2) in one.chunks_exact(LANES).zip(two.chunks_exact(LANES)) {
             let any = c1
                 .iter()
                 .zip(c2)
                 .fold(false, |acc, (&a, &b)| acc | (p1.hits(a) & p2.hits(b)));
-            if any && let Some(i) = self.first_match(hay, base, base + LANES) {
-                return Some(i);
+            if any {
+                if let Some(i) = self.first_match(hay, base, base + LANES, &mut work) {
+                    return Some(i);
+                }
+                if work > WORK_PER_BYTE * base + SLACK {
+                    return self.kmp(&hay[base + LANES..]).map(|i| i + base + LANES);
+                }
             }
             base += LANES;
         }
-        self.first_match(hay, base, starts)
+        self.first_match(hay, base, starts, &mut work)
     }
 
-    /// The first match starting in `from..to`.
-    fn first_match(&self, hay: &[u8], from: usize, to: usize) -> Option<usize> {
+    /// The first match starting in `from..to` whose probed bytes are right;
+    /// the bytes compared are added to `work`.
+    fn first_match(&self, hay: &[u8], from: usize, to: usize, work: &mut usize) -> Option<usize> {
+        let (p1, p2) = self.probes?;
         (from..to).find(|&s| {
-            hay[s..s + self.needle.len()]
+            if !(p1.hits(hay[s + p1.at]) && p2.hits(hay[s + p2.at])) {
+                return false;
+            }
+            let same = hay[s..s + self.needle.len()]
                 .iter()
                 .zip(&self.needle)
-                .all(|(h, n)| h.to_ascii_lowercase() == *n)
+                .take_while(|(h, n)| h.to_ascii_lowercase() == **n)
+                .count();
+            *work += same + 1;
+            same == self.needle.len()
         })
+    }
+
+    /// Knuth–Morris–Pratt over `hay`, ASCII case aside: linear in
+    /// `hay.len()` whatever the text.
+    fn kmp(&self, hay: &[u8]) -> Option<usize> {
+        let n = self.needle.len();
+        let mut k = 0;
+        for (i, &b) in hay.iter().enumerate() {
+            let b = b.to_ascii_lowercase();
+            while k > 0 && b != self.needle[k] {
+                k = self.border[k - 1];
+            }
+            if b == self.needle[k] {
+                k += 1;
+                if k == n {
+                    return Some(i + 1 - n);
+                }
+            }
+        }
+        None
     }
 }
 
@@ -332,6 +392,44 @@ mod tests {
                 assert_eq!(Finder::new(b"xYz?").find(&hay), None);
             }
         }
+    }
+
+    #[test]
+    fn kmp_agrees_with_the_naive_search() {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for _ in 0..20_000 {
+            let hay = rng.bytes(100);
+            let needle = rng.bytes(5);
+            if needle.is_empty() {
+                continue;
+            }
+            let f = Finder::new(&needle);
+            assert_eq!(f.kmp(&hay), naive_find(&hay, &needle), "{hay:?} {needle:?}");
+        }
+    }
+
+    /// A text of bytes that are everywhere costs a linear search: the
+    /// candidate checks give way to Knuth–Morris–Pratt.
+    #[test]
+    fn a_text_of_common_bytes_does_not_make_the_search_quadratic() {
+        let mut hay = vec![b'a'; 1 << 20];
+        let f = Finder::new(&[b'A'; 256]);
+        let mut work = 0;
+        // The candidate checks alone would compare 256 bytes per position.
+        assert_eq!(f.first_match(&hay, 0, 64, &mut work), Some(0));
+        assert!(work >= 256);
+        let f = Finder::new(&[b'a'; 257]);
+        hay.iter_mut().step_by(200).for_each(|b| *b = b'\n');
+        let t = std::time::Instant::now();
+        assert_eq!(f.find(&hay), None);
+        let at = hay.len() - 1000;
+        hay[at..at + 300].copy_from_slice(&[b'A'; 300]);
+        // The run of `a`s that holds the text starts after the newline before.
+        let run = hay[..at].iter().rposition(|&b| b == b'\n').unwrap() + 1;
+        assert_eq!(f.find(&hay), Some(run));
+        // 1 MiB × 200 byte comparisons would take far longer than this
+        // even in a debug build; the linear search takes milliseconds.
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
     }
 
     /// The kept lines of a region, the slow obvious way.

@@ -8,6 +8,7 @@
 //! deletion like `tail -F`. An idle follower holds no read or write buffer.
 
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use log::info;
@@ -18,10 +19,12 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
-use crate::limits::ROTATION_CHECK_BUSY;
+use crate::connlog::escape;
+use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
 use crate::logfile::{Change, LogFile};
 use crate::meta::{Meta, Position};
 use crate::query::Format;
+use crate::refusal::Refusal;
 use crate::stall::Stalling;
 use crate::tag::Tag;
 
@@ -57,7 +60,7 @@ pub enum End {
     /// connection is failed with this close code (RFC 6455, 7.1.7).
     Protocol(CloseCode, String),
     /// The file that reappeared at the path may not be served.
-    FileRefused(&'static str),
+    FileRefused(Refusal),
     /// Reading the file failed.
     FileError(io::Error),
     /// Anything else on the socket.
@@ -78,10 +81,16 @@ impl End {
             End::Finished => "sent the tail and closed".to_string(),
             End::ClientClosed => "closed by the client".to_string(),
             End::NoPong(t) => format!("dropped: no pong within {:.1}s", t.as_secs_f64()),
-            End::Stalled => "dropped: took no data for 30s".to_string(),
-            End::TooLarge => "dropped: client message over 4 KiB".to_string(),
+            End::Stalled => format!(
+                "dropped: took no data for {}s",
+                SEND_STALL_TIMEOUT.as_secs()
+            ),
+            End::TooLarge => format!(
+                "dropped: client message over {} KiB",
+                MAX_CLIENT_MESSAGE / 1024
+            ),
             End::Protocol(_, e) => format!("dropped: {e}"),
-            End::FileRefused(r) => format!("ended: {r}"),
+            End::FileRefused(r) => format!("ended: {}", r.reason()),
             End::FileError(e) => format!("ended: reading the file failed: {e}"),
             End::Socket(e) => format!("ended: {e}"),
         }
@@ -350,16 +359,13 @@ impl<'a> Follower<'a> {
             }
         }
         self.send_pieces(Flush::End)?;
-        self.file
-            .switch(change)
-            .map_err(|r| End::FileRefused(r.reason()))?;
+        self.file.switch(change).map_err(End::FileRefused)?;
         self.chunker.restart(self.file.pos());
-        // The path as Debug: quoted, control characters escaped (it came
-        // from a client).
+        // The path came from a client: escaped, in quotes.
         info!(
-            "{}: {:?}: file {}",
+            "{}: \"{}\": file {}",
             self.label,
-            self.file.path(),
+            escape(self.file.path().as_os_str().as_bytes()),
             change.name()
         );
         self.send_event(change)
@@ -592,7 +598,7 @@ impl<'a> Follower<'a> {
             End::NoPong(_) => (CloseCode::Policy, "no pong"),
             End::TooLarge => (CloseCode::Size, "message too large"),
             End::Protocol(code, _) => (*code, "protocol error"),
-            End::FileRefused(r) => (CloseCode::Policy, *r),
+            End::FileRefused(r) => (CloseCode::Policy, r.reason()),
             End::FileError(_) => (CloseCode::Error, "reading the file failed"),
         };
         self.ws.get_mut().set_limit(Duration::from_secs(1));

@@ -1,8 +1,8 @@
 //! The HTTP side of a connection: a bounded reader for the request head
-//! (8 KiB, 10 s), a small parser for the request line and headers, and the
-//! plain responses used for refusals, the page, the list and downloads. We
-//! read the head ourselves so that routing and access are decided before
-//! tungstenite ever sees the stream.
+//! (`MAX_REQUEST_HEAD`, `REQUEST_HEAD_TIMEOUT`), a small parser for the
+//! request line and headers, and the plain responses used for refusals, the
+//! page, the list and downloads. We read the head ourselves so that routing
+//! and access are decided before tungstenite ever sees the stream.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -12,6 +12,7 @@ use std::time::Instant;
 use crate::limits::{
     LINGER_BYTES, LINGER_TIME, MAX_LINGERING, MAX_REQUEST_HEAD, REQUEST_HEAD_TIMEOUT,
 };
+use crate::refusal::Refusal;
 
 /// A parsed request head.
 #[derive(Debug)]
@@ -47,18 +48,49 @@ impl Request {
     }
 }
 
-/// Why a request head could not be read; each maps to a status.
-#[derive(Debug)]
-pub enum HeadError {
-    /// 408: not complete within the time allowed.
-    Timeout,
-    /// 431: larger than `MAX_REQUEST_HEAD`.
-    TooLarge,
-    /// 400: not an HTTP/1.x request head.
-    Malformed(&'static str),
-    /// The peer went away (nothing to answer).
-    Closed,
-    Io(io::Error),
+/// What was answered, for the connection's log line: the status, what
+/// happened, and the bytes of content sent. The routes return it; the
+/// connection records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub outcome: String,
+    pub sent: u64,
+}
+
+impl Answer {
+    pub fn new(status: u16, outcome: impl Into<String>) -> Self {
+        Answer {
+            status,
+            outcome: outcome.into(),
+            sent: 0,
+        }
+    }
+
+    /// The answer as far as it got when writing it failed.
+    pub fn cut_short(mut self, e: &io::Error) -> Self {
+        self.outcome = format!("{}; the client went away: {e}", self.outcome);
+        self
+    }
+}
+
+/// 408: the head did not arrive in time.
+fn head_timeout() -> Refusal {
+    Refusal::new(
+        408,
+        format!(
+            "the request head did not arrive within {} s",
+            REQUEST_HEAD_TIMEOUT.as_secs()
+        ),
+    )
+}
+
+/// 431: the head is too large.
+fn head_too_large() -> Refusal {
+    Refusal::new(
+        431,
+        format!("the request head is over {} KiB", MAX_REQUEST_HEAD / 1024),
+    )
 }
 
 /// Reads one request head from `stream`, at most `MAX_REQUEST_HEAD` bytes
@@ -66,7 +98,8 @@ pub enum HeadError {
 /// dribbling bytes: the deadline is for the whole head).
 /// Takes `&TcpStream` so that the accept loop can keep a handle to close a
 /// connection that is crowded out while it is still sending its head.
-pub fn read_head(stream: &TcpStream) -> Result<Request, HeadError> {
+/// `Err(None)`: the peer went away first, and there is no one to answer.
+pub fn read_head(stream: &TcpStream) -> Result<Request, Option<Refusal>> {
     let mut reader = stream;
     let deadline = Instant::now() + REQUEST_HEAD_TIMEOUT;
     let mut buf = Vec::with_capacity(1024);
@@ -74,11 +107,13 @@ pub fn read_head(stream: &TcpStream) -> Result<Request, HeadError> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(HeadError::Timeout);
+            return Err(Some(head_timeout()));
         }
-        stream.set_read_timeout(Some(left)).map_err(HeadError::Io)?;
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| Some(unreadable(&e)))?;
         let n = match reader.read(&mut chunk) {
-            Ok(0) => return Err(HeadError::Closed),
+            Ok(0) => return Err(None),
             Ok(n) => n,
             Err(e)
                 if matches!(
@@ -86,25 +121,30 @@ pub fn read_head(stream: &TcpStream) -> Result<Request, HeadError> {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(HeadError::Timeout);
+                return Err(Some(head_timeout()));
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Err(HeadError::Closed),
-            Err(e) => return Err(HeadError::Io(e)),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Err(None),
+            Err(e) => return Err(Some(unreadable(&e))),
         };
         let search_from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = find_head_end(&buf[search_from..]).map(|e| e + search_from) {
             if end > MAX_REQUEST_HEAD {
-                return Err(HeadError::TooLarge);
+                return Err(Some(head_too_large()));
             }
             let leftover = buf.split_off(end);
-            return parse_head(&buf, leftover);
+            return parse_head(&buf, leftover).map_err(Some);
         }
         if buf.len() > MAX_REQUEST_HEAD {
-            return Err(HeadError::TooLarge);
+            return Err(Some(head_too_large()));
         }
     }
+}
+
+/// 400: reading the head failed for another reason.
+fn unreadable(e: &io::Error) -> Refusal {
+    Refusal::bad_request(format!("the request could not be read: {e}"))
 }
 
 /// Lingering closes in progress (bounded by `MAX_LINGERING`).
@@ -155,27 +195,27 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
 }
 
 /// Parses a complete head (request line and header lines).
-pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, HeadError> {
+pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
     let text = std::str::from_utf8(head)
-        .map_err(|_| HeadError::Malformed("the request head is not valid UTF-8"))?;
+        .map_err(|_| Refusal::bad_request("the request head is not valid UTF-8"))?;
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().unwrap_or("");
     let mut parts = request_line.split(' ');
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(HeadError::Malformed(
+        return Err(Refusal::bad_request(
             "the request line is not 'METHOD TARGET HTTP/1.1'",
         ));
     };
     if !version.starts_with("HTTP/1.") {
-        return Err(HeadError::Malformed("only HTTP/1.x requests are served"));
+        return Err(Refusal::bad_request("only HTTP/1.x requests are served"));
     }
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(HeadError::Malformed("the request method is malformed"));
+        return Err(Refusal::bad_request("the request method is malformed"));
     }
     if !target.starts_with('/') || target.bytes().any(|b| b.is_ascii_control()) {
-        return Err(HeadError::Malformed(
+        return Err(Refusal::bad_request(
             "the request target must be an absolute path",
         ));
     }
@@ -185,13 +225,13 @@ pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, HeadError> 
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
-            return Err(HeadError::Malformed("a header line has no ':'"));
+            return Err(Refusal::bad_request("a header line has no ':'"));
         };
         if name.is_empty() || name.bytes().any(|b| !b.is_ascii_graphic()) {
-            return Err(HeadError::Malformed("a header name is malformed"));
+            return Err(Refusal::bad_request("a header name is malformed"));
         }
         if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
-            return Err(HeadError::Malformed(
+            return Err(Refusal::bad_request(
                 "a header value holds control characters",
             ));
         }
@@ -262,15 +302,25 @@ pub fn respond(
     out.flush()
 }
 
-/// A refusal: status line plus a one-line text body naming the reason.
-pub fn refuse(out: &mut impl Write, status: u16, reason: &str, extra: &[String]) -> io::Result<()> {
-    let body = format!("{status} {}: {reason}\n", reason_phrase(status));
+/// A refusal: status line, the header its status requires, and a one-line
+/// text body naming the reason.
+pub fn refuse(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
+    let status = refusal.status();
+    let body = format!("{status} {}: {}\n", reason_phrase(status), refusal.reason());
+    let extra: &[&str] = match status {
+        401 => &["WWW-Authenticate: Bearer"],
+        405 => &["Allow: GET, HEAD"],
+        426 => &["Sec-WebSocket-Version: 13"],
+        503 => &["Retry-After: 5"],
+        _ => &[],
+    };
+    let extra: Vec<String> = extra.iter().map(|h| (*h).to_string()).collect();
     respond(
         out,
         status,
         "text/plain; charset=utf-8",
         body.as_bytes(),
-        extra,
+        &extra,
         false,
     )
 }
@@ -303,10 +353,30 @@ mod tests {
             b"GET /\xff HTTP/1.1\r\n\r\n",
         ] {
             assert!(
-                matches!(parse_head(head, vec![]), Err(HeadError::Malformed(_))),
+                parse_head(head, vec![]).is_err_and(|r| r.status() == 400),
                 "{:?}",
                 String::from_utf8_lossy(head)
             );
+        }
+    }
+
+    #[test]
+    fn a_refusal_carries_the_header_its_status_requires() {
+        for (status, header) in [
+            (401, Some("WWW-Authenticate: Bearer\r\n")),
+            (405, Some("Allow: GET, HEAD\r\n")),
+            (426, Some("Sec-WebSocket-Version: 13\r\n")),
+            (503, Some("Retry-After: 5\r\n")),
+            (403, None),
+        ] {
+            let mut out = Vec::new();
+            refuse(&mut out, &Refusal::new(status, "why")).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.starts_with(&format!("HTTP/1.1 {status} ")), "{text}");
+            assert!(text.ends_with(": why\n"), "{text}");
+            if let Some(h) = header {
+                assert!(text.contains(h), "{text}");
+            }
         }
     }
 

@@ -4,7 +4,8 @@
 //! synchronous on purpose: one thread per client, blocking reads with
 //! timeouts, no async runtime — each connection's whole life reads top to
 //! bottom in `conn.rs` and `follow.rs`. It holds no unsafe code (forbidden
-//! below), so a security review can concentrate on `access.rs`.
+//! below), so a security review can concentrate on `access.rs` (who may
+//! read what) and `connlog.rs` (what reaches the log).
 //!
 //! Data flows one way: accept (`server.rs`) → request head and route
 //! (`http.rs`, `conn.rs`) → access check (`access.rs`) → tail (`tail.rs`) →
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod conn;
+pub mod connlog;
 pub mod download;
 pub mod filter;
 pub mod follow;
@@ -33,6 +35,7 @@ pub mod magic;
 pub mod meta;
 pub mod page;
 pub mod query;
+pub mod refusal;
 pub mod scan;
 pub mod server;
 pub mod since;

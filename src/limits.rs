@@ -24,6 +24,13 @@ pub const SEND_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// line is held back before it is sent anyway.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// Largest block of a filtered backward scan: its blocks start at
+/// `TAIL_BLOCK` and double while no window is found, so that a scan over
+/// much of a file makes fewer, larger reads; bounded so that scans at once
+/// hold little memory each, and so that a client gone is noticed within a
+/// fraction of a millisecond of scanning.
+pub const SCAN_BLOCK: usize = 256 * 1024;
+
 /// Most `match=` texts, and most `exclude=` texts, in one request: a
 /// filtered scan costs one search per text over every byte it covers, so
 /// the number of texts bounds the work a request can ask for (HTTP 400

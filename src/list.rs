@@ -8,14 +8,13 @@
 //! them).
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use crate::access;
-use crate::conn::ConnLog;
-use crate::http;
+use crate::http::{self, Answer};
 use crate::limits::{LIST_MAX_DEPTH, LIST_MAX_ENTRIES};
 use crate::magic;
 
@@ -119,25 +118,23 @@ pub fn to_json(entries: &[Entry]) -> String {
     out
 }
 
-pub fn serve(
-    out: &mut impl Write,
-    roots: &[PathBuf],
-    head_only: bool,
-    log: &mut ConnLog,
-) -> io::Result<()> {
+/// Sends the list and says what was answered.
+pub fn serve(out: &mut impl Write, roots: &[PathBuf], head_only: bool) -> Answer {
     let entries = collect(roots);
     let body = to_json(&entries);
-    log.status = 200;
-    log.outcome = format!("listed {} files", entries.len());
-    log.sent = body.len() as u64;
-    http::respond(
+    let mut answer = Answer::new(200, format!("listed {} files", entries.len()));
+    answer.sent = body.len() as u64;
+    match http::respond(
         out,
         200,
         "application/json",
         body.as_bytes(),
         &[],
         head_only,
-    )
+    ) {
+        Ok(()) => answer,
+        Err(e) => answer.cut_short(&e),
+    }
 }
 
 #[cfg(test)]

@@ -244,7 +244,7 @@ impl LogFile {
                         self.file = Some(file);
                         Ok(())
                     }
-                    Err(Refusal::NotFound) => {
+                    Err(r) if r.status() == 404 => {
                         // Gone again before we could open it: keep waiting.
                         self.file = None;
                         Ok(())

@@ -3,10 +3,9 @@
 //! it load nothing from anywhere else. It holds no log data, so it is served
 //! without a token (it asks for one when the server wants it).
 
-use std::io::{self, Write};
+use std::io::Write;
 
-use crate::conn::ConnLog;
-use crate::http;
+use crate::http::{self, Answer};
 
 const VIEWER: &str = include_str!("viewer.html");
 
@@ -22,29 +21,26 @@ pub fn render(base_path: &str) -> String {
     VIEWER.replace("__WSTAIL_BASE__", base_path)
 }
 
-pub fn serve(
-    out: &mut impl Write,
-    page: &str,
-    head_only: bool,
-    log: &mut ConnLog,
-) -> io::Result<()> {
-    log.status = 200;
-    log.outcome = "served the page".to_string();
+/// Sends the page and says what was answered.
+pub fn serve(out: &mut impl Write, page: &str, head_only: bool) -> Answer {
+    let mut answer = Answer::new(200, "served the page");
     let extra = [
         format!("Content-Security-Policy: {CSP}"),
         "Referrer-Policy: no-referrer".to_string(),
         "X-Frame-Options: DENY".to_string(),
     ];
-    http::respond(
+    if let Err(e) = http::respond(
         out,
         200,
         "text/html; charset=utf-8",
         page.as_bytes(),
         &extra,
         head_only,
-    )?;
-    if !head_only {
-        log.sent = page.len() as u64;
+    ) {
+        return answer.cut_short(&e);
     }
-    Ok(())
+    if !head_only {
+        answer.sent = page.len() as u64;
+    }
+    answer
 }

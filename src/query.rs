@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::time::SystemTime;
 
 use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
+use crate::refusal::Refusal;
 
 use crate::timestamp::{self, Target};
 
@@ -45,8 +46,8 @@ pub struct Query {
     pub download: bool,
 }
 
-/// Splits and decodes a request target. Errors are 400 reasons.
-pub fn parse(target: &str) -> Result<Query, String> {
+/// Splits and decodes a request target. Errors are 400s.
+pub fn parse(target: &str) -> Result<Query, Refusal> {
     let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
     let raw_path = raw_path.split_once('#').map_or(raw_path, |(p, _)| p);
     let path: Vec<u8> = percent_decode(raw_path.as_bytes())?;
@@ -76,7 +77,11 @@ pub fn parse(target: &str) -> Result<Query, String> {
                 q.format = match &*value {
                     "html" => Format::Html,
                     "text" => Format::Text,
-                    _ => return Err(format!("format={value} is not 'html' or 'text'")),
+                    _ => {
+                        return Err(Refusal::bad_request(format!(
+                            "format={value} is not 'html' or 'text'"
+                        )));
+                    }
                 }
             }
             "match" => q.matches.push(value.into_owned()),
@@ -88,7 +93,7 @@ pub fn parse(target: &str) -> Result<Query, String> {
             "token" => q.token = Some(value.into_owned()),
             "since" => {
                 let t = timestamp::parse_target(&value, SystemTime::now());
-                q.since = Some(t.map_err(|e| format!("since={e}"))?);
+                q.since = Some(t.map_err(|e| Refusal::bad_request(format!("since={e}")))?);
             }
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
@@ -102,7 +107,9 @@ pub fn parse(target: &str) -> Result<Query, String> {
             None
         }
         (Some(_), None) => {
-            return Err("from= needs inode= (the file the offset is in)".to_string());
+            return Err(Refusal::bad_request(
+                "from= needs inode= (the file the offset is in)",
+            ));
         }
     };
     if q.resume.is_some() {
@@ -115,55 +122,62 @@ pub fn parse(target: &str) -> Result<Query, String> {
 }
 
 /// The rules of `before=` and the bounds on filter texts.
-fn check_history(q: &Query) -> Result<(), String> {
+fn check_history(q: &Query) -> Result<(), Refusal> {
     if q.before.is_some() {
         if q.follow {
-            return Err("before= sends one window and closes: it cannot go with tail=1".into());
+            return Err(Refusal::bad_request(
+                "before= sends one window and closes: it cannot go with tail=1",
+            ));
         }
         if q.resume.is_some() {
-            return Err("before= and from= cannot go together".into());
+            return Err(Refusal::bad_request("before= and from= cannot go together"));
         }
         if q.since.is_some() {
-            return Err(
-                "before= and since= cannot go together: before= ends a window, since= starts one"
-                    .into(),
-            );
+            return Err(Refusal::bad_request(
+                "before= and since= cannot go together: before= ends a window, since= starts one",
+            ));
         }
     }
     for (name, texts) in [("match", &q.matches), ("exclude", &q.excludes)] {
         if texts.len() > MAX_FILTER_TEXTS {
-            return Err(format!(
+            return Err(Refusal::bad_request(format!(
                 "at most {MAX_FILTER_TEXTS} {name}= texts are allowed, this request has {}",
                 texts.len()
-            ));
+            )));
         }
         if texts.iter().any(|t| t.len() > MAX_FILTER_TEXT) {
-            return Err(format!("a {name}= text is over {MAX_FILTER_TEXT} bytes"));
+            return Err(Refusal::bad_request(format!(
+                "a {name}= text is over {MAX_FILTER_TEXT} bytes"
+            )));
         }
     }
     Ok(())
 }
 
 /// `1`/`true`/`yes`/empty (a bare `?list`) or `0`/`false`/`no`.
-fn flag(name: &str, value: &str) -> Result<bool, String> {
+fn flag(name: &str, value: &str) -> Result<bool, Refusal> {
     match value {
         "" | "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!("{name}={value} is not 1 or 0")),
+        _ => Err(Refusal::bad_request(format!(
+            "{name}={value} is not 1 or 0"
+        ))),
     }
 }
 
-fn number(name: &str, value: &str) -> Result<u64, String> {
+fn number(name: &str, value: &str) -> Result<u64, Refusal> {
     value
         .parse::<u64>()
-        .map_err(|_| format!("{name}={value} is not a whole number"))
+        .map_err(|_| Refusal::bad_request(format!("{name}={value} is not a whole number")))
 }
 
 /// Percent-decodes once; `%` not followed by two hex digits is a 400.
-pub fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, String> {
+pub fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, Refusal> {
     let stray = (0..raw.len()).any(|i| raw[i] == b'%' && hex_byte(raw, i + 1).is_none());
     if stray {
-        return Err("the path holds a '%' that is not followed by two hex digits".into());
+        return Err(Refusal::bad_request(
+            "the path holds a '%' that is not followed by two hex digits",
+        ));
     }
     Ok(decode(raw))
 }
@@ -301,6 +315,7 @@ mod tests {
         for name in ["match", "exclude"] {
             assert!(parse(&many(name, MAX_FILTER_TEXTS)).is_ok());
             let e = parse(&many(name, MAX_FILTER_TEXTS + 1)).unwrap_err();
+            let e = e.reason();
             assert!(e.contains(name) && e.contains("16"), "{e}");
             let long = "a".repeat(MAX_FILTER_TEXT);
             assert!(parse(&format!("/f?{name}={long}")).is_ok());

@@ -21,11 +21,13 @@ use std::time::Instant;
 use log::{error, info, warn};
 
 use crate::config::ServeConfig;
-use crate::conn::{self, ConnLog, Shared};
+use crate::conn::{self, Shared};
+use crate::connlog::ConnLog;
 use crate::http;
 use crate::limits::{
     ACCEPT_ERROR_PAUSE, CLIENT_STACK, HANDSHAKE_GRACE, MAX_HANDSHAKES, REFUSAL_WRITE,
 };
+use crate::refusal::Refusal;
 
 /// A failure that ends the server: exit status 1 (or 2 for `Usage`).
 #[derive(Debug)]
@@ -148,7 +150,7 @@ impl Handshakes {
 
 /// What answers a connection once its head is read: `conn::respond`, or in
 /// a test a wrapper that makes it fail.
-pub type Respond = fn(TcpStream, Result<http::Request, http::HeadError>, &Shared, &mut ConnLog);
+pub type Respond = fn(TcpStream, Result<http::Request, Option<Refusal>>, &Shared, &mut ConnLog);
 
 /// Runs the server until the process is killed (or, with `--inetd`, until
 /// the one connection ends).
@@ -219,12 +221,15 @@ fn client(
     let mut log = ConnLog::new(stream.peer_addr().ok());
     let head = http::read_head(&stream);
     if !handshakes.finish(id) {
-        let reason = format!(
-            "{MAX_HANDSHAKES} newer connections were sending their request heads; this one had sent none complete in {:.1}s",
-            start.elapsed().as_secs_f64()
+        let refusal = Refusal::new(
+            408,
+            format!(
+                "{MAX_HANDSHAKES} newer connections were sending their request heads; this one had sent none complete in {:.1}s",
+                start.elapsed().as_secs_f64()
+            ),
         );
-        log.refused(408, &reason);
-        let _ = http::refuse(&mut &*stream, 408, &reason, &[]);
+        log.refused(&refusal);
+        let _ = http::refuse(&mut &*stream, &refusal);
         return;
     }
     let Ok(stream) = Arc::try_unwrap(stream) else {
@@ -267,10 +272,13 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> bool {
 /// (closing with the request unread would reset the connection and the
 /// client would never see the answer).
 fn refuse_busy(mut stream: TcpStream, max: usize, log: &mut ConnLog) {
-    let reason = format!("the server is serving its maximum of {max} clients; try again later");
-    log.refused(503, &reason);
+    let refusal = Refusal::new(
+        503,
+        format!("the server is serving its maximum of {max} clients; try again later"),
+    );
+    log.refused(&refusal);
     let _ = stream.set_write_timeout(Some(REFUSAL_WRITE));
-    let _ = http::refuse(&mut stream, 503, &reason, &["Retry-After: 5".to_string()]);
+    let _ = http::refuse(&mut stream, &refusal);
 }
 
 /// `--inetd`: the connection is standard input (inetd, xinetd, systemd

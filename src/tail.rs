@@ -3,8 +3,10 @@
 //! time to the first message does not grow with the file's size. With a
 //! filter only kept lines count; each block is cut at its first line start
 //! and the filter judges the block's whole lines at once (`kept_lines`).
-//! The scan is bounded (`--scan-limit` bytes) and reports after every block,
-//! so that its caller can send progress and stop when the client is gone.
+//! A filtered scan's blocks grow from `TAIL_BLOCK` to `SCAN_BLOCK` bytes as
+//! it goes. The scan is bounded (`--scan-limit` bytes) and reports after
+//! every block, so that its caller can send progress and stop when the
+//! client is gone.
 //! Only offsets are computed here; the bytes from the window's start on
 //! flow through the same pipeline as followed data.
 
@@ -13,7 +15,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 
 use crate::filter::{Filter, MAX_JUDGED_LINE};
-use crate::limits::TAIL_BLOCK;
+use crate::limits::{SCAN_BLOCK, TAIL_BLOCK};
 
 /// What to look for: the last `lines` kept lines that end at or before
 /// `before` (moved down to a line boundary; `None`: the end of the file).
@@ -280,6 +282,10 @@ impl<R: ReadAt> Scan<'_, R> {
                 self.earliest = Some(base + first as u64);
             }
             self.hi = base;
+            if !self.filter.is_empty() {
+                // A filtered scan may go far: larger reads, fewer calls.
+                self.back.block = (self.back.block * 2).min(SCAN_BLOCK.max(self.back.block));
+            }
         }
         Ok(None)
     }

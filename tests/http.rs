@@ -68,7 +68,7 @@ fn download_with_ranges() {
     assert_eq!(body(&text), "0123456789");
     let range = |r: &str| {
         s.http(&format!(
-            "GET {p}?download HTTP/1.1\r\nHost: x\r\nRange: {r}\r\n\r\n"
+            "GET {p}?download HTTP/1.1\r\nHost: localhost\r\nRange: {r}\r\n\r\n"
         ))
     };
     let (status, text) = range("bytes=2-4");
@@ -80,7 +80,9 @@ fn download_with_ranges() {
     let (status, text) = range("bytes=10-");
     assert_eq!(status, 416);
     assert!(text.contains("Content-Range: bytes */10"));
-    let (status, text) = s.http(&format!("HEAD {p}?download HTTP/1.1\r\nHost: x\r\n\r\n"));
+    let (status, text) = s.http(&format!(
+        "HEAD {p}?download HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    ));
     assert_eq!(status, 200);
     assert!(text.contains("Content-Length: 10") && body(&text).is_empty());
 }
@@ -90,14 +92,15 @@ fn other_methods_get_405() {
     let (_dir, s) = setup(&[]);
     for m in ["POST", "PUT", "DELETE", "OPTIONS"] {
         let (status, text) = s.http(&format!(
-            "{m} / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            "{m} / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
         ));
         assert_eq!(status, 405, "{m}");
         assert!(text.contains("Allow: GET, HEAD"));
     }
     // A WebSocket upgrade must be a GET.
-    let (status, _) =
-        s.http("HEAD / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    let (status, _) = s.http(
+        "HEAD / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    );
     assert_eq!(status, 405);
     let (status, _) = s.http("GARBAGE\r\n\r\n");
     assert_eq!(status, 400);

@@ -122,7 +122,7 @@ fn the_token_and_the_roots_apply() {
     let target = url_path(&f);
     write!(
         ours,
-        "GET {target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        "GET {target} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
     )
     .unwrap();
     let mut answer = String::new();
@@ -138,7 +138,7 @@ fn the_token_and_the_roots_apply() {
     let mut child = start(theirs, &args, false);
     write!(
         ours,
-        "GET /etc/passwd?download&token=s3cret HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /etc/passwd?download&token=s3cret HTTP/1.1\r\nHost: localhost\r\n\r\n"
     )
     .unwrap();
     let mut answer = String::new();
@@ -181,7 +181,7 @@ fn heartbeat_and_limits_apply() {
     let (mut ours, theirs) = socket_pair();
     let mut child = start(theirs, &["--root", &root], false);
     let big = format!(
-        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n",
         "a".repeat(9000)
     );
     let _ = ours.write_all(big.as_bytes());

@@ -11,13 +11,15 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use wstail::cli::{self, Command};
-use wstail::conn::{self, ConnLog, Shared};
-use wstail::http::{HeadError, Request};
+use wstail::conn::{self, Shared};
+use wstail::connlog::ConnLog;
+use wstail::http::Request;
+use wstail::refusal::Refusal;
 use wstail::{logging, server};
 
 fn respond_or_panic(
     stream: TcpStream,
-    head: Result<Request, HeadError>,
+    head: Result<Request, Option<Refusal>>,
     shared: &Shared,
     log: &mut ConnLog,
 ) {

@@ -17,6 +17,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  // A wheel scrolls at once, as the tests measure where lines are right after it.
+  '--disable-smooth-scrolling',
 ];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: start the real binary on a free
 //! port of 127.0.0.1, talk to it as a WebSocket or HTTP client, and bound
-//! every wait in time. tests.rs and panic.rs include it with `mod common;`.
+//! every wait in time. tests.rs and panic.rs include it with `mod common;`,
+//! benches/bench.rs with `#[path]`.
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -206,6 +207,23 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The tail of each rotation test: the follower received the event `what`
+/// exactly `n` times, and the server's log notes it `n` times for `file`, at
+/// info (the log is read by another thread: waited for, bounded).
+pub fn assert_events_noted(server: &Server, events: &[String], file: &str, what: &str, n: usize) {
+    let received = events.iter().filter(|e| *e == what).count();
+    assert_eq!(received, n, "'{what}' events: {events:?}");
+    let suffix = format!("{file}\": file {what}");
+    let logged = || {
+        let log = server.log();
+        log.lines()
+            .filter(|l| l.contains("[INFO]") && l.ends_with(&suffix))
+            .count()
+    };
+    wait_until(Duration::from_secs(5), || logged() >= n);
+    assert_eq!(logged(), n, "'file {what}' in the log:\n{}", server.log());
 }
 
 /// Percent-encodes a path for a URL (keeps `/` and unreserved characters).

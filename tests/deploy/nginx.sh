@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The man page's nginx recipe: nginx terminates TLS (a self-signed
 # certificate) and passes /logs/ on to 'wstail serve --base-path /logs',
-# upgrading WebSocket connections. Checked: the page, the list and a 101
-# upgrade through TLS (curl), a browser Origin through TLS, a refusal's
+# upgrading WebSocket connections; wstail runs as the man page's service
+# does. Checked: the page, the list and a 101 upgrade through TLS (curl),
+# the same by the proxy's name (admitted by the service's --allow-host)
+# and another name refused, a browser Origin through TLS, a refusal's
 # reason through the proxy, 'wstail tail' through nginx's plain listener,
 # 'wstail tail' over TLS through the man page's socat forwarder, and
 # 'wstail tail --retry' across a restart of wstail behind the proxy.
@@ -41,8 +43,13 @@ nginx -t -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2> "$WORK/nginx/t.log" ||
 nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' 2>> "$WORK/nginx/error.log" &
 started $!
 
+# wstail as the man page's service runs it (--base-path /logs, and
+# --allow-host for the name nginx passes on).
+SERVE=$(recipe wstail.service | localize | sed -n 's/^ExecStart=//p')
+case $SERVE in *"--allow-host logs.example.org"*) ;; *) fail "the service recipe names no --allow-host: $SERVE" ;; esac
 serve() {
-    "$BIN" serve --listen "127.0.0.1:$PORT" --root "$LOGDIR" --base-path /logs 2>> "$WORK/serve.log" &
+    # shellcheck disable=SC2086
+    $SERVE 2>> "$WORK/serve.log" &
     SERVE_PID=$!
     started "$SERVE_PID"
 }
@@ -75,6 +82,30 @@ say "WebSocket upgrade through TLS: 101 and the last line"
 got=$(upgrade "https://evil.example" | head -1)
 case $got in "HTTP/1.1 403 "*) ;; *) fail "a foreign origin was not refused: $got" ;; esac
 say "a foreign origin through TLS: 403"
+
+# By the name browsers use, as the recipe means it: nginx passes
+# 'Host: logs.example.org:PORT' on, which --allow-host admits; another
+# name (a DNS rebinding page's) is refused, saying which --allow-host to add.
+named="https://logs.example.org:$TLS/logs"
+resolve=(--resolve "logs.example.org:$TLS:127.0.0.1" --resolve "rebind.example:$TLS:127.0.0.1")
+list=$(curl -sSk --max-time 10 "${resolve[@]}" "$named/?list")
+case $list in *"\"$LOGFILE\""*) ;; *) fail "list by name through TLS: $list" ;; esac
+got=$(curl -sSk --http1.1 -i -N --max-time 3 "${resolve[@]}" \
+    -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+    -H "Origin: https://logs.example.org:$TLS" "$named$LOGFILE?format=text&lines=1" 2>/dev/null |
+    tr -d '\0' | tr -c '[:print:]\n' ' ' || true)
+case $got in
+    "HTTP/1.1 101 "*"third line"*) ;;
+    *) fail "no 101 with data by name through TLS: $got" ;;
+esac
+say "by name through TLS: the list and a WebSocket upgrade"
+got=$(curl -sSk --max-time 10 "${resolve[@]}" "https://rebind.example:$TLS/logs/?list")
+case $got in
+    "403 Forbidden: "*"--allow-host rebind.example"*) ;;
+    *) fail "another name was not refused: $got" ;;
+esac
+say "another name through TLS: 403, naming --allow-host rebind.example"
 
 check_tail "ws://127.0.0.1:$PLAIN/logs$LOGFILE"
 if OUT=$(timeout 20 "$BIN" tail "ws://127.0.0.1:$PLAIN/logs/etc/passwd" 2>&1); then

@@ -1,0 +1,202 @@
+//! Filtered scans are bounded: at most 16 `match=` and 16 `exclude=` texts
+//! of at most 256 bytes, at most `--scan-limit` bytes per request (the
+//! start frame then says `"limit":true`), progress frames while a scan
+//! runs (`meta=1`), and the scan stops when the client is gone.
+use crate::common::*;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use wstail::meta::Meta;
+
+/// The meta frames and text of one request, to its close.
+fn frames(s: &Server, f: &Path, query: &str) -> (Vec<Meta>, String) {
+    let mut ws = s.ws(f, query);
+    let mut metas = Vec::new();
+    let mut text = String::new();
+    loop {
+        match ws.next(Duration::from_secs(60)) {
+            Got::Text(t) => text.push_str(&t),
+            Got::Binary(b) => metas.push(Meta::parse(b.as_bytes()).expect("a meta frame")),
+            Got::Closed(code) => {
+                assert_eq!(code, Some(1000));
+                return (metas, text);
+            }
+            Got::Timeout => panic!("no close"),
+        }
+    }
+}
+
+#[test]
+fn filter_texts_are_bounded() {
+    let _w = watchdog(Duration::from_secs(60));
+    let dir = TempDir::new("scan-texts");
+    let f = dir.join("app.log");
+    std::fs::write(&f, "one\n").unwrap();
+    let s = Server::rooted(dir.path(), &[]);
+    let path = url_path(&f);
+    for name in ["match", "exclude"] {
+        let texts = |n: usize| -> String { (0..n).map(|i| format!("&{name}=t{i}")).collect() };
+        let (status, _) = s.ws_status(&format!("{path}?lines=1{}", texts(16)), "");
+        assert_eq!(status, 101, "16 {name}= texts");
+        let (status, answer) = s.ws_status(&format!("{path}?lines=1{}", texts(17)), "");
+        assert_eq!(status, 400, "17 {name}= texts");
+        assert!(answer.contains("at most 16"), "{answer}");
+        let long = "x".repeat(256);
+        let (status, _) = s.ws_status(&format!("{path}?{name}={long}"), "");
+        assert_eq!(status, 101);
+        let (status, answer) = s.ws_status(&format!("{path}?{name}={long}x"), "");
+        assert_eq!(status, 400);
+        assert!(answer.contains("over 256 bytes"), "{answer}");
+    }
+}
+
+#[test]
+fn the_scan_limit_stops_the_scan_and_the_start_frame_says_so() {
+    let _w = watchdog(Duration::from_secs(60));
+    let dir = TempDir::new("scan-limit");
+    let f = dir.join("app.log");
+    // 1000 lines of 100 bytes; only the first holds "needle".
+    let mut content = format!("{:<99}\n", "0 needle");
+    for i in 1..1000 {
+        content.push_str(&format!("{:<99}\n", i));
+    }
+    std::fs::write(&f, &content).unwrap();
+    let s = Server::rooted(dir.path(), &["--scan-limit", "10K"]);
+    let (metas, text) = frames(&s, &f, "?format=text&meta=1&match=needle&lines=5");
+    let Some(Meta::Position(start)) = metas.first() else {
+        panic!("{metas:?}")
+    };
+    assert!(start.limit, "{metas:?}");
+    assert!(text.is_empty());
+    // 10 KiB from the end: 102 whole lines were searched, nothing before.
+    assert_eq!(start.offset, 100_000 - 10_200);
+    // Paging on with before= reaches the line, and that window is whole.
+    let mut before = start.offset;
+    let mut found = String::new();
+    for _ in 0..20 {
+        let (metas, text) = frames(
+            &s,
+            &f,
+            &format!("?format=text&meta=1&match=needle&lines=5&before={before}"),
+        );
+        let Some(Meta::Position(p)) = metas.first() else {
+            panic!()
+        };
+        found.push_str(&text);
+        if p.offset == 0 {
+            assert!(!p.limit);
+            break;
+        }
+        assert!(p.limit && p.offset < before);
+        before = p.offset;
+    }
+    assert_eq!(found, format!("{:<99}\n", "0 needle"));
+    // Within the limit, no "limit".
+    let (metas, text) = frames(&s, &f, "?format=text&meta=1&lines=5");
+    assert!(matches!(&metas[0], Meta::Position(p) if !p.limit));
+    assert_eq!(text.len(), 500);
+}
+
+/// A file that makes each text a slow (linear, but not fast) search: lines
+/// of `a`s, texts of more `a`s than a line holds. 16 texts in a release
+/// build, 1 in a debug build (whose scan is many times slower), so that
+/// the scan lasts about a second either way.
+fn slow_scan(dir: &TempDir) -> (PathBuf, String) {
+    let texts = if cfg!(debug_assertions) { 1 } else { 16 };
+    let f = dir.join("big.log");
+    let mut line = vec![b'a'; 199];
+    line.push(b'\n');
+    std::fs::write(&f, line.repeat((32 << 20) / 200)).unwrap();
+    let query: String = (0..texts)
+        .map(|i| format!("&match={}", "a".repeat(240 + i)))
+        .collect();
+    (f, query)
+}
+
+#[test]
+fn progress_frames_come_at_most_every_100_ms_while_a_scan_runs() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("scan-progress");
+    let (f, texts) = slow_scan(&dir);
+    let size = std::fs::metadata(&f).unwrap().len();
+    let s = Server::rooted(dir.path(), &[]);
+    let asked = Instant::now();
+    let mut ws = s.ws(&f, &format!("?format=text&meta=1&lines=1{texts}"));
+    let mut seen = Vec::new();
+    let mut start = None;
+    loop {
+        match ws.next(Duration::from_secs(60)) {
+            Got::Binary(b) => match Meta::parse(b.as_bytes()) {
+                Some(Meta::Progress { scanned, total }) => {
+                    assert_eq!(total, size);
+                    seen.push((Instant::now(), scanned));
+                }
+                Some(Meta::Position(p)) => start = Some(p),
+                other => panic!("{other:?}"),
+            },
+            Got::Closed(code) => {
+                assert_eq!(code, Some(1000));
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let start = start.expect("a start frame");
+    assert_eq!((start.offset, start.limit), (0, false));
+    assert!(!seen.is_empty(), "no progress frame");
+    for w in seen.windows(2) {
+        assert!(w[1].1 >= w[0].1, "scanned goes up");
+    }
+    // At most one frame per 100 ms of the scan (which took less than the
+    // whole exchange), none in its first 100 ms. Judged by count: the
+    // frames' arrival times say little on a loaded machine.
+    let took = asked.elapsed();
+    assert!(
+        (seen.len() as u128) <= took.as_millis() / 100,
+        "{} progress frames in {took:?}",
+        seen.len()
+    );
+    // Without meta=1, none (a shorter scan).
+    let s = Server::rooted(dir.path(), &["--scan-limit", "8M"]);
+    let mut ws = s.ws(&f, &format!("?format=text&lines=1{texts}"));
+    assert_eq!(ws.next(Duration::from_secs(60)), Got::Closed(Some(1000)));
+}
+
+#[test]
+fn the_scan_stops_when_the_client_leaves() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("scan-leave");
+    let (f, texts) = slow_scan(&dir);
+    let s = Server::rooted(dir.path(), &[]);
+    // Settle the server's own threads first.
+    s.ws(&dir.join("big.log"), "?lines=0").close();
+    std::thread::sleep(Duration::from_millis(200));
+    let baseline = threads_and_fds(s.pid());
+    // With meta=1 a progress frame written to a client gone fails too;
+    // without, only looking at the socket notices.
+    for (meta, polite) in [(false, false), (false, true), (true, false), (true, true)] {
+        let mut ws = s.ws(
+            &f,
+            &format!("?format=text&meta={}&lines=1{texts}", meta as u8),
+        );
+        if meta {
+            // The scan runs: its first progress frame came.
+            match ws.next(Duration::from_secs(30)) {
+                Got::Binary(b) => assert!(
+                    matches!(Meta::parse(b.as_bytes()), Some(Meta::Progress { .. })),
+                    "{b}"
+                ),
+                other => panic!("{other:?}"),
+            }
+        } else {
+            assert_eq!(ws.next(Duration::from_millis(300)), Got::Timeout);
+        }
+        if polite {
+            ws.close();
+        } else {
+            drop(ws);
+        }
+        s.assert_back_to(baseline, Duration::from_secs(1));
+    }
+}
