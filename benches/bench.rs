@@ -979,6 +979,7 @@ fn bench_before(report: &mut Report, dir: &TempDir, quick: bool) {
             Some(ratio <= 2.0),
         );
     }
+    show_warnings(&server);
     drop(server);
     fs::remove_file(&path).unwrap();
 }
@@ -1031,6 +1032,7 @@ fn bench_filter(report: &mut Report, dir: &TempDir, quick: bool) {
         "≤ 2× grep",
         Some(ratio <= 2.0),
     );
+    show_warnings(&server);
     drop(server);
     fs::remove_file(&path).unwrap();
 }

@@ -100,8 +100,10 @@ Options:
       --html                print the server's HTML fragments instead of text
                             [default: off]
       --token TOKEN         send this token [default: ${TOKEN_VARIABLE}, else none]
-      --retry               reconnect with backoff when a connection drops,
-                            resuming without loss or repeats [default: off]
+      --retry               reconnect with backoff when a connection drops or
+                            the file is missing or not a readable regular
+                            file, resuming without loss or repeats
+                            [default: off]
       --since T             start at the first line stamped at or after T
                             instead of at the last lines: 2026-12-01T14:02:00Z,
                             \"2026-12-01 14:02\" (the file's own clock),

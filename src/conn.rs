@@ -8,8 +8,8 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::handshake::derive_accept_key;
 use log::debug;
-use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 
@@ -29,7 +29,7 @@ use crate::since::{self, Since};
 use crate::stall::Stalling;
 use crate::tag::Tag;
 use crate::timestamp::{self, YearHint};
-use crate::{download, generations, list, magic, page, scan, tail};
+use crate::{download, generations, list, magic, page, resume, scan, tail};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -109,6 +109,9 @@ struct Upgrade {
     start: u64,
     /// The event sent before any data (a resume point that no longer fits).
     first_event: Option<Change>,
+    /// `file` is the copy `copytruncate` made of the file at the path (a
+    /// resume found the rest there).
+    reading_copy: bool,
     filter: Filter,
     /// An older generation picked by `inode=`: sent, not followed.
     older: bool,
@@ -180,15 +183,32 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
     let mut since_limited = false;
+    let mut reading_copy = false;
+    let (mut file, mut id) = (file, id);
     let start = match q.resume {
-        Some((from, inode)) if inode == id.1 && from <= len => from,
-        Some((_, inode)) => {
-            first_event = Some(if inode != id.1 {
-                Change::Rotated
-            } else {
-                Change::Truncated
-            });
-            0
+        Some((from, inode)) => {
+            match resume::start(
+                &canonical,
+                &cfg.roots,
+                (&file, id, len),
+                (from, inode, q.tag),
+            ) {
+                resume::Start::Here(at) => at,
+                resume::Start::Generation {
+                    file: g,
+                    id: gid,
+                    at,
+                    copy,
+                } => {
+                    (file, id) = (g, gid);
+                    reading_copy = copy;
+                    at
+                }
+                resume::Start::Over(change) => {
+                    first_event = Some(change);
+                    0
+                }
+            }
         }
         None if q.since.is_some() => {
             let (at, limited) = since_start(&file, &meta, &q, cfg.scan_limit)?;
@@ -199,7 +219,11 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         // the WebSocket is open (`scan_window`).
         None => len,
     };
-    let binary = q.meta && tail_is_binary(&file, len);
+    // The file's own length: a resume may have picked another generation.
+    let binary = q.meta
+        && file
+            .metadata()
+            .is_ok_and(|m| tail_is_binary(&file, m.len()));
     Ok(Upgrade {
         key: key.to_string(),
         canonical,
@@ -208,6 +232,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         len,
         start,
         first_event,
+        reading_copy,
         filter,
         older,
         since_limited,
@@ -246,7 +271,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         match scan_window(&mut ws, &up.file, up.len, &up.q, cfg, &up.filter) {
             Ok(w) => (w.start, Some(w)),
             Err(end) => {
-                log.ended(end.describe());
+                log.ended(format!("{} (during the backward scan)", end.describe()));
                 scan::close(&mut ws, &end);
                 return;
             }
@@ -277,7 +302,10 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         log.peer(),
         log_target(&up.canonical.to_string_lossy())
     );
-    let logfile = LogFile::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
+    let mut logfile = LogFile::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
+    if up.reading_copy {
+        logfile.reading_copy();
+    }
     let before = logfile.before().clone();
     let timing = Timing {
         interval: cfg.interval,

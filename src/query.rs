@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
 use crate::refusal::Refusal;
 
+use crate::tag::Tag;
 use crate::timestamp::{self, Target};
 
 /// How text is encoded in the messages.
@@ -33,6 +34,8 @@ pub struct Query {
     pub meta: bool,
     /// `from=N&inode=I`.
     pub resume: Option<(u64, u64)>,
+    /// `tag=T`: the tag of the resume point (see `tag.rs`).
+    pub tag: Option<Tag>,
     /// `before=N`: the last lines that end at or before byte N, then close.
     pub before: Option<u64>,
     /// `inode=I` without `from=`: which file of the path's chain is read
@@ -60,6 +63,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         excludes: Vec::new(),
         meta: false,
         resume: None,
+        tag: None,
         before: None,
         inode: None,
         token: None,
@@ -89,6 +93,11 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             "meta" => q.meta = flag("meta", &value)?,
             "from" => from = Some(number("from", &value)?),
             "inode" => inode = Some(number("inode", &value)?),
+            "tag" => {
+                q.tag = Some(Tag::parse(&value).ok_or_else(|| {
+                    Refusal::bad_request(format!("tag={value} is not 16 hex digits"))
+                })?);
+            }
             "before" => q.before = Some(number("before", &value)?),
             "token" => q.token = Some(value.into_owned()),
             "since" => {

@@ -210,6 +210,20 @@ fn assert_all_lines(r: &Received, n: u64) {
     assert!(r.lines == want, "{}", first_difference(&r.lines, &want));
 }
 
+/// The end of a test whose producer rotates: every line received once, in
+/// order; returns what came and the producer's count of rotations (the
+/// directory it hands back is removed only then).
+fn receive_all(
+    ws: &mut Ws,
+    progress: &Progress,
+    producer: thread::JoinHandle<(TempDir, u64)>,
+) -> (Received, u64) {
+    let r = receive(ws, progress, LINES - 1);
+    let (_dir, rotations) = producer.join().unwrap();
+    assert_all_lines(&r, LINES);
+    (r, rotations)
+}
+
 /// A server on a fresh directory with an empty `app.log`, and a follower
 /// connected to it from offset 0.
 fn setup(tag: &str) -> (TempDir, PathBuf, Server, Ws, Watchdog) {
@@ -277,9 +291,7 @@ fn rename_and_create_every_200k() {
         }
         (dir, rotations)
     });
-    let r = receive(&mut ws, &progress, LINES - 1);
-    let (_dir, rotations) = producer.join().unwrap();
-    assert_all_lines(&r, LINES);
+    let (r, rotations) = receive_all(&mut ws, &progress, producer);
     assert!(rotations >= 10, "only {rotations} rotations");
     assert_eq!(r.events.len() as u64, rotations, "{:?}", r.events);
     assert_events_noted(&server, &r.events, "app.log", "rotated", rotations as usize);
@@ -430,9 +442,7 @@ fn delete_and_recreate_after_a_pause() {
         }
         (dir, cycles)
     });
-    let r = receive(&mut ws, &progress, LINES - 1);
-    let (_dir, cycles) = producer.join().unwrap();
-    assert_all_lines(&r, LINES);
+    let (r, cycles) = receive_all(&mut ws, &progress, producer);
     assert!(cycles >= 5, "only {cycles} cycles");
     // Each cycle: "deleted" then "recreated" — or only "recreated" when the
     // new file was there before the follower had read the old one out.

@@ -14,6 +14,7 @@ mod cli;
 mod client;
 mod compressed;
 mod filter;
+mod generations;
 mod hosts;
 mod http;
 mod inetd;

@@ -4,22 +4,20 @@
 //! server's Pings answered and a silent server probed with a Ping of our
 //! own. Whether to connect again is not decided here but in `mod.rs`.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use tungstenite::client::IntoClientRequest;
 use tungstenite::error::ProtocolError;
-use tungstenite::handshake::HandshakeError;
-use tungstenite::http::HeaderValue;
-use tungstenite::protocol::WebSocketConfig;
 use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes, WebSocket};
 
 use super::resume::Resume;
 use super::source::Source;
 use crate::cli::VERSION;
 use crate::config::TailConfig;
+use crate::handshake::{client_key, derive_accept_key};
 
 /// Time allowed to open a TCP connection to one address of the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,6 +36,9 @@ const PROBE_AFTER: Duration = Duration::from_secs(60);
 /// ... and counts the connection as lost when nothing comes back this soon
 /// after it. A vanished host (no FIN, no RST) is noticed in 90 s at most.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest answer head read from a server: its own are a few lines.
+const MAX_ANSWER_HEAD: usize = 16 * 1024;
 
 /// Most of a refusal's body read to show its reason, and how long to wait
 /// for it: the status alone is shown if it does not come.
@@ -68,9 +69,9 @@ pub(super) enum Received {
     Meta(Bytes),
 }
 
-/// The request URL for a connection: the user's URL with the client's own
-/// parameters, resuming at `point` when there is one.
-pub(super) fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> String {
+/// The request target for a connection: the user's path and query with
+/// the client's own parameters, resuming at `point` when there is one.
+pub(super) fn request_target(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> String {
     let mut own = vec![format!("format={}", if cfg.html { "html" } else { "text" })];
     if cfg.follow {
         own.push("tail=1".into());
@@ -89,11 +90,14 @@ pub(super) fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resum
         (Some(r), _) => {
             own.push(format!("from={}", r.offset));
             own.push(format!("inode={}", r.inode));
+            if let Some(tag) = r.tag {
+                own.push(format!("tag={tag}"));
+            }
         }
         (None, Some(t)) => own.push(format!("since={}", query_value(t))),
         (None, None) => own.push(format!("lines={}", cfg.lines)),
     }
-    let base = source.base();
+    let base = source.target();
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}{}", own.join("&"))
 }
@@ -120,59 +124,56 @@ pub(super) struct Session {
 }
 
 impl Session {
-    /// Connects and makes the handshake for `url`.
-    pub fn open(source: &Source, token: Option<&str>, url: &str) -> Result<Session, Stop> {
-        let stream = connect(source)?;
+    /// Connects and makes the handshake for `target`.
+    pub fn open(source: &Source, token: Option<&str>, target: &str) -> Result<Session, Stop> {
+        let mut stream = connect(source)?;
         let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
         let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
         let _ = stream.set_nodelay(true);
-        let mut request = url
-            .into_client_request()
-            .map_err(|e| Stop::Fatal(format!("cannot build the request: {e}")))?;
-        let headers = request.headers_mut();
-        if let Ok(ua) = HeaderValue::from_str(&format!("wstail/{VERSION}")) {
-            headers.insert("User-Agent", ua);
-        }
+        let key = client_key();
+        let mut request = format!(
+            "GET {target} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\nUser-Agent: wstail/{VERSION}\r\n",
+            source.host_header()
+        );
         if let Some(token) = token {
+            if !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Stop::Fatal("the token cannot be sent in a header".into()));
+            }
             // A header rather than token= keeps it out of proxies' access logs.
-            let value = HeaderValue::from_str(&format!("Bearer {token}"))
-                .map_err(|_| Stop::Fatal("the token cannot be sent in a header".into()))?;
-            headers.insert("Authorization", value);
+            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .map_err(handshake_lost)?;
+        let (answer, mut rest) = read_answer(&mut stream)?;
+        if answer.status != 101 {
+            read_first_line(&mut stream, &mut rest);
+            let phrase = Some(answer.phrase.as_str()).filter(|p| !p.is_empty());
+            return Err(refusal(answer.status, phrase, Some(&rest)));
+        }
+        let upgrade = answer
+            .header("upgrade")
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        let connection = answer.header("connection").is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+        });
+        if !upgrade || !connection {
+            return Err(Stop::Retry(
+                "the handshake failed (the answer is not a WebSocket upgrade)".into(),
+            ));
+        }
+        if answer.header("sec-websocket-accept") != Some(derive_accept_key(key.as_bytes()).as_str())
+        {
+            return Err(Stop::Retry(
+                "the handshake failed (wrong Sec-WebSocket-Accept)".into(),
+            ));
         }
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_MESSAGE));
-        // A second handle on the socket, so that a refusal's body can still
-        // be read when tungstenite has not read it all.
-        let mut spare = stream
-            .try_clone()
-            .map_err(|e| Stop::Retry(format!("cannot use the connection ({e})")))?;
-        let ws = match tungstenite::client::client_with_config(request, stream, Some(config)) {
-            Ok((ws, _)) => ws,
-            Err(HandshakeError::Interrupted(_)) => {
-                return Err(Stop::Retry(format!(
-                    "the server did not answer the handshake within {} s",
-                    IO_TIMEOUT.as_secs()
-                )));
-            }
-            Err(HandshakeError::Failure(WsError::Http(response))) => {
-                let mut body = response.body().clone().unwrap_or_default();
-                read_first_line(&mut spare, &mut body);
-                return Err(refusal(
-                    response.status().as_u16(),
-                    response.status().canonical_reason(),
-                    Some(&body),
-                ));
-            }
-            Err(HandshakeError::Failure(WsError::Io(e))) => {
-                return Err(Stop::Retry(format!(
-                    "connection lost during the handshake ({e})"
-                )));
-            }
-            Err(HandshakeError::Failure(e)) => {
-                return Err(Stop::Retry(format!("the handshake failed ({e})")));
-            }
-        };
+        let ws = WebSocket::from_partially_read(stream, rest, Role::Client, Some(config));
         let _ = ws.get_ref().set_read_timeout(Some(READ_POLL));
         Ok(Session {
             ws,
@@ -275,6 +276,95 @@ fn connect(source: &Source) -> Result<TcpStream, Stop> {
     }))
 }
 
+/// The head of the server's answer to the handshake.
+struct Answer {
+    status: u16,
+    phrase: String,
+    /// Names lower-cased, values trimmed.
+    headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A read or write of the handshake failed.
+fn handshake_lost(e: io::Error) -> Stop {
+    Stop::Retry(
+        if matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            format!(
+                "the server did not answer the handshake within {} s",
+                IO_TIMEOUT.as_secs()
+            )
+        } else {
+            format!("connection lost during the handshake ({e})")
+        },
+    )
+}
+
+/// Reads the answer's head (bounded); returns it and the bytes after it.
+fn read_answer(stream: &mut TcpStream) -> Result<(Answer, Vec<u8>), Stop> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    let end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > MAX_ANSWER_HEAD {
+            return Err(Stop::Retry(format!(
+                "the handshake failed (the answer's head is longer than {} KiB)",
+                MAX_ANSWER_HEAD / 1024
+            )));
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                return Err(Stop::Retry(
+                    "connection lost during the handshake (the server closed it)".into(),
+                ));
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(handshake_lost(e)),
+        }
+    };
+    let rest = buf.split_off(end + 4);
+    let head = String::from_utf8_lossy(&buf[..end]);
+    parse_answer(&head).map(|a| (a, rest))
+}
+
+/// `HTTP/1.1 101 Switching Protocols` and the header lines.
+fn parse_answer(head: &str) -> Result<Answer, Stop> {
+    let not_http = || Stop::Retry("the handshake failed (the answer is not HTTP)".into());
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let rest = status_line.strip_prefix("HTTP/1.").ok_or_else(not_http)?;
+    let mut parts = rest.splitn(3, ' ');
+    let _minor = parts.next();
+    let status = parts
+        .next()
+        .filter(|c| c.len() == 3)
+        .and_then(|c| c.parse::<u16>().ok())
+        .ok_or_else(not_http)?;
+    let phrase = parts.next().unwrap_or_default().trim().to_string();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(Answer {
+        status,
+        phrase,
+        headers,
+    })
+}
+
 /// Reads on until `body` holds a newline (the server's reason is one line),
 /// bounded in size and time: the body is only there to be shown.
 fn read_first_line(stream: &mut TcpStream, body: &mut Vec<u8>) {
@@ -289,6 +379,11 @@ fn read_first_line(stream: &mut TcpStream, body: &mut Vec<u8>) {
 }
 
 /// An HTTP refusal of the handshake: `403 Forbidden: reason`.
+/// The reasons of the 403s that waiting may cure (`access::Refusal`): the
+/// path names something else than a regular file, or a file the server may
+/// not read. Outside the roots, a browser origin, a Host: final.
+const WAITABLE_403: [&str; 2] = ["not a regular file", "cannot be read by the server"];
+
 fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
     let head = format!("{status} {}", phrase.unwrap_or("Error"));
     // The server's body is "403 Forbidden: the reason\n"; a proxy's may be
@@ -307,8 +402,11 @@ fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
         None => head,
     };
     // What may go away by waiting: a file not there yet (like tail -F), a
-    // busy or restarting server, a proxy whose backend is down.
-    if matches!(status, 404 | 408 | 429) || status >= 500 {
+    // path that is for now not a readable regular file (a directory, a file
+    // the server may not read: tail -F waits for those too), a busy or
+    // restarting server, a proxy whose backend is down.
+    let unreadable = status == 403 && WAITABLE_403.iter().any(|w| text.contains(w));
+    if matches!(status, 404 | 408 | 429) || status >= 500 || unreadable {
         Stop::Retry(text)
     } else {
         Stop::Fatal(text)
@@ -319,6 +417,12 @@ fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
 mod tests {
     use super::super::resume::Position;
     use super::*;
+    use crate::tag::Tag;
+
+    fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> String {
+        let target = request_target(source, cfg, point);
+        format!("ws://{}{target}", source.host_header())
+    }
 
     #[test]
     fn request_urls() {
@@ -342,7 +446,12 @@ mod tests {
         position.reported(Resume {
             offset: 10,
             inode: 3,
+            tag: Some(Tag(0xab)),
         });
+        assert_eq!(
+            request_url(&source, &cfg, position.point()),
+            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=10&inode=3&tag=00000000000000ab"
+        );
         position.printed(b"12345", true);
         assert_eq!(
             request_url(&source, &cfg, position.point()),
@@ -374,11 +483,48 @@ mod tests {
         let resume = Some(Resume {
             offset: 10,
             inode: 3,
+            tag: None,
         });
         assert_eq!(
             request_url(&source, &cfg, resume),
             "ws://h:1/f?format=text&tail=1&meta=1&match=a%26b&match=100%25%20%2Bx&exclude=%C3%A9&from=10&inode=3"
         );
+    }
+
+    #[test]
+    fn answers() {
+        let a = parse_answer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nconnection:Upgrade\r\nSec-WebSocket-Accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo= ").ok().unwrap();
+        assert_eq!((a.status, a.phrase.as_str()), (101, "Switching Protocols"));
+        assert_eq!(a.header("upgrade"), Some("websocket"));
+        assert_eq!(a.header("connection"), Some("Upgrade"));
+        assert_eq!(
+            a.header("sec-websocket-accept"),
+            Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        );
+        let a = parse_answer("HTTP/1.0 403 Forbidden").ok().unwrap();
+        assert_eq!(
+            (a.status, a.phrase.as_str(), a.headers.len()),
+            (403, "Forbidden", 0)
+        );
+        let a = parse_answer("HTTP/1.1 404").ok().unwrap();
+        assert_eq!((a.status, a.phrase.as_str()), (404, ""));
+        for bad in [
+            "",
+            "SSH-2.0-OpenSSH",
+            "HTTP/2 200 OK",
+            "HTTP/1.1 20 OK",
+            "HTTP/1.1 abc OK",
+        ] {
+            match parse_answer(bad) {
+                Err(Stop::Retry(t)) => {
+                    assert_eq!(
+                        t, "the handshake failed (the answer is not HTTP)",
+                        "{bad:?}"
+                    )
+                }
+                _ => panic!("{bad:?} passed"),
+            }
+        }
     }
 
     #[test]
@@ -399,5 +545,15 @@ mod tests {
             Stop::Retry(_)
         ));
         assert!(matches!(refusal(401, None, None), Stop::Fatal(_)));
+        for waitable in [
+            &b"403 Forbidden: the path is a directory, not a regular file\n"[..],
+            b"403 Forbidden: the path is not a regular file\n",
+            b"403 Forbidden: the file cannot be read by the server\n",
+        ] {
+            assert!(matches!(
+                refusal(403, Some("Forbidden"), Some(waitable)),
+                Stop::Retry(_)
+            ));
+        }
     }
 }

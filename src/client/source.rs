@@ -67,7 +67,7 @@ pub(super) struct Source {
 }
 
 /// Query parameters the client sets itself; the user's values are dropped.
-const OWN_PARAMS: [&str; 6] = ["tail", "lines", "format", "meta", "from", "inode"];
+const OWN_PARAMS: [&str; 7] = ["tail", "lines", "format", "meta", "from", "inode", "tag"];
 
 fn invalid<T>(why: impl Into<String>) -> Result<T, UrlError> {
     Err(UrlError::Invalid(why.into()))
@@ -122,20 +122,24 @@ impl Source {
         })
     }
 
-    /// The URL to ask for, before the client's own parameters: `ws://`,
-    /// the port only when it is not 80 (as a browser writes it).
-    pub fn base(&self) -> String {
-        let host = self.url_host();
-        let mut url = if self.port == DEFAULT_PORT {
-            format!("ws://{host}{}", self.path)
+    /// The `Host:` header, and the URL's authority as a browser writes it:
+    /// the port only when it is not 80.
+    pub fn host_header(&self) -> String {
+        if self.port == DEFAULT_PORT {
+            self.url_host()
         } else {
-            format!("ws://{host}:{}{}", self.port, self.path)
-        };
-        if !self.query.is_empty() {
-            url.push('?');
-            url.push_str(&self.query);
+            format!("{}:{}", self.url_host(), self.port)
         }
-        url
+    }
+
+    /// The request target before the client's own parameters: the path and
+    /// the user's own query.
+    pub fn target(&self) -> String {
+        if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        }
     }
 
     /// The file path, percent-decoded, for the line prefix (a `%` without
@@ -243,6 +247,13 @@ mod tests {
 
     fn source(url: &str) -> Source {
         Source::parse(url).unwrap()
+    }
+
+    impl Source {
+        /// The URL asked for, before the client's own parameters.
+        fn base(&self) -> String {
+            format!("ws://{}{}", self.host_header(), self.target())
+        }
     }
 
     #[test]

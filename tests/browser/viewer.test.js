@@ -199,6 +199,21 @@ test('log lines with HTML stay text (no XSS), file names too', async (t) => {
     await sleep(300);
     assert.equal(await page.$$eval('#files img', (e) => e.length), 0);
     assert.equal(await page.evaluate(() => typeof window.pwned), 'undefined');
+    // The policy runs no inline script but the page's own (hashes, no
+    // 'unsafe-inline'): one slipped into the DOM stays inert.
+    const csp = await page.evaluate(async () => (await fetch(location.href)).headers.get('content-security-policy'));
+    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/]+=*' 'sha256-[A-Za-z0-9+/]+=*';/);
+    assert.match(csp, /connect-src 'self';/);
+    const violations = await page.evaluate(() => new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective));
+      const s = document.createElement('script');
+      s.textContent = 'window.pwned = 3';
+      document.body.appendChild(s);
+      setTimeout(() => resolve('none'), 2000);
+    }));
+    assert.equal(violations, 'script-src-elem');
+    assert.equal(await page.evaluate(() => typeof window.pwned), 'undefined');
+    page.errors = page.errors.filter((e) => !/Content Security Policy/.test(e));
   });
 });
 
@@ -228,6 +243,26 @@ test('server killed, lines appended while it is down, restarted: every line exac
     // Selecting everything copies the lines alone: no marker, no highlight markup.
     const copied = await page.evaluate(() => { getSelection().selectAllChildren(document.getElementById('log')); return getSelection().toString(); });
     assert.equal(copied.replace(/\n+$/, ''), numbered(1, 320, 'L-').trimEnd());
+  });
+});
+
+test('a resume passes the tag back: a file rewritten under the same inode while the server was down starts over', async (t) => {
+  await withServer(t, { files: { 't.log': numbered(1, 50, 'T-') } }, async (ctx) => {
+    const { page, server } = ctx;
+    await openFile(ctx, 't.log');
+    await waitLine(page, 'T-00050');
+    await server.kill('SIGKILL');
+    await page.waitForFunction(() => /reconnecting in \d+ s/.test(document.querySelector('#status').textContent), null, { timeout: 5000 });
+    // Same inode, longer, other content: without the tag it would resume mid-file.
+    const fd = fs.openSync(ctx.file('t.log'), 'r+');
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, numbered(1, 80, 'U-'));
+    fs.closeSync(fd);
+    ctx.restarted = await H.startServer({ root: ctx.dir, port: server.port });
+    await waitLine(page, 'U-00080', 20000);
+    const texts = await lineTexts(page);
+    assert.deepEqual(texts.filter((l) => l.startsWith('U-')), numbered(1, 80, 'U-').trimEnd().split('\n'));
+    assert.equal(await page.$$eval('#log .marker', (e) => e.filter((m) => /truncated/.test(m.textContent)).length), 1);
   });
 });
 
@@ -477,6 +512,27 @@ async function wheelToTop(page) {
   await page.mouse.wheel(0, -1e6);
 }
 const shot = (page, name) => page.screenshot({ path: path.join(H.REPO, 'target', `screenshot-${name}.png`) });
+/**
+ * Screenshots of the page's state in the dark and the light theme and 390 px
+ * wide (a phone), as target/screenshot-NAME-{dark,light,390}.png; `before`
+ * runs before each (to bring something into view). Back to light and the
+ * first size afterwards.
+ */
+async function shots(page, name, before = async () => {}) {
+  fs.mkdirSync(path.join(H.REPO, 'target'), { recursive: true });
+  const size = page.viewportSize();
+  for (const [scheme, width, tag] of [['dark', 0, 'dark'], ['light', 0, 'light'], ['dark', 390, '390']]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    if (width) await page.setViewportSize({ width, height: 760 });
+    await sleep(120);
+    await before();
+    await sleep(80);
+    await shot(page, `${name}-${tag}`);
+  }
+  await page.setViewportSize(size);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await sleep(120);
+}
 
 test('scrolling up loads older windows and the previous generation: every line once, in order, the view holding still', async (t) => {
   await withServer(t, {
@@ -527,16 +583,8 @@ test('scrolling up loads older windows and the previous generation: every line o
       return [all[i - 1].textContent, all[i + 1].textContent];
     });
     assert.deepEqual(around, ['G1-05000', 'C-00001']);
-    for (const [scheme, vp] of [['dark', null], ['light', null], ['light', { width: 390, height: 800 }]]) {
-      await page.emulateMedia({ colorScheme: scheme });
-      if (vp) await page.setViewportSize(vp);
-      await page.$eval('#log .marker.gen', (m) => m.scrollIntoView({ block: 'center' }));
-      await sleep(150);
-      await shot(page, `history-separator-${scheme}${vp ? '-390' : ''}`);
-    }
-    await page.$eval('#log', (l) => { l.scrollTop = 0; });
-    await sleep(100);
-    await shot(page, 'history-start-light-390');
+    await shots(page, 'history-separator', () => page.$eval('#log .marker.gen', (m) => m.scrollIntoView({ block: 'center' })));
+    await shots(page, 'history-start', () => page.$eval('#log', (l) => { l.scrollTop = 0; }));
   });
 });
 
@@ -568,7 +616,7 @@ test('reading history while the file grows: the view holds, new lines are counte
     // 1550 dropped + 10 appended.
     await page.waitForFunction(() => /^1,560 newer lines, jump to end/.test(document.querySelector('#jump').textContent), null, { timeout: 5000 });
     assert.match(await page.textContent('#count'), /1,560 newer not shown/);
-    await shot(page, 'history-newer-light');
+    await shots(page, 'history-newer');
     // End: back to the end, following again.
     await page.keyboard.press('End');
     await waitLine(page, 'R-06060');
@@ -610,7 +658,7 @@ test('jump to time: the field opens the log at that time, the address bar keeps 
       await wheelToTop(p2);
       await waitLine(p2, '2026-12-01T00:29:59Z event 1799');
       assert.deepEqual(p2.errors, []);
-      await shot(p2, 'since-light');
+      await shots(p2, 'since');
     } finally { await p2.close(); }
   });
 });
@@ -640,11 +688,7 @@ test('search the history: Enter searches back on the server, matches far from th
     for (; further < 10; further++) {
       await page.waitForFunction(() => ['limit', 'start', 'idle'].includes(document.querySelector('#top').dataset.state) && document.querySelector('#status').dataset.state === 'following', null, { timeout: 20000 });
       if (await topState(page) !== 'limit') break;
-      if (further === 0) {
-        await page.emulateMedia({ colorScheme: 'dark' });
-        await sleep(100);
-        await shot(page, 'search-limit-dark');
-      }
+      if (further === 0) await shots(page, 'search-limit');
       await page.click('#top button');
     }
     t.diagnostic(`search further clicked ${further} times; progress shown ${await page.evaluate(() => window.__progress)} times`);
@@ -655,6 +699,23 @@ test('search the history: Enter searches back on the server, matches far from th
     assert.equal(await page.$$eval('#log .line mark', (m) => m.filter((e) => e.textContent === 'needle').length), 30, 'every match highlighted');
     assert.ok(further >= 1, 'the scan limit stopped the first search');
     assert.ok(await page.evaluate(() => window.__progress) > 0, 'a progress bar was shown');
+    await shots(page, 'search-found');
+    // A search result's permalink names the line's own offset.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ctx.server.url });
+    await page.locator('#log .line', { hasText: 'ERROR needle 7 found' }).hover({ position: { x: 60, y: 5 } });
+    await page.click('#linkbtn');
+    await page.waitForFunction(() => /copied/.test(document.querySelector('#flash').textContent));
+    let at = 0;
+    for (let i = 1; i < 7; i++) at += `ERROR needle ${i} found\n`.length;
+    const link = await page.evaluate(() => navigator.clipboard.readText());
+    assert.ok(link.endsWith('&offset=' + at), link);
+    const p2 = await H.newPage(browser);
+    try {
+      await p2.goto(link);
+      await waitLine(p2, 'ERROR needle 7 found');
+      assert.equal(await p2.$eval('#log .line.target', (e) => e.textContent), 'ERROR needle 7 found');
+      await waitLine(p2, 'ERROR needle 6 found');
+    } finally { await p2.close(); }
     // Escape ends the search: the last lines again.
     await page.press('#filter', 'Escape');
     await page.waitForFunction(() => document.querySelectorAll('#log .line').length === 1000, null, { timeout: 20000 });
@@ -692,10 +753,7 @@ test('permalinks: a line copied as a link opens on that line, highlighted, with 
         '200 lines of context, the line, the rest of the old generation, the new file');
       const y = await p2.$eval('#log .line.target', (e) => e.getBoundingClientRect().top - document.getElementById('log').getBoundingClientRect().top);
       assert.ok(y > 50 && y < 720, `the line is in view with context above (${y} px)`);
-      await shot(p2, 'permalink-light');
-      await p2.emulateMedia({ colorScheme: 'dark' });
-      await sleep(100);
-      await shot(p2, 'permalink-dark');
+      await shots(p2, 'permalink', () => p2.$eval('#log .line.target', (e) => e.scrollIntoView({ block: 'center' })));
       assert.deepEqual(p2.errors, []);
     } finally { await p2.close(); }
   });
@@ -712,7 +770,7 @@ test('binary and compressed files: marked in the picker, explained with a downlo
     const tags = await page.$$eval('#files tbody tr', (trs) => trs.map((tr) => [tr.querySelector('a').textContent, tr.querySelector('.tag') ? tr.querySelector('.tag').textContent : '']));
     assert.deepEqual(tags.find((r) => r[0].endsWith('old.log.gz'))[1], 'gzip');
     assert.deepEqual(tags.find((r) => r[0].endsWith('ok.log'))[1], '');
-    await shot(page, 'picker-compressed-light');
+    await shots(page, 'picker-compressed');
     await page.click('#files a >> text=old.log.gz');
     await page.waitForSelector('#notice:not([hidden])');
     assert.match(await page.textContent('#notice'), /compressed \(gzip\)/);
@@ -720,14 +778,12 @@ test('binary and compressed files: marked in the picker, explained with a downlo
     assert.equal((await lineTexts(page)).length, 0);
     await sleep(1500);
     assert.equal(await page.getAttribute('#status', 'data-state'), 'idle', 'not retried');
-    await shot(page, 'compressed-light');
+    await shots(page, 'compressed');
     await openFile(ctx, 'core.bin.log');
     await page.waitForSelector('#notice:not([hidden])');
     assert.match(await page.textContent('#notice'), /binary/);
     await sleep(500);
     assert.equal((await lineTexts(page)).length, 0, 'no garbage on screen');
-    await page.emulateMedia({ colorScheme: 'dark' });
-    await sleep(100);
-    await shot(page, 'binary-dark');
+    await shots(page, 'binary');
   });
 });
