@@ -113,8 +113,6 @@ struct Upgrade {
     /// resume found the rest there).
     reading_copy: bool,
     filter: Filter,
-    /// An older generation picked by `inode=`: sent, not followed.
-    older: bool,
     /// `since=` stopped at the scan limit (`"limit":true`).
     since_limited: bool,
     /// The file's tail holds a NUL byte (`{"event":"binary"}` first).
@@ -174,7 +172,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         ));
     };
     let at_path = access::open_path(&cfg.roots, &q.path)?;
-    let (canonical, file, meta, older) = pick_generation(&cfg.roots, at_path, q.inode)?;
+    let (canonical, file, meta) = pick_generation(&cfg.roots, at_path, q.inode)?;
     let id = access::file_id(&meta);
     let len = meta.len();
     let filter = Filter::new(&q.matches, &q.excludes);
@@ -234,7 +232,6 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         first_event,
         reading_copy,
         filter,
-        older,
         since_limited,
         binary,
         q,
@@ -317,8 +314,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         logfile,
         Chunker::new(start, up.filter).with_before(before),
         up.q.format,
-        // An older generation no longer grows: it is sent, then closed.
-        up.q.follow && !up.older,
+        up.q.follow,
         up.q.meta,
         timing,
         label,
@@ -367,16 +363,17 @@ fn scan_window(
 }
 
 /// `inode=I` without `from=`: the file at the path when it is inode I, else
-/// the older generation of it that is (true in the answer's last place);
-/// none → 410. Without `inode=`, the file at the path.
+/// the older generation of it that is (read under the log's path, as a
+/// resume into it is: followed, it goes on to the newer generations); none
+/// → 410. Without `inode=`, the file at the path.
 fn pick_generation(
     roots: &[PathBuf],
     at_path: (PathBuf, File, Metadata),
     inode: Option<u64>,
-) -> Result<(PathBuf, File, Metadata, bool), Refusal> {
+) -> Result<(PathBuf, File, Metadata), Refusal> {
     let (canonical, file, meta) = at_path;
     let Some(inode) = inode.filter(|&i| i != access::file_id(&meta).1) else {
-        return Ok((canonical, file, meta, false));
+        return Ok((canonical, file, meta));
     };
     let gone = || {
         Refusal::new(
@@ -391,7 +388,9 @@ fn pick_generation(
     let meta = file
         .metadata()
         .map_err(|e| Refusal::new(500, format!("reading the file failed: {e}")))?;
-    Ok((g.path, file, meta, true))
+    // The log's own path: the follower reads the generation as a resume
+    // into it would (and, following, goes on to the newer ones).
+    Ok((canonical, file, meta))
 }
 
 /// 415 for a compressed file (judged by its first bytes): it is not

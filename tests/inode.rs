@@ -2,8 +2,10 @@
 //! generations, as the real tools leave them: logrotate (numbered, with
 //! `compress`/`delaycompress`, and `dateext`) run for real, and the names of
 //! Python's TimedRotatingFileHandler and loguru. An older generation is sent
-//! and closed (it no longer grows); a compressed one is 415; an inode that
-//! is none of them is 410. `since=` works on the generation picked.
+//! and closed, or with `tail=1` followed on into the newer ones; its start
+//! frame at 0 names the one older than it; a compressed one is 415; an inode
+//! that is none of them is 410. `since=` and `before=` work on the
+//! generation picked.
 use crate::common::*;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -76,18 +78,48 @@ fn logrotate_numbered_and_compressed() {
         read(&s, &log, &format!("?format=text&inode={}", ino(&log))).0,
         "now\n"
     );
+    let two_text = "2026-12-01 14:00:00 two\n2026-12-01 14:05:00 two b\n";
     assert_eq!(
-        read(
-            &s,
-            &log,
-            &format!("?format=text&tail=1&inode={}", ino(&two))
-        ),
-        (
-            "2026-12-01 14:00:00 two\n2026-12-01 14:05:00 two b\n".to_string(),
-            Some(1000)
-        ),
-        "an older generation is sent and closed, even with tail=1"
+        read(&s, &log, &format!("?format=text&inode={}", ino(&two))),
+        (two_text.to_string(), Some(1000)),
+        "an older generation, then close"
     );
+    // Its start frame at 0 names the generation older than it (the
+    // compressed one); the current file's names app.log.1.
+    let start_frame = |inode: u64| match s.ws(&log, &format!("?meta=1&inode={inode}")).next(T) {
+        Got::Binary(b) => b,
+        other => panic!("expected the start frame, got {other:?}"),
+    };
+    let b = start_frame(ino(&two));
+    assert!(
+        b.contains("\"offset\":0")
+            && b.contains("app.log.2.gz")
+            && b.contains("\"compressed\":\"gzip\""),
+        "{b}"
+    );
+    // since= before the first line: from 0, with the same hint.
+    match s
+        .ws(
+            &log,
+            &format!("?meta=1&since=2026-12-01+13:00&inode={}", ino(&two)),
+        )
+        .next(T)
+    {
+        Got::Binary(b) => assert!(
+            b.contains("\"offset\":0") && b.contains("app.log.2.gz"),
+            "{b}"
+        ),
+        other => panic!("expected the start frame, got {other:?}"),
+    }
+    let b = start_frame(ino(&log));
+    assert!(b.contains(&format!("\"inode\":{}", ino(&two))), "{b}");
+    // Followed, an older generation goes on to the newer ones and the file
+    // at the path, as a resume into it would.
+    let mut ws = s.ws(&log, &format!("?format=text&tail=1&inode={}", ino(&two)));
+    append(&log, b"later\n");
+    let want = format!("{two_text}now\nlater\n");
+    assert_eq!(ws.text_until(T, |t| t.len() >= want.len()), want);
+    ws.close();
     assert_eq!(
         read(
             &s,
