@@ -434,6 +434,8 @@ mod tests {
         }
     }
 
+    const BAD_TOKEN: &str = "invalid token from --token: use 1 to 1024 characters of A-Z a-z 0-9 - . _ ~ ! $ ' ( ) * , ; = : @ / (a URL would mangle others: & # % ? + space, control bytes); for example 'openssl rand -hex 32'";
+
     #[test]
     fn usage_errors_are_exact() {
         let cases: &[(&[&str], &str)] = &[
@@ -522,13 +524,17 @@ mod tests {
                 &["serve", "--log-level", "loud"],
                 "invalid value 'loud' for '--log-level': use error, warn, info, debug or trace",
             ),
-            (
-                &["serve", "--token", "a b"],
-                "invalid token from --token: use 1 to 1024 printable ASCII characters without spaces",
-            ),
+            (&["serve", "--token", "a b"], BAD_TOKEN),
+            (&["serve", "--token", "a&b"], BAD_TOKEN),
+            (&["serve", "--token", "a#b"], BAD_TOKEN),
+            (&["serve", "--token", "a%41"], BAD_TOKEN),
+            (&["serve", "--token", "a?b"], BAD_TOKEN),
+            (&["serve", "--token", "a+b"], BAD_TOKEN),
+            (&["serve", "--token", "a\x1bb"], BAD_TOKEN),
+            (&["tail", "--token", "a\tb", "ws://a/b"], BAD_TOKEN),
             (
                 &["serve", "--token="],
-                "invalid token from --token: use 1 to 1024 printable ASCII characters without spaces",
+                "the token from --token is empty: give a token, or leave --token unset to serve without one",
             ),
             (
                 &["tail"],

@@ -190,6 +190,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
                 &cfg.roots,
                 (&file, id, len),
                 (from, inode, q.tag),
+                q.born,
             ) {
                 resume::Start::Here(at) => at,
                 resume::Start::Generation {

@@ -263,6 +263,7 @@ impl<'a> Follower<'a> {
             if start.offset == 0 {
                 start.previous = self.previous();
             }
+            start.born = self.file.born();
             self.write_meta(&Meta::Position(start))?;
             self.flush()?;
         }
@@ -451,8 +452,9 @@ impl<'a> Follower<'a> {
     /// the read position, when everything read was sent.
     fn write_position(&mut self) -> Result<(), End> {
         if self.meta {
-            let m = Meta::position(self.file.pos(), self.file.inode(), self.file.tag());
-            self.write_meta(&m)?;
+            let mut p = Position::new(self.file.pos(), self.file.inode(), self.file.tag());
+            p.born = self.file.born();
+            self.write_meta(&Meta::Position(p))?;
         }
         Ok(())
     }

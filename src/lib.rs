@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod ansi;
+pub mod base64;
 pub mod chunk;
 pub mod cli;
 pub mod client;

@@ -29,7 +29,8 @@ use std::time::SystemTime;
 use crate::access;
 use crate::generations::{self, Generation};
 use crate::limits::{GENERATION_RELIST, MAX_SEEN};
-use crate::tag::{Tag, Window};
+use crate::meta::Born;
+use crate::tag::{TAG_BYTES, Tag, Window};
 
 /// What happened to the file under the follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +232,11 @@ impl LogFile {
     /// The tag of the read position.
     pub fn tag(&self) -> Tag {
         self.before.tag()
+    }
+
+    /// The birth time of the file being read, where it is recorded.
+    pub fn born(&self) -> Option<Born> {
+        Born::of(&self.file.as_ref()?.metadata().ok()?)
     }
 
     pub fn is_waiting(&self) -> bool {
@@ -505,8 +511,10 @@ impl LogFile {
     /// the newest one; an older one when the file was copied and truncated
     /// twice between two looks (the newer copies then follow it).
     fn copy_of_position(&self) -> Option<(Generation, File)> {
-        if self.pos == 0 {
-            return None; // nothing was read: nothing to continue
+        if self.before.bytes().len() < TAG_BYTES {
+            // Fewer bytes than a tag covers (the start of a file, often a
+            // date common to many files) cannot tell a copy of this file.
+            return None;
         }
         generations::older(&self.path, &self.roots)
             .into_iter()
@@ -708,21 +716,37 @@ mod tests {
 
     #[test]
     fn copytruncate_reads_the_copy_on_from_the_position() {
-        let (d, path, mut lf) = setup("copy", b"l1\nl2\n");
-        assert_eq!(read_all(&mut lf), b"l1\nl2\n");
+        let old: Vec<u8> = (0..8)
+            .flat_map(|i| format!("line {i} of the log\n").into_bytes())
+            .collect();
+        let (d, path, mut lf) = setup("copy", &old);
+        assert_eq!(read_all(&mut lf), old);
         append(&path, b"l3\n"); // written after the last read
         std::fs::copy(&path, d.0.join("a.log.1")).unwrap();
         truncate(&path);
-        append(&path, b"n1\n");
+        append(&path, b"n1 and more than before\n");
         assert_eq!(lf.check(), Some(Change::Truncated));
         // No event yet: the copy continues what was read.
         assert_eq!(lf.switch(Change::Truncated), None);
         assert_eq!(read_all(&mut lf), b"l3\n");
         assert_eq!(lf.check(), Some(Change::Rotated));
         assert_eq!(lf.switch(Change::Rotated), Some(Change::Truncated));
-        assert_eq!(read_all(&mut lf), b"n1\n");
+        assert_eq!(read_all(&mut lf), b"n1 and more than before\n");
+        // Fewer bytes read than a tag covers: a copy holding them is not
+        // taken for this file's (a date, say, begins many files).
+        std::fs::write(d.0.join("a.log.1"), b"n1 and more than before\nx\n").unwrap();
+        truncate(&path);
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));
+        assert_eq!(lf.pos(), 0);
         // A copy whose bytes before the position differ is not used.
-        std::fs::write(d.0.join("a.log.1"), b"xx\nyy\nzz\n").unwrap();
+        append(&path, &old);
+        assert_eq!(read_all(&mut lf), old);
+        let other: Vec<u8> = old
+            .iter()
+            .map(|&b| if b == b'g' { b'G' } else { b })
+            .collect();
+        std::fs::write(d.0.join("a.log.1"), [&other[..], b"more\n"].concat()).unwrap();
         truncate(&path);
         assert_eq!(lf.check(), Some(Change::Truncated));
         assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));

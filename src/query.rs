@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
 use crate::refusal::Refusal;
 
+use crate::meta::Born;
 use crate::tag::Tag;
 use crate::timestamp::{self, Target};
 
@@ -36,6 +37,8 @@ pub struct Query {
     pub resume: Option<(u64, u64)>,
     /// `tag=T`: the tag of the resume point (see `tag.rs`).
     pub tag: Option<Tag>,
+    /// `born=SECS.NANOS`: the birth time of the resume point's file.
+    pub born: Option<Born>,
     /// `before=N`: the last lines that end at or before byte N, then close.
     pub before: Option<u64>,
     /// `inode=I` without `from=`: which file of the path's chain is read
@@ -64,6 +67,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         meta: false,
         resume: None,
         tag: None,
+        born: None,
         before: None,
         inode: None,
         token: None,
@@ -96,6 +100,11 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             "tag" => {
                 q.tag = Some(Tag::parse(&value).ok_or_else(|| {
                     Refusal::bad_request(format!("tag={value} is not 16 hex digits"))
+                })?);
+            }
+            "born" => {
+                q.born = Some(Born::parse(&value).ok_or_else(|| {
+                    Refusal::bad_request(format!("born={value} is not SECS.NNNNNNNNN"))
                 })?);
             }
             "before" => q.before = Some(number("before", &value)?),

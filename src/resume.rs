@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::generations;
 use crate::logfile::Change;
-use crate::tag::Tag;
+use crate::meta::Born;
+use crate::tag::{TAG_BYTES, Tag};
 
 /// Where to start.
 #[derive(Debug)]
@@ -39,19 +40,28 @@ pub fn start(
     roots: &[PathBuf],
     (file, id, len): (&File, (u64, u64), u64),
     (from, inode, tag): (u64, u64, Option<Tag>),
+    born: Option<Born>,
 ) -> Start {
+    // A birth time, where both the client and the file system know it,
+    // tells a file recreated under a reused inode number from the same one.
+    let same_birth = |b: Option<Born>| born.is_none() || b.is_none() || born == b;
     // Without a tag (an older client), the inode and the size decide alone.
     let same_content = |f: &File| tag.is_none_or(|t| Tag::of_file(f, from).is_ok_and(|x| x == t));
     if inode == id.1 {
         // The same inode number: the same file, unless it shrank below N or
         // the bytes before N changed (truncated and written again, or
         // deleted and recreated under a reused inode number).
+        let file_born = file.metadata().ok().and_then(|m| Born::of(&m));
+        if !same_birth(file_born) {
+            return Start::Over(Change::Recreated);
+        }
         if from <= len && same_content(file) {
             return Start::Here(from);
         }
-        // Truncated meanwhile: its copy may hold the rest (only a tag can
-        // tell that the copy holds what the client had).
-        if tag.is_some() {
+        // Truncated meanwhile: its copy may hold the rest (only a whole tag
+        // can tell that the copy holds what the client had: a few first
+        // bytes, such as a date, are common to many files).
+        if tag.is_some() && from >= TAG_BYTES as u64 {
             let copy = generations::older(path, roots)
                 .into_iter()
                 .take_while(|g| g.compressed.is_none())
@@ -73,6 +83,7 @@ pub fn start(
     }
     if let Some(g) = generations::find(path, roots, inode)
         && g.compressed.is_none()
+        && same_birth(g.created.and_then(Born::at))
         && from <= g.size
         && let Some(gfile) = g.open(roots)
         && same_content(&gfile)

@@ -451,3 +451,50 @@ fn resume_after_copytruncate_reads_the_copy_first() {
     assert_eq!(again.flow, ["text", "event truncated", "text"]);
     assert_eq!(again.at.unwrap().inode, inode(&f));
 }
+
+/// Where the file system records birth times, start frames carry the
+/// file's (`"born"`), and a resume whose `born=` differs — the file was
+/// deleted and recreated under a reused inode number, perhaps with the same
+/// first bytes — starts over after `recreated`.
+#[test]
+fn resume_checks_the_birth_time() {
+    let _w = watchdog(Duration::from_secs(30));
+    let dir = TempDir::new("born");
+    let f = dir.join("app.log");
+    std::fs::write(&f, lines(0..10)).unwrap();
+    if std::fs::metadata(&f).unwrap().created().is_err() {
+        eprintln!("no birth times on this file system: nothing to check");
+        return;
+    }
+    let s = Server::rooted(dir.path(), &["--interval", "0.05"]);
+    let seen = follow_to_the_end(&s, &f, "?tail=1&format=text&meta=1&lines=10");
+    let at = seen.at.clone().unwrap();
+    let mut start = s.ws(&f, "?format=text&meta=1&lines=1");
+    let born = match start.next(Duration::from_secs(5)) {
+        Got::Binary(b) => match meta(&b) {
+            Meta::Position(p) => p.born.expect("a start frame carries the birth time"),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+
+    // The same inode, the same bytes, another birth: recreated.
+    let other = format!("{}.{:09}", born.secs - 1, born.nanos);
+    let mut ws = s.ws(&f, &format!("{}&born={other}", resume_query(&at)));
+    let mut again = Seen::default();
+    again.until(&mut ws, Duration::from_secs(5), |s| {
+        s.text.contains("line 000009")
+    });
+    assert_eq!(again.events(), ["recreated"]);
+    assert_eq!(again.text, lines(0..10));
+
+    // The right one resumes where the offset says.
+    append(&f, lines(10..11).as_bytes());
+    let mut ws = s.ws(&f, &format!("{}&born={born}", resume_query(&at)));
+    let mut third = Seen::default();
+    third.until(&mut ws, Duration::from_secs(5), |s| {
+        s.text.contains("line 000010")
+    });
+    assert_eq!(third.text, lines(10..11));
+    assert!(third.events().is_empty());
+}

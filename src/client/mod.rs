@@ -245,6 +245,7 @@ impl Stream<'_> {
                     offset: p.offset,
                     inode: p.inode,
                     tag: p.tag,
+                    born: p.born,
                 });
                 return;
             }

@@ -3,6 +3,7 @@
 //! bytes printed since when those are exactly file bytes, with the tag that
 //! lets the server check that the file still holds what was printed.
 
+use crate::meta::Born;
 use crate::tag::{TAG_BYTES, Tag, Window};
 
 /// A position in the followed file, as the server reports it.
@@ -12,6 +13,8 @@ pub(super) struct Resume {
     pub inode: u64,
     /// The tag of the bytes before `offset`, when known.
     pub tag: Option<Tag>,
+    /// The birth time of the file, when the server gave it.
+    pub born: Option<Born>,
 }
 
 /// What has been shown of one URL, across its connections.
@@ -40,8 +43,15 @@ impl Position {
         }
     }
 
-    /// An offset frame arrived.
-    pub fn reported(&mut self, at: Resume) {
+    /// An offset frame arrived. Only start frames and those after an event
+    /// carry the birth time: the others keep the one of the same file.
+    pub fn reported(&mut self, mut at: Resume) {
+        if at.born.is_none()
+            && let Some(prev) = self.reported
+            && prev.inode == at.inode
+        {
+            at.born = prev.born;
+        }
         self.reported = Some(at);
         self.unconfirmed = 0;
         self.unconfirmed_exact = true;
@@ -87,10 +97,12 @@ mod tests {
         p.printed(b"before any report", true);
         assert_eq!(p.point(), None);
         let tag = Some(Tag::of(b"x"));
+        let born = Some(Born { secs: 5, nanos: 6 });
         p.reported(Resume {
             offset: 10,
             inode: 3,
             tag,
+            born,
         });
         assert_eq!(p.point().unwrap().tag, tag);
         p.printed(b"12345", true);
@@ -100,6 +112,7 @@ mod tests {
                 offset: 15,
                 inode: 3,
                 tag: None,
+                born,
             })
         );
         // 64 bytes printed since the report: their tag is the point's.
@@ -109,10 +122,26 @@ mod tests {
         assert_eq!(p.point().unwrap().tag, Some(Tag::of(&more[6..])));
         p.printed("\u{fffd}".as_bytes(), true);
         assert_eq!(p.point().map(|r| (r.offset, r.tag)), Some((10, tag)));
+        // The birth time stays with the file, until another file's point.
         p.reported(Resume {
             offset: 20,
             inode: 3,
             tag: None,
+            born: None,
+        });
+        assert_eq!(p.point().unwrap().born, born);
+        p.reported(Resume {
+            offset: 0,
+            inode: 4,
+            tag: None,
+            born: None,
+        });
+        assert_eq!(p.point().unwrap().born, None);
+        p.reported(Resume {
+            offset: 20,
+            inode: 3,
+            tag: None,
+            born: None,
         });
         p.printed(b"abc", false);
         assert_eq!(p.point().map(|r| r.offset), Some(20));

@@ -93,6 +93,9 @@ pub(super) fn request_target(source: &Source, cfg: &TailConfig, point: Option<Re
             if let Some(tag) = r.tag {
                 own.push(format!("tag={tag}"));
             }
+            if let Some(born) = r.born {
+                own.push(format!("born={born}"));
+            }
         }
         (None, Some(t)) => own.push(format!("since={}", query_value(t))),
         (None, None) => own.push(format!("lines={}", cfg.lines)),
@@ -417,6 +420,7 @@ fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
 mod tests {
     use super::super::resume::Position;
     use super::*;
+    use crate::meta::Born;
     use crate::tag::Tag;
 
     fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> String {
@@ -447,15 +451,16 @@ mod tests {
             offset: 10,
             inode: 3,
             tag: Some(Tag(0xab)),
+            born: Some(Born { secs: 7, nanos: 8 }),
         });
         assert_eq!(
             request_url(&source, &cfg, position.point()),
-            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=10&inode=3&tag=00000000000000ab"
+            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=10&inode=3&tag=00000000000000ab&born=7.000000008"
         );
         position.printed(b"12345", true);
         assert_eq!(
             request_url(&source, &cfg, position.point()),
-            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=15&inode=3"
+            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=15&inode=3&born=7.000000008"
         );
         position.printed(b"", false);
         assert_eq!(position.point().unwrap().offset, 10);
@@ -484,6 +489,7 @@ mod tests {
             offset: 10,
             inode: 3,
             tag: None,
+            born: None,
         });
         assert_eq!(
             request_url(&source, &cfg, resume),
