@@ -17,6 +17,7 @@ mod filter;
 mod generations;
 mod hosts;
 mod http;
+mod http_details;
 mod inetd;
 mod inode;
 mod liveness;
