@@ -175,7 +175,7 @@ fn open_named(
 }
 
 /// The status of the page opened on a path: the one the WebSocket request
-/// would get (200, 403, 404), so that curl and scanners see the truth. When
+/// would get (200, 403, 404, 410 for `inode=`), so that curl and scanners see the truth. When
 /// a token is required and not given, the lexical check only: no file-system
 /// lookup, so no existence oracle for those without the token.
 fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
@@ -183,7 +183,10 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
         return 200;
     }
     let checked = if access::token_holder(req, q, cfg) {
-        open_named(cfg, &q.path).map(drop)
+        // inode= too: the page asks this way whether a generation is gone.
+        open_named(cfg, &q.path)
+            .and_then(|opened| pick_generation(&cfg.roots, opened, q.inode))
+            .map(drop)
     } else {
         access::lexical_check(&cfg.roots, &access::unalias(&cfg.root_aliases, &q.path)).map(drop)
     };

@@ -163,7 +163,10 @@ fn logrotate_numbered_and_compressed() {
         let (status, text) = s.ws_status(&format!("{path}?inode={gone}"), "");
         assert_eq!(status, 410, "inode {gone}: {text}");
         assert!(text.contains("without inode="), "{text}");
+        // The page opened on it answers with the same status.
+        assert_eq!(s.get(&format!("{path}?inode={gone}")).0, 410);
     }
+    assert_eq!(s.get(&format!("{path}?inode={}", ino(&two))).0, 200);
 }
 
 #[test]
