@@ -12,6 +12,7 @@ mod before;
 mod bounds;
 mod cli;
 mod client;
+mod compress;
 mod compressed;
 mod filter;
 mod generations;
