@@ -6,7 +6,7 @@
 use std::fs::{File, Metadata};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crate::handshake::{derive_accept_key, valid_client_key};
 use log::debug;
@@ -468,13 +468,15 @@ fn since_start(
         return Ok((meta.len(), false));
     };
     let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
+    let began = Instant::now();
     let found = since::find(file, meta.len(), target, hint, limit);
     if let Ok((since, cost)) = &found {
         debug!(
-            "since=: {since:?} of {} bytes after {} block reads ({} bytes)",
+            "since=: {since:?} of {} bytes after {} block reads ({} bytes) in {:.3} ms",
             meta.len(),
             cost.reads,
-            cost.bytes
+            cost.bytes,
+            began.elapsed().as_secs_f64() * 1000.0
         );
     }
     match found.map(|(since, _)| since) {
