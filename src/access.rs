@@ -566,17 +566,29 @@ pub fn authorize(req: &Request, q: &Query, cfg: &ServeConfig) -> Result<(), Refu
     }
 }
 
-/// Compares a given token with the expected one in time that depends only on
-/// their lengths, not on where they first differ.
+/// Compares a given token with the expected one in time that depends only
+/// on the given token's length (as darkhttpd's `password_equal`): neither
+/// where they first differ nor the secret's length shows. The loop runs over
+/// the given bytes, each compared with the expected token read cyclically;
+/// a length difference is one more flag, not a shorter loop.
 pub fn token_matches(expected: &str, given: &str) -> bool {
-    let (a, b) = (expected.as_bytes(), given.as_bytes());
-    let mut diff = (a.len() ^ b.len()) as u64;
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0xff);
-        diff |= u64::from(x ^ y);
+    compare_tokens(expected.as_bytes(), given.as_bytes()).0
+}
+
+/// `token_matches`, and the number of byte comparisons made (for the test
+/// that it is the given token's length, whatever the secret's).
+fn compare_tokens(e: &[u8], g: &[u8]) -> (bool, usize) {
+    if e.is_empty() {
+        // Never configured (an empty token is a usage error); deny.
+        return (false, 0);
     }
-    diff == 0
+    let mut diff = u8::from(e.len() != g.len());
+    let mut steps = 0;
+    for (i, &b) in g.iter().enumerate() {
+        diff |= b ^ e[i % e.len()];
+        steps += 1;
+    }
+    (diff == 0, steps)
 }
 
 #[cfg(test)]
@@ -837,6 +849,19 @@ mod tests {
         assert!(!token_matches("s3cret", "s3cret!"));
         assert!(!token_matches("s3cret", ""));
         assert!(!token_matches("s3cret", "S3cret"));
+        // A repetition of the secret matches it cyclically, byte for byte:
+        // only the length flag refuses it.
+        assert!(!token_matches("s3cret", "s3crets3cret"));
+        assert!(!token_matches("ab", "a"));
+        assert!(!token_matches("", ""));
+        assert!(!token_matches("", "x"));
+        // The work is the given token's length, whatever the secret's.
+        for secret in ["s", "s3cret", &"x".repeat(1000)] {
+            for given in ["", "a", "s3cret", &"y".repeat(50)] {
+                let (_, steps) = compare_tokens(secret.as_bytes(), given.as_bytes());
+                assert_eq!(steps, given.len(), "{secret:?} {given:?}");
+            }
+        }
     }
 
     #[test]

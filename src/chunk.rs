@@ -84,14 +84,14 @@ impl Chunker {
         self.before.tag()
     }
 
-    /// Starts over at `offset` of a (new or truncated) file. Call only after
-    /// `Flush::End` gave out everything.
-    pub fn restart(&mut self, offset: u64) {
+    /// Starts over at `offset` of a (new or truncated) file, after the bytes
+    /// `before`. Call only after `Flush::End` gave out everything.
+    pub fn restart(&mut self, offset: u64, before: Window) {
         self.buf.clear();
         self.buf.shrink_to(0);
         self.offset = offset;
         self.line = Line::Start;
-        self.before.clear();
+        self.before = before;
     }
 
     /// True when nothing read is waiting to be given out.

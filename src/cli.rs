@@ -100,8 +100,10 @@ Options:
       --html                print the server's HTML fragments instead of text
                             [default: off]
       --token TOKEN         send this token [default: ${TOKEN_VARIABLE}, else none]
-      --retry               reconnect with backoff when a connection drops,
-                            resuming without loss or repeats [default: off]
+      --retry               reconnect with backoff when a connection drops or
+                            the file is missing or not a readable regular
+                            file, resuming without loss or repeats
+                            [default: off]
   -h, --help                print this help
   -V, --version             print the version
 "
@@ -422,6 +424,8 @@ mod tests {
         }
     }
 
+    const BAD_TOKEN: &str = "invalid token from --token: use 1 to 1024 characters of A-Z a-z 0-9 - . _ ~ ! $ ' ( ) * , ; = : @ / (a URL would mangle others: & # % ? + space, control bytes); for example 'openssl rand -hex 32'";
+
     #[test]
     fn usage_errors_are_exact() {
         let cases: &[(&[&str], &str)] = &[
@@ -510,13 +514,17 @@ mod tests {
                 &["serve", "--log-level", "loud"],
                 "invalid value 'loud' for '--log-level': use error, warn, info, debug or trace",
             ),
-            (
-                &["serve", "--token", "a b"],
-                "invalid token from --token: use 1 to 1024 printable ASCII characters without spaces",
-            ),
+            (&["serve", "--token", "a b"], BAD_TOKEN),
+            (&["serve", "--token", "a&b"], BAD_TOKEN),
+            (&["serve", "--token", "a#b"], BAD_TOKEN),
+            (&["serve", "--token", "a%41"], BAD_TOKEN),
+            (&["serve", "--token", "a?b"], BAD_TOKEN),
+            (&["serve", "--token", "a+b"], BAD_TOKEN),
+            (&["serve", "--token", "a\x1bb"], BAD_TOKEN),
+            (&["tail", "--token", "a\tb", "ws://a/b"], BAD_TOKEN),
             (
                 &["serve", "--token="],
-                "invalid token from --token: use 1 to 1024 printable ASCII characters without spaces",
+                "the token from --token is empty: give a token, or leave --token unset to serve without one",
             ),
             (
                 &["tail"],

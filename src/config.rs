@@ -146,8 +146,11 @@ pub enum UsageError {
         value: String,
         range: (f64, f64),
     },
-    /// A token from `from` (`--token` or the environment variable).
+    /// A token from `from` (`--token` or the environment variable) with a
+    /// character outside `TOKEN_ALPHABET`, or too long.
     Token(&'static str),
+    /// `WSTAIL_TOKEN` (or `--token`) set to nothing.
+    EmptyToken(&'static str),
     BasePath(String),
     Origin(String),
     Host(String),
@@ -211,7 +214,11 @@ impl fmt::Display for UsageError {
             ),
             Token(from) => write!(
                 f,
-                "invalid token from {from}: use 1 to {MAX_TOKEN_LEN} printable ASCII characters without spaces"
+                "invalid token from {from}: use 1 to {MAX_TOKEN_LEN} characters of {TOKEN_ALPHABET_TEXT} (a URL would mangle others: & # % ? + space, control bytes); for example 'openssl rand -hex 32'"
+            ),
+            EmptyToken(from) => write!(
+                f,
+                "the token from {from} is empty: give a token, or leave {from} unset to serve without one"
             ),
             BasePath(v) => write!(
                 f,
@@ -314,23 +321,33 @@ fn seconds(
     }
 }
 
-/// `--token`, else the environment variable (empty there means none).
+/// The characters a token may hold, as the usage error names them: those
+/// that pass through a URL's query unchanged (`&`, `#`, `%`, `?`, `+` and
+/// space would end, cut or change it on the way; quotes, brackets and the
+/// like get percent-encoded by some clients).
+const TOKEN_ALPHABET_TEXT: &str = "A-Z a-z 0-9 - . _ ~ ! $ ' ( ) * , ; = : @ /";
+
+/// Whether `b` may appear in a token (see `TOKEN_ALPHABET_TEXT`).
+fn token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$'()*,;=:@/".contains(&b)
+}
+
+/// `--token`, else the environment variable. Set but empty is an error, not
+/// "no token": a deployment that meant to require one must not silently
+/// serve without.
 fn token(given: Option<OsString>) -> Result<Option<String>, UsageError> {
     let (from, value) = match given {
         Some(v) => ("--token", v),
         None => match std::env::var_os(TOKEN_VARIABLE) {
-            Some(v) if !v.is_empty() => (TOKEN_VARIABLE, v),
-            _ => return Ok(None),
+            Some(v) => (TOKEN_VARIABLE, v),
+            None => return Ok(None),
         },
     };
+    if value.is_empty() {
+        return Err(UsageError::EmptyToken(from));
+    }
     match value.into_string() {
-        Ok(t)
-            if !t.is_empty()
-                && t.len() <= MAX_TOKEN_LEN
-                && t.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            Ok(Some(t))
-        }
+        Ok(t) if t.len() <= MAX_TOKEN_LEN && t.bytes().all(token_byte) => Ok(Some(t)),
         _ => Err(UsageError::Token(from)),
     }
 }

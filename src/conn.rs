@@ -24,7 +24,7 @@ use crate::query::{self, Query};
 use crate::refusal::Refusal;
 use crate::stall::Stalling;
 use crate::tag::Tag;
-use crate::{download, list, page, scan, tail};
+use crate::{download, list, page, resume, scan, tail};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -104,6 +104,9 @@ struct Upgrade {
     start: u64,
     /// The event sent before any data (a resume point that no longer fits).
     first_event: Option<Change>,
+    /// `file` is the copy `copytruncate` made of the file at the path (a
+    /// resume found the rest there).
+    reading_copy: bool,
     filter: Filter,
 }
 
@@ -172,15 +175,33 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
 
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
+    let mut reading_copy = false;
+    let (mut file, mut id) = (file, id);
     let start = match q.resume {
-        Some((from, inode)) if inode == id.1 && from <= len => from,
-        Some((_, inode)) => {
-            first_event = Some(if inode != id.1 {
-                Change::Rotated
-            } else {
-                Change::Truncated
-            });
-            0
+        Some((from, inode)) => {
+            match resume::start(
+                &canonical,
+                &cfg.roots,
+                (&file, id, len),
+                (from, inode, q.tag),
+                q.born,
+            ) {
+                resume::Start::Here(at) => at,
+                resume::Start::Generation {
+                    file: g,
+                    id: gid,
+                    at,
+                    copy,
+                } => {
+                    (file, id) = (g, gid);
+                    reading_copy = copy;
+                    at
+                }
+                resume::Start::Over(change) => {
+                    first_event = Some(change);
+                    0
+                }
+            }
         }
         // The last lines (before= a byte or at the end): scanned for once
         // the WebSocket is open (`scan_window`).
@@ -194,6 +215,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         len,
         start,
         first_event,
+        reading_copy,
         filter,
         q,
     })
@@ -223,7 +245,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         match scan_window(&mut ws, &up.file, up.len, &up.q, cfg, &up.filter) {
             Ok(w) => (w.start, Some(w)),
             Err(end) => {
-                log.ended(end.describe());
+                log.ended(format!("{} (during the backward scan)", end.describe()));
                 scan::close(&mut ws, &end);
                 return;
             }
@@ -236,7 +258,10 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         log.peer(),
         log_target(&up.canonical.to_string_lossy())
     );
-    let logfile = LogFile::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
+    let mut logfile = LogFile::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
+    if up.reading_copy {
+        logfile.reading_copy();
+    }
     let before = logfile.before().clone();
     let timing = Timing {
         interval: cfg.interval,

@@ -20,11 +20,11 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
 use crate::connlog::escape;
+use crate::generations;
 use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
 use crate::logfile::{Change, LogFile};
-use crate::meta::{Meta, Position};
+use crate::meta::{Meta, Position, Previous};
 use crate::query::Format;
-use crate::refusal::Refusal;
 use crate::stall::Stalling;
 use crate::tag::Tag;
 
@@ -59,8 +59,6 @@ pub enum End {
     /// a client may not send, a text message that is not UTF-8): the
     /// connection is failed with this close code (RFC 6455, 7.1.7).
     Protocol(CloseCode, String),
-    /// The file that reappeared at the path may not be served.
-    FileRefused(Refusal),
     /// Reading the file failed.
     FileError(io::Error),
     /// Anything else on the socket.
@@ -90,7 +88,6 @@ impl End {
                 MAX_CLIENT_MESSAGE / 1024
             ),
             End::Protocol(_, e) => format!("dropped: {e}"),
-            End::FileRefused(r) => format!("ended: {}", r.reason()),
             End::FileError(e) => format!("ended: reading the file failed: {e}"),
             End::Socket(e) => format!("ended: {e}"),
         }
@@ -252,10 +249,21 @@ impl<'a> Follower<'a> {
         } else if self.meta {
             // The starting point, before any text: a client that drops before
             // the first message (an empty tail) can still resume exactly.
-            match self.window {
-                Some(w) => self.write_window_start(w)?,
-                None => self.write_position()?,
+            // A history window starts at its first byte; a start at 0 names
+            // the newest older generation, where reading back goes on.
+            let mut start = match self.window {
+                Some(w) => {
+                    let mut p = Position::new(w.first, self.file.inode(), w.tag);
+                    p.limit = w.limited;
+                    p
+                }
+                None => Position::new(self.file.pos(), self.file.inode(), self.file.tag()),
+            };
+            if start.offset == 0 {
+                start.previous = self.previous();
             }
+            start.born = self.file.born();
+            self.write_meta(&Meta::Position(start))?;
             self.flush()?;
         }
         let mut last_check = Instant::now();
@@ -359,16 +367,20 @@ impl<'a> Follower<'a> {
             }
         }
         self.send_pieces(Flush::End)?;
-        self.file.switch(change).map_err(End::FileRefused)?;
-        self.chunker.restart(self.file.pos());
-        // The path came from a client: escaped, in quotes.
-        info!(
-            "{}: \"{}\": file {}",
-            self.label,
-            escape(self.file.path().as_os_str().as_bytes()),
-            change.name()
-        );
-        self.send_event(change)
+        let event = self.file.switch(change);
+        self.chunker
+            .restart(self.file.pos(), self.file.before().clone());
+        if let Some(event) = event {
+            // The path came from a client: escaped, in quotes.
+            info!(
+                "{}: \"{}\": file {}",
+                self.label,
+                escape(self.file.path().as_os_str().as_bytes()),
+                event.name()
+            );
+            self.send_event(event)?;
+        }
+        Ok(())
     }
 
     /// Sends every message the chunker gives out now: one text frame each
@@ -439,22 +451,28 @@ impl<'a> Follower<'a> {
     /// the read position, when everything read was sent.
     fn write_position(&mut self) -> Result<(), End> {
         if self.meta {
-            let m = Meta::position(self.file.pos(), self.file.inode(), self.file.tag());
-            self.write_meta(&m)?;
+            let mut p = Position::new(self.file.pos(), self.file.inode(), self.file.tag());
+            p.born = self.file.born();
+            self.write_meta(&Meta::Position(p))?;
         }
         Ok(())
     }
 
-    /// With `meta=1`: the start frame of a history window, at the window's
-    /// first byte (which the next older window is asked `before=`), with
-    /// `"limit":true` when the scan limit cut the window short.
-    fn write_window_start(&mut self, w: StartPoint) -> Result<(), End> {
-        if self.meta {
-            let mut p = Position::new(w.first, self.file.inode(), w.tag);
-            p.limit = w.limited;
-            self.write_meta(&Meta::Position(p))?;
-        }
-        Ok(())
+    /// The newest older generation of the file, for a start frame at 0.
+    fn previous(&self) -> Option<Previous> {
+        let g = generations::newest(self.file.path(), self.file.roots())?;
+        let path = g.path.to_string_lossy().into_owned();
+        Some(match g.compressed {
+            Some(c) => Previous::Compressed {
+                path,
+                compression: c.to_string(),
+            },
+            None => Previous::File {
+                path,
+                inode: g.inode,
+                size: g.size,
+            },
+        })
     }
 
     /// Queues one meta frame.
@@ -598,7 +616,6 @@ impl<'a> Follower<'a> {
             End::NoPong(_) => (CloseCode::Policy, "no pong"),
             End::TooLarge => (CloseCode::Size, "message too large"),
             End::Protocol(code, _) => (*code, "protocol error"),
-            End::FileRefused(r) => (CloseCode::Policy, r.reason()),
             End::FileError(_) => (CloseCode::Error, "reading the file failed"),
         };
         self.ws.get_mut().set_limit(Duration::from_secs(1));

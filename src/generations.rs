@@ -30,6 +30,8 @@ pub struct Generation {
     pub inode: u64,
     pub size: u64,
     pub modified: SystemTime,
+    /// Its birth time, where the file system records it.
+    pub created: Option<SystemTime>,
     /// `Some("gzip")` (and so on) when its first bytes say so.
     pub compressed: Option<&'static str>,
 }
@@ -39,12 +41,12 @@ impl Generation {
     /// longer names this file (rotated on since it was listed, deleted,
     /// swapped for a symlink out of the roots).
     pub fn open(&self, roots: &[PathBuf]) -> Option<File> {
-        let (_, file, meta) = access::open_path(roots, self.path.as_os_str().as_bytes()).ok()?;
+        let (_, file, meta) = access::open_verified(roots, &self.path).ok()?;
         (access::file_id(&meta) == (self.dev, self.inode)).then_some(file)
     }
 
     fn of(path: PathBuf, roots: &[PathBuf]) -> Option<Generation> {
-        let (_, file, meta) = access::open_path(roots, path.as_os_str().as_bytes()).ok()?;
+        let (_, file, meta) = access::open_verified(roots, &path).ok()?;
         let (dev, inode) = access::file_id(&meta);
         Some(Generation {
             path,
@@ -52,6 +54,7 @@ impl Generation {
             inode,
             size: meta.len(),
             modified: meta.modified().ok()?,
+            created: meta.created().ok(),
             compressed: magic::file_compression(&file).ok()?,
         })
     }
@@ -61,47 +64,65 @@ impl Generation {
 /// itself), newest first by modification time; the chain ends at (and
 /// includes) the first compressed one.
 pub fn older(path: &Path, roots: &[PathBuf]) -> Vec<Generation> {
+    chain(path, roots).collect()
+}
+
+/// The newest older generation of the log at `path`, if any (the hint of a
+/// start frame at 0): only it is opened.
+pub fn newest(path: &Path, roots: &[PathBuf]) -> Option<Generation> {
+    chain(path, roots).next()
+}
+
+/// The chain, opened lazily: the candidates are found by name and ordered
+/// by a plain `stat`; each is then opened through the path rules (those
+/// that fail them are skipped), and the first compressed one is the last.
+fn chain<'a>(path: &Path, roots: &'a [PathBuf]) -> impl Iterator<Item = Generation> + 'a {
+    let current = std::fs::metadata(path).ok().map(|m| access::file_id(&m));
+    let mut ended = false;
+    candidates(path).into_iter().filter_map(move |p| {
+        if ended {
+            return None;
+        }
+        let g = Generation::of(p, roots)?;
+        if current == Some((g.dev, g.inode)) {
+            return None; // a second link to the file being written
+        }
+        ended = g.compressed.is_some();
+        Some(g)
+    })
+}
+
+/// The paths named like generations of the log at `path`, newest first by
+/// modification time; equal times (a coarse clock, a fast rotation) by the
+/// number (`NAME.1` is newer than `NAME.2`), then by name.
+fn candidates(path: &Path) -> Vec<PathBuf> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Vec::new();
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let current = std::fs::metadata(path).ok().map(|m| access::file_id(&m));
-    let mut found: Vec<(Generation, Option<u64>)> = Vec::new();
+    let mut found: Vec<(PathBuf, SystemTime, Option<u64>)> = Vec::new();
     for entry in entries.take(MAX_GENERATION_DIR_ENTRIES).flatten() {
         let entry_name = entry.file_name();
         let Some(rank) = generation_rank(name, &entry_name) else {
             continue;
         };
-        let Some(g) = Generation::of(dir.join(&entry_name), roots) else {
+        let p = dir.join(&entry_name);
+        let Ok(modified) = std::fs::metadata(&p).and_then(|m| m.modified()) else {
             continue;
         };
-        if current == Some((g.dev, g.inode)) {
-            continue; // a second link to the file being written
-        }
-        found.push((g, rank));
+        found.push((p, modified, rank));
         if found.len() >= MAX_GENERATIONS {
             break;
         }
     }
-    // Newest first; equal times (a coarse clock, a fast rotation) by the
-    // number (`NAME.1` is newer than `NAME.2`), then by name.
-    found.sort_by(|(a, ra), (b, rb)| {
-        b.modified
-            .cmp(&a.modified)
+    found.sort_by(|(pa, ma, ra), (pb, mb, rb)| {
+        mb.cmp(ma)
             .then_with(|| ra.unwrap_or(u64::MAX).cmp(&rb.unwrap_or(u64::MAX)))
-            .then_with(|| b.path.cmp(&a.path))
+            .then_with(|| pb.cmp(pa))
     });
-    let mut chain = Vec::with_capacity(found.len());
-    for (g, _) in found {
-        let last = g.compressed.is_some();
-        chain.push(g);
-        if last {
-            break;
-        }
-    }
-    chain
+    found.into_iter().map(|(p, _, _)| p).collect()
 }
 
 /// The file with `inode`: the one at `path`, or one of its generations.
@@ -275,6 +296,7 @@ mod tests {
             ["app.log.1", "app.log.2", "app.log-20261201", "app.log.3.gz"]
         );
         assert_eq!(gens[0].size, 4);
+        assert_eq!(newest(&log, &roots), Some(gens[0].clone()));
         assert_eq!(gens[3].compressed, Some("gzip"));
         assert_eq!(gens[0].compressed, None);
         // find: the path itself, a generation, nothing.

@@ -13,6 +13,8 @@
 use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::base64;
+
 /// RFC 6455, 1.3.
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -20,7 +22,7 @@ const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 pub fn derive_accept_key(key: &[u8]) -> String {
     let mut data = key.to_vec();
     data.extend_from_slice(GUID);
-    base64(&sha1(&data))
+    base64::encode(&sha1(&data))
 }
 
 /// A fresh `Sec-WebSocket-Key`: 16 bytes from the system's random source
@@ -36,7 +38,7 @@ pub fn client_key() -> String {
         let mixed = sha1(format!("{now} {}", std::process::id()).as_bytes());
         nonce.copy_from_slice(&mixed[..16]);
     }
-    base64(&nonce)
+    base64::encode(&nonce)
 }
 
 /// SHA-1 (FIPS 180-4).
@@ -93,28 +95,6 @@ fn sha1(data: &[u8]) -> [u8; 20] {
     out
 }
 
-/// Standard base64 with padding (RFC 4648, 4).
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,22 +126,6 @@ mod tests {
             hex(&sha1(&million)),
             "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
         );
-    }
-
-    #[test]
-    fn base64_of_every_tail_length() {
-        for (input, want) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), want, "{input:?}");
-        }
-        assert_eq!(base64(&[0xfb, 0xff, 0xbf]), "+/+/");
     }
 
     #[test]

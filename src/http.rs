@@ -20,6 +20,8 @@ pub struct Request {
     pub method: String,
     /// The request target as sent (`/var/log/x?tail=1`).
     pub target: String,
+    /// The protocol version as sent (`HTTP/1.1`, `HTTP/1.0`).
+    pub version: String,
     /// Header names lower-cased; values trimmed.
     pub headers: Vec<(String, String)>,
     /// Bytes read past the head (a pipelining or eager client's next bytes).
@@ -240,6 +242,7 @@ pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
     Ok(Request {
         method: method.to_string(),
         target: target.to_string(),
+        version: version.to_string(),
         headers,
         leftover,
     })
@@ -257,7 +260,10 @@ pub fn reason_phrase(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        410 => "Gone",
+        415 => "Unsupported Media Type",
         416 => "Range Not Satisfiable",
+        422 => "Unprocessable Content",
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
@@ -377,6 +383,16 @@ mod tests {
             if let Some(h) = header {
                 assert!(text.contains(h), "{text}");
             }
+        }
+    }
+
+    #[test]
+    fn every_status_answered_has_its_phrase() {
+        for status in [
+            101, 200, 206, 304, 400, 401, 403, 404, 405, 408, 410, 415, 416, 422, 426, 431, 500,
+            503,
+        ] {
+            assert_ne!(reason_phrase(status), "Unknown", "{status}");
         }
     }
 

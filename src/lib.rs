@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod ansi;
+pub mod base64;
 pub mod chunk;
 pub mod cli;
 pub mod client;
@@ -37,6 +38,7 @@ pub mod meta;
 pub mod page;
 pub mod query;
 pub mod refusal;
+pub mod resume;
 pub mod scan;
 pub mod server;
 pub mod stall;

@@ -133,6 +133,16 @@ pub const MAX_GENERATION_DIR_ENTRIES: usize = 100_000;
 /// usually under a hundred): bounds the memory and the files opened.
 pub const MAX_GENERATIONS: usize = 1_000;
 
+/// Files a follower remembers having read, so that it never sends a
+/// generation twice even when coarse modification times (the kernel's clock
+/// tick) leave the order of two generations open: more than the generations
+/// a follower can meet between two looks.
+pub const MAX_SEEN: usize = 64;
+
+/// Times the generations are listed again when the one to read next was
+/// rotated on between the listing and its opening (a rotation storm).
+pub const GENERATION_RELIST: usize = 3;
+
 /// Smallest and largest `--heartbeat`, in seconds (0 turns it off); a day
 /// is already longer than any proxy keeps an idle connection.
 pub const HEARTBEAT_RANGE: (f64, f64) = (0.0, 86_400.0);

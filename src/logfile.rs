@@ -2,27 +2,42 @@
 //! position, and the path it came from, whose identity (device, inode) and
 //! size are checked to notice rotation (the path now names another file),
 //! truncation (the file shrank below the read position, or the bytes just
-//! before it changed: truncated and rewritten past it between two looks) and
-//! deletion (the file is gone; wait for the path to come back). The
-//! descriptor is kept until its last byte has been read, so the rest of a
-//! rotated or deleted file is never lost; a file renamed away with nothing
-//! new at its path yet, or only an empty new file (logrotate `create` before
-//! the application reopens its log), is read on, because its writer may
-//! still be adding to it.
+//! before it changed: truncated and rewritten between two looks), deletion
+//! (the file is gone; wait for the path to come back) and a path that is no
+//! longer a readable regular file (wait the same way). The descriptor is
+//! kept until its last byte has been read, so the rest of a rotated or
+//! deleted file is never lost; a file renamed away with nothing new at its
+//! path yet, or only an empty new file (logrotate `create` before the
+//! application reopens its log), is read on, because its writer may still
+//! be adding to it.
+//!
+//! A log is a chain of generations (`generations.rs`): when the path was
+//! rotated, the follower goes on with the generation just newer than the
+//! file it finished — the path may have rotated several times between two
+//! looks — and only then with the file at the path. When the file was
+//! truncated (logrotate `copytruncate`), the newest generation is the copy:
+//! if its bytes before the read position are those that were read, the
+//! copy is read on from there first, so that what was written after the
+//! last read and before the truncation is not lost.
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
+use std::time::SystemTime;
 
-use crate::access::{self, Refusal};
-use crate::tag::{Tag, Window};
+use crate::access;
+use crate::generations::{self, Generation};
+use crate::limits::{GENERATION_RELIST, MAX_SEEN};
+use crate::meta::Born;
+use crate::tag::{TAG_BYTES, Tag, Window};
 
 /// What happened to the file under the follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// The path was renamed away and a new file is there: the new file is
-    /// now followed from its start.
+    /// The path was renamed away and a new file is there: the generation
+    /// just newer than the finished file (or the new file) is now followed
+    /// from its start.
     Rotated,
     /// The file shrank below the read position (or was rewritten under it):
     /// reading restarts at 0.
@@ -33,6 +48,10 @@ pub enum Change {
     /// The path names a file again after a deletion, or the old file was
     /// deleted and replaced between two checks: followed from its start.
     Recreated,
+    /// The path names something that is not a readable regular file (a
+    /// directory, a file the server may not read, a symlink out of the
+    /// roots): waiting for a readable regular file to appear there.
+    Unreadable,
 }
 
 impl Change {
@@ -42,7 +61,61 @@ impl Change {
             Change::Truncated => "truncated",
             Change::Deleted => "deleted",
             Change::Recreated => "recreated",
+            Change::Unreadable => "unreadable",
         }
+    }
+}
+
+/// What an `fstat` of the open file said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    len: u64,
+    nlink: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Stat {
+    fn of(m: &std::fs::Metadata) -> Stat {
+        Stat {
+            len: m.len(),
+            nlink: m.nlink(),
+            modified: m.modified().ok(),
+        }
+    }
+}
+
+/// A file a follower has read: its identity, and its birth time where the
+/// file system records it — inode numbers are reused at once (ext4), so a
+/// new generation may carry the number of one deleted since it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    id: (u64, u64),
+    born: Option<SystemTime>,
+}
+
+impl Seen {
+    fn of(id: (u64, u64), file: &File) -> Seen {
+        Seen {
+            id,
+            born: file.metadata().and_then(|m| m.created()).ok(),
+        }
+    }
+
+    fn of_generation(g: &Generation) -> Seen {
+        Seen {
+            id: (g.dev, g.inode),
+            born: g.created,
+        }
+    }
+
+    /// The same file: the same identity, born at the same time (when both
+    /// birth times are known).
+    fn same(&self, other: &Seen) -> bool {
+        self.id == other.id
+            && match (self.born, other.born) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
     }
 }
 
@@ -50,7 +123,7 @@ pub struct LogFile {
     /// The canonical path that was admitted.
     path: PathBuf,
     roots: Vec<PathBuf>,
-    /// `None` while the path is deleted and we wait for it.
+    /// `None` while the path is deleted (or unreadable) and we wait for it.
     file: Option<File>,
     id: (u64, u64),
     pos: u64,
@@ -58,34 +131,97 @@ pub struct LogFile {
     /// they never change — unless the file was truncated and written again
     /// past the read position between two looks (a fast writer after
     /// `copytruncate`), which its size alone cannot show. They are compared
-    /// with the file on every read.
+    /// with the file after every read, and whenever its size or
+    /// modification time changed.
     before: Window,
+    /// The size and modification time at which `before` was last found in
+    /// the file.
+    verified: Option<(u64, Option<SystemTime>)>,
     /// The bytes before `pos` changed: the file was rewritten under us.
     rewritten: bool,
-    /// Size and link count from the last `available`, for the `check` that
-    /// follows it (one `fstat` per idle round instead of two).
-    stat: Option<(u64, u64)>,
+    /// What the last `available` saw, for the `check` that follows it (one
+    /// `fstat` per idle round instead of two).
+    stat: Option<Stat>,
+    /// Reading the copy that `copytruncate` left: the event to report when
+    /// the follower leaves it for the file at the path.
+    leaving_copy: Option<Change>,
+    /// The files this follower has read (the most recent `MAX_SEEN`): a
+    /// generation is never sent twice, even when coarse modification times
+    /// (the kernel's clock tick) leave the order of two generations open.
+    seen: Vec<Seen>,
+    /// The modification time of the first file followed: generations older
+    /// than it were rotated away before the follower started.
+    floor: Option<SystemTime>,
+    /// The empty new file at the path for which newer generations were
+    /// looked for (see `check`).
+    looked_past: Option<(u64, u64)>,
 }
 
 impl LogFile {
-    /// A followed file, read from `pos` on. The bytes just before `pos` are
-    /// remembered, so that a rewrite is noticed from the first read.
+    /// A followed file, read from `pos` on. `file` is the file at `path`,
+    /// or one of its older generations (a resume that starts behind a
+    /// rotation). The bytes just before `pos` are remembered, so that a
+    /// rewrite is noticed from the first read.
     pub fn new(path: PathBuf, roots: Vec<PathBuf>, file: File, id: (u64, u64), pos: u64) -> Self {
-        let mut lf = LogFile {
+        let mut before = Window::default();
+        if before.fill_from(&file, pos).is_err() {
+            before.clear();
+        }
+        let floor = file.metadata().and_then(|m| m.modified()).ok();
+        let seen = vec![Seen::of(id, &file)];
+        LogFile {
             path,
             roots,
-            file: None,
+            file: Some(file),
             id,
             pos,
-            before: Window::default(),
+            before,
+            verified: None,
             rewritten: false,
             stat: None,
-        };
-        if lf.before.fill_from(&file, pos).is_err() {
-            lf.before.clear();
+            leaving_copy: None,
+            seen,
+            floor,
+            looked_past: None,
         }
-        lf.file = Some(file);
-        lf
+    }
+
+    /// The file being read is the copy `copytruncate` made of the file at
+    /// the path (a resume found it): leaving it for the path is reported as
+    /// `truncated`.
+    pub fn reading_copy(&mut self) {
+        self.leaving_copy = Some(Change::Truncated);
+    }
+
+    /// Follows another file from now on.
+    fn set_file(&mut self, file: File, id: (u64, u64)) {
+        let seen = Seen::of(id, &file);
+        self.file = Some(file);
+        self.id = id;
+        if !self.seen.iter().any(|s| s.same(&seen)) {
+            if self.seen.len() >= MAX_SEEN {
+                self.seen.remove(0);
+            }
+            self.seen.push(seen);
+        }
+    }
+
+    /// The followed path (canonical).
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// The roots the path was admitted under.
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    pub fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    pub fn inode(&self) -> u64 {
+        self.id.1
     }
 
     /// The bytes just before the read position.
@@ -98,17 +234,9 @@ impl LogFile {
         self.before.tag()
     }
 
-    /// The followed path (canonical).
-    pub fn path(&self) -> &std::path::Path {
-        &self.path
-    }
-
-    pub fn pos(&self) -> u64 {
-        self.pos
-    }
-
-    pub fn inode(&self) -> u64 {
-        self.id.1
+    /// The birth time of the file being read, where it is recorded.
+    pub fn born(&self) -> Option<Born> {
+        Born::of(&self.file.as_ref()?.metadata().ok()?)
     }
 
     pub fn is_waiting(&self) -> bool {
@@ -150,7 +278,7 @@ impl LogFile {
         match &self.file {
             Some(f) if !self.rewritten => {
                 let m = f.metadata()?;
-                self.stat = Some((m.len(), m.nlink()));
+                self.stat = Some(Stat::of(&m));
                 Ok(m.len().saturating_sub(self.pos))
             }
             _ => Ok(0),
@@ -158,16 +286,21 @@ impl LogFile {
     }
 
     /// One look for an idle follower: true when the path still names the
-    /// open file and its size is the read position — nothing new, nothing
-    /// changed. One stat of the path says it (the path's inode is ours, so
-    /// is its size), so an idle round costs one system call besides its
-    /// wait; when this says false, read and `check` as usual.
+    /// open file, its size is the read position and its modification time
+    /// is the one at which the bytes before the position were last checked
+    /// — nothing new, nothing changed. One stat of the path says it (the
+    /// path's inode is ours, so is its size), so an idle round costs one
+    /// system call besides its wait; when this says false, read and `check`
+    /// as usual.
     pub fn unchanged(&self) -> bool {
         if self.file.is_none() || self.rewritten {
             return false;
         }
-        std::fs::metadata(&self.path)
-            .is_ok_and(|m| (m.dev(), m.ino()) == self.id && m.len() == self.pos)
+        std::fs::metadata(&self.path).is_ok_and(|m| {
+            (m.dev(), m.ino()) == self.id
+                && m.len() == self.pos
+                && self.verified == Some((m.len(), m.modified().ok()))
+        })
     }
 
     /// Checks the path against the open file. Call it when a read returned 0
@@ -177,31 +310,27 @@ impl LogFile {
     /// read, then call `switch` with the returned change.
     pub fn check(&mut self) -> Option<Change> {
         let Some(file) = &self.file else {
-            // Waiting: does the path name a file again?
+            // Waiting: does the path name a regular file again?
             return match std::fs::metadata(&self.path) {
-                Ok(_) => Some(Change::Recreated),
-                Err(_) => None,
+                Ok(m) if m.is_file() => Some(Change::Recreated),
+                _ => None,
             };
         };
         if self.rewritten {
             return Some(Change::Truncated);
         }
-        let (len, nlink) = match self.stat.take() {
+        let st = match self.stat.take() {
             Some(s) => s,
-            None => {
-                let Ok(m) = file.metadata() else {
-                    return None;
-                };
-                (m.len(), m.nlink())
-            }
+            None => Stat::of(&file.metadata().ok()?),
         };
-        let linked = nlink > 0;
+        let linked = st.nlink > 0;
         match std::fs::metadata(&self.path) {
             // Deleted: the rest is read from the descriptor, then we wait.
             // Renamed away with nothing at the path yet: read on (the writer
             // may still write to it) until a new file appears.
             Err(e) if e.kind() == io::ErrorKind::NotFound => (!linked).then_some(Change::Deleted),
             Err(_) => None,
+            Ok(now) if !now.is_file() => Some(Change::Unreadable),
             Ok(now) if (now.dev(), now.ino()) != self.id => {
                 if !linked {
                     Some(Change::Recreated)
@@ -209,50 +338,195 @@ impl LogFile {
                     // A new, still empty file: a writer may still be
                     // finishing the old one (logrotate `create` before the
                     // application reopens); keep reading the old file until
-                    // the new one has data, then switch.
+                    // the new one has data, then switch — unless a
+                    // generation newer than the old one is there (the path
+                    // rotated again meanwhile): its writer has moved on to
+                    // that one. Looked up once per new file at the path.
+                    let new_id = (now.dev(), now.ino());
+                    if self.looked_past != Some(new_id) {
+                        self.looked_past = Some(new_id);
+                        if self.next_generation().is_some() {
+                            return Some(Change::Rotated);
+                        }
+                    }
                     None
                 } else {
                     Some(Change::Rotated)
                 }
             }
-            Ok(_) if len < self.pos => Some(Change::Truncated),
+            Ok(_) if st.len < self.pos => Some(Change::Truncated),
+            Ok(_) if self.verified != Some((st.len, st.modified)) => {
+                // Grown or touched: are the bytes before the position still
+                // those that were read? (Truncated and rewritten past it.)
+                match self.before.still_in(file, self.pos) {
+                    Ok(true) => {
+                        self.verified = Some((st.len, st.modified));
+                        None
+                    }
+                    Ok(false) => {
+                        self.rewritten = true;
+                        Some(Change::Truncated)
+                    }
+                    Err(_) => None,
+                }
+            }
             Ok(_) => None,
         }
     }
 
     /// Acts on a change reported by `check`, after the caller sent out all
-    /// it had read. A deleted file is closed; a new one is opened (admitted
-    /// again by the path rule, and verified after the open) and read from
-    /// its start.
-    pub fn switch(&mut self, change: Change) -> Result<(), Refusal> {
-        self.pos = 0;
-        self.before.clear();
+    /// it had read; returns the event to report (none when nothing changed
+    /// for the reader: a copy is read on, or the path is still not
+    /// readable). A deleted file is closed; after a rotation the next newer
+    /// generation, or else the file at the path, is opened (and admitted
+    /// again by the path rule) and read from its start; after a truncation
+    /// the copy `copytruncate` made is read on first when it continues
+    /// what was read.
+    pub fn switch(&mut self, change: Change) -> Option<Change> {
+        let was_waiting = self.file.is_none();
         self.rewritten = false;
         self.stat = None;
+        self.verified = None;
         match change {
-            Change::Truncated => Ok(()),
-            Change::Deleted => {
-                self.file = None;
-                Ok(())
+            Change::Truncated => {
+                if self.leaving_copy.is_none()
+                    && let Some((g, file)) = self.copy_of_position()
+                {
+                    self.set_file(file, (g.dev, g.inode));
+                    self.leaving_copy = Some(Change::Truncated);
+                    return None;
+                }
+                self.restart();
+                Some(Change::Truncated)
             }
-            Change::Rotated | Change::Recreated => {
-                // Open, then verify (as every open): a symlink swapped in
-                // at the path between the check and the open is refused.
-                match access::open_verified(&self.roots, &self.path) {
-                    Ok((_, file, meta)) => {
-                        self.id = access::file_id(&meta);
-                        self.file = Some(file);
-                        Ok(())
-                    }
-                    Err(r) if r.status() == 404 => {
-                        // Gone again before we could open it: keep waiting.
-                        self.file = None;
-                        Ok(())
-                    }
-                    Err(r) => Err(r),
+            Change::Deleted | Change::Unreadable => {
+                self.file = None;
+                self.restart();
+                Some(change)
+            }
+            Change::Rotated => {
+                if let Some((g, file)) = self.next_generation() {
+                    self.set_file(file, (g.dev, g.inode));
+                    self.restart();
+                    return Some(Change::Rotated);
+                }
+                let event = self.leaving_copy.take().unwrap_or(Change::Rotated);
+                self.open_path(event, was_waiting)
+            }
+            Change::Recreated => {
+                self.leaving_copy = None;
+                self.open_path(Change::Recreated, was_waiting)
+            }
+        }
+    }
+
+    fn restart(&mut self) {
+        self.pos = 0;
+        self.before.clear();
+    }
+
+    /// Opens the file at the path, from its start; when it cannot be, waits
+    /// for it (and says so, unless already waiting).
+    fn open_path(&mut self, event: Change, was_waiting: bool) -> Option<Change> {
+        self.restart();
+        // Open, then verify (as every open): a symlink swapped in at the
+        // path between the check and the open is refused.
+        match access::open_verified(&self.roots, &self.path) {
+            Ok((_, file, meta)) => {
+                self.set_file(file, access::file_id(&meta));
+                Some(event)
+            }
+            Err(refusal) => {
+                self.file = None;
+                if was_waiting {
+                    None
+                } else if refusal.status() == 404 {
+                    // Gone again before we could open it: keep waiting.
+                    Some(event)
+                } else {
+                    Some(Change::Unreadable)
                 }
             }
         }
+    }
+
+    /// After a rotation: the oldest generation newer than the file just
+    /// finished, opened. Newer means before it in the chain (newest first),
+    /// or, when it is not in the chain (renamed to a name no rule knows),
+    /// modified later than it. A compressed one cannot be read as text and
+    /// is passed over, and so is one already read or older than the first
+    /// file followed (equal modification times leave the chain's order open).
+    /// After a `copytruncate` copy, only a copy modified later than it is
+    /// newer: copies are never read otherwise, so a tie of times cannot be
+    /// told from an older copy by what was read.
+    fn next_generation(&self) -> Option<(Generation, File)> {
+        let modified = self
+            .file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .and_then(|m| m.modified().ok())?;
+        for _ in 0..GENERATION_RELIST {
+            let chain = generations::older(&self.path, &self.roots);
+            let newer: Vec<&Generation> =
+                match chain.iter().position(|g| (g.dev, g.inode) == self.id) {
+                    Some(k) => chain[..k].iter().collect(),
+                    None => chain.iter().filter(|g| g.modified > modified).collect(),
+                };
+            let next = newer.into_iter().rev().find(|g| {
+                g.compressed.is_none()
+                    && (self.leaving_copy.is_none() || g.modified > modified)
+                    && !self.seen.iter().any(|s| s.same(&Seen::of_generation(g)))
+                    && self.floor.is_none_or(|floor| g.modified >= floor)
+            })?;
+            if let Some(file) = next.open(&self.roots) {
+                if self.leaving_copy.is_some() && self.path_still_holds(&file, next.size) {
+                    // A copy made of the file at the path, which has not been
+                    // truncated since: the path's file holds it all.
+                    return None;
+                }
+                return Some((next.clone(), file));
+            }
+            // Rotated on since the listing: list again.
+        }
+        None
+    }
+
+    /// True when the file at the path still holds the bytes `copy` has just
+    /// before `size` (its end): the copy was made, but the truncation that
+    /// follows it has not happened yet.
+    fn path_still_holds(&self, copy: &File, size: u64) -> bool {
+        let mut end = Window::default();
+        if end.fill_from(copy, size).is_err() {
+            return false;
+        }
+        access::open_verified(&self.roots, &self.path)
+            .ok()
+            .and_then(|(_, file, _)| end.still_in(&file, size).ok())
+            .unwrap_or(false)
+    }
+
+    /// After a truncation: the copy `copytruncate` made of this file,
+    /// opened — the newest generation that holds the bytes that were read
+    /// just before the read position (and perhaps more after it). Usually
+    /// the newest one; an older one when the file was copied and truncated
+    /// twice between two looks (the newer copies then follow it).
+    fn copy_of_position(&self) -> Option<(Generation, File)> {
+        if self.before.bytes().len() < TAG_BYTES {
+            // Fewer bytes than a tag covers (the start of a file, often a
+            // date common to many files) cannot tell a copy of this file.
+            return None;
+        }
+        generations::older(&self.path, &self.roots)
+            .into_iter()
+            .take_while(|g| g.compressed.is_none())
+            .filter(|g| g.size >= self.pos && (g.dev, g.inode) != self.id)
+            .find_map(|g| {
+                let file = g.open(&self.roots)?;
+                self.before
+                    .still_in(&file, self.pos)
+                    .ok()?
+                    .then_some((g, file))
+            })
     }
 }
 
@@ -315,14 +589,14 @@ mod tests {
         // Shorter: plain truncation.
         std::fs::write(&path, b"x\n").unwrap();
         assert_eq!(lf.check(), Some(Change::Truncated));
-        lf.switch(Change::Truncated).unwrap();
+        lf.switch(Change::Truncated);
         assert_eq!(read_all(&mut lf), b"x\n");
         // Truncated and written again past the read position: the size
         // cannot tell, the bytes before the position can.
         std::fs::write(&path, b"line 3\nline 4\nline 5\n").unwrap();
         assert_eq!(read_all(&mut lf), b"");
         assert_eq!(lf.check(), Some(Change::Truncated));
-        lf.switch(Change::Truncated).unwrap();
+        lf.switch(Change::Truncated);
         assert_eq!(read_all(&mut lf), b"line 3\nline 4\nline 5\n");
         append(&path, b"line 6\n");
         assert_eq!(read_all(&mut lf), b"line 6\n");
@@ -334,11 +608,19 @@ mod tests {
         let (d, path, mut lf) = setup("unchanged", b"a\n");
         assert!(!lf.unchanged(), "unread bytes");
         assert_eq!(read_all(&mut lf), b"a\n");
+        // The follower checks after a read found nothing more.
+        assert_eq!(lf.check(), None);
         assert!(lf.unchanged());
         append(&path, b"b\n");
         assert!(!lf.unchanged(), "grown");
         assert_eq!(read_all(&mut lf), b"b\n");
+        assert_eq!(lf.check(), None);
         assert!(lf.unchanged());
+        // Rewritten to the same size: the modification time tells.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, b"c\nd\n").unwrap();
+        assert!(!lf.unchanged(), "touched");
+        assert_eq!(lf.check(), Some(Change::Truncated));
         std::fs::rename(&path, d.0.join("a.log.1")).unwrap();
         assert!(!lf.unchanged(), "renamed away");
     }
@@ -361,7 +643,7 @@ mod tests {
         assert_eq!(lf.check(), Some(Change::Rotated));
         // The caller reads the old file to its end before switching.
         assert_eq!(read_all(&mut lf), b"old 3\n");
-        lf.switch(Change::Rotated).unwrap();
+        lf.switch(Change::Rotated);
         assert_eq!(read_all(&mut lf), b"new 1\n");
     }
 
@@ -373,16 +655,115 @@ mod tests {
         assert_eq!(lf.check(), Some(Change::Deleted));
         // What was unread is still read from the descriptor.
         assert_eq!(read_all(&mut lf), b"a\nb\n");
-        lf.switch(Change::Deleted).unwrap();
+        lf.switch(Change::Deleted);
         assert!(lf.is_waiting());
         assert_eq!(lf.check(), None);
         std::fs::write(&path, b"c\n").unwrap();
         assert_eq!(lf.check(), Some(Change::Recreated));
-        lf.switch(Change::Recreated).unwrap();
+        lf.switch(Change::Recreated);
         assert_eq!(read_all(&mut lf), b"c\n");
         // Deleted and replaced between two looks.
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, b"").unwrap();
         assert_eq!(lf.check(), Some(Change::Recreated));
+    }
+
+    /// Sets a file's modification time `secs` seconds ahead (the kernel's
+    /// coarse clock gives files written at once the same time).
+    fn age(path: &std::path::Path, secs: u64) {
+        let now = std::time::SystemTime::now();
+        let t = now + std::time::Duration::from_secs(secs);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+
+    #[test]
+    fn two_rotations_between_two_looks_go_through_the_newer_generation() {
+        let (d, path, mut lf) = setup("chain", b"a1\n");
+        assert_eq!(read_all(&mut lf), b"a1\n");
+        // a.log -> a.log.1, then a.log (b) -> a.log.1 and a.log.1 -> a.log.2,
+        // and a new, still empty a.log: the writer writes a.log.1.
+        std::fs::rename(&path, d.0.join("a.log.1")).unwrap();
+        std::fs::write(&path, b"b1\n").unwrap();
+        age(&path, 5);
+        std::fs::rename(d.0.join("a.log.1"), d.0.join("a.log.2")).unwrap();
+        std::fs::rename(&path, d.0.join("a.log.1")).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(read_all(&mut lf), b"");
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Rotated));
+        assert_eq!(read_all(&mut lf), b"b1\n");
+        // Its writer goes on; the empty file at the path waits.
+        append(&d.0.join("a.log.1"), b"b2\n");
+        assert_eq!(lf.check(), None);
+        assert_eq!(read_all(&mut lf), b"b2\n");
+        append(&path, b"c1\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Rotated));
+        assert_eq!(read_all(&mut lf), b"c1\n");
+        assert_eq!(lf.check(), None);
+    }
+
+    /// Truncates the file in place, as `copytruncate` does.
+    fn truncate(path: &PathBuf) {
+        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        f.set_len(0).unwrap();
+    }
+
+    #[test]
+    fn copytruncate_reads_the_copy_on_from_the_position() {
+        let old: Vec<u8> = (0..8)
+            .flat_map(|i| format!("line {i} of the log\n").into_bytes())
+            .collect();
+        let (d, path, mut lf) = setup("copy", &old);
+        assert_eq!(read_all(&mut lf), old);
+        append(&path, b"l3\n"); // written after the last read
+        std::fs::copy(&path, d.0.join("a.log.1")).unwrap();
+        truncate(&path);
+        append(&path, b"n1 and more than before\n");
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        // No event yet: the copy continues what was read.
+        assert_eq!(lf.switch(Change::Truncated), None);
+        assert_eq!(read_all(&mut lf), b"l3\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Truncated));
+        assert_eq!(read_all(&mut lf), b"n1 and more than before\n");
+        // Fewer bytes read than a tag covers: a copy holding them is not
+        // taken for this file's (a date, say, begins many files).
+        std::fs::write(d.0.join("a.log.1"), b"n1 and more than before\nx\n").unwrap();
+        truncate(&path);
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));
+        assert_eq!(lf.pos(), 0);
+        // A copy whose bytes before the position differ is not used.
+        append(&path, &old);
+        assert_eq!(read_all(&mut lf), old);
+        let other: Vec<u8> = old
+            .iter()
+            .map(|&b| if b == b'g' { b'G' } else { b })
+            .collect();
+        std::fs::write(d.0.join("a.log.1"), [&other[..], b"more\n"].concat()).unwrap();
+        truncate(&path);
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));
+        assert_eq!(lf.pos(), 0);
+    }
+
+    #[test]
+    fn a_reused_inode_number_is_another_file_when_birth_times_say_so() {
+        let t = std::time::SystemTime::UNIX_EPOCH;
+        let born = |secs: u64| Some(t + std::time::Duration::from_secs(secs));
+        let a = Seen {
+            id: (1, 7),
+            born: born(1),
+        };
+        assert!(a.same(&a));
+        assert!(!a.same(&Seen { born: born(2), ..a }));
+        assert!(a.same(&Seen { born: None, ..a }));
+        assert!(!a.same(&Seen { id: (1, 8), ..a }));
     }
 }

@@ -36,6 +36,54 @@ pub struct Position {
     pub previous: Option<Previous>,
     /// A scan stopped at the scan limit before it found what was asked.
     pub limit: bool,
+    /// The birth time of the file with `inode`, where the file system
+    /// records it (start frames and the frames after an event carry it; a
+    /// client keeps it for the offsets that follow).
+    pub born: Option<Born>,
+}
+
+/// A birth time: seconds and nanoseconds since the Unix epoch, written
+/// `"SECS.NNNNNNNNN"` (a string: a JSON number would lose nanoseconds in a
+/// browser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Born {
+    pub secs: u64,
+    pub nanos: u32,
+}
+
+impl Born {
+    /// The birth time in a file's metadata, where it is recorded.
+    pub fn of(meta: &std::fs::Metadata) -> Option<Born> {
+        Born::at(meta.created().ok()?)
+    }
+
+    /// A birth time given as a time (`None` before the epoch).
+    pub fn at(t: std::time::SystemTime) -> Option<Born> {
+        let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some(Born {
+            secs: d.as_secs(),
+            nanos: d.subsec_nanos(),
+        })
+    }
+
+    /// Parses `SECS.NNNNNNNNN` (nine digits after the point).
+    pub fn parse(s: &str) -> Option<Born> {
+        let (secs, nanos) = s.split_once('.')?;
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(secs) || nanos.len() != 9 || !digits(nanos) {
+            return None;
+        }
+        Some(Born {
+            secs: secs.parse().ok()?,
+            nanos: nanos.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for Born {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:09}", self.secs, self.nanos)
+    }
 }
 
 /// The newest older generation of a log, named by a start frame at 0.
@@ -63,6 +111,7 @@ impl Position {
             tag: Some(tag),
             previous: None,
             limit: false,
+            born: None,
         }
     }
 }
@@ -120,6 +169,10 @@ impl Meta {
                 tag,
                 previous,
                 limit: matches!(get("limit"), Some(Value::Bool(true))),
+                born: match get("born") {
+                    Some(Value::String(b)) => Born::parse(b),
+                    _ => None,
+                },
             }));
         }
         if let Some(Value::String(name)) = get("event") {
@@ -196,6 +249,9 @@ impl fmt::Display for Meta {
                 }
                 if p.limit {
                     f.write_str(",\"limit\":true")?;
+                }
+                if let Some(born) = p.born {
+                    write!(f, ",\"born\":\"{born}\"")?;
                 }
                 f.write_char('}')
             }
@@ -442,6 +498,19 @@ mod tests {
             }),
             "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/l/a \\\"q\\\"\\\\\\n\\u0001é.gz\",\"compressed\":\"gzip\"},\"limit\":true}",
         );
+        round_trip(
+            Meta::Position(Position {
+                born: Some(Born {
+                    secs: 1_764_547_200,
+                    nanos: 5,
+                }),
+                ..Position::new(3, 4, Tag::of(b"abc"))
+            }),
+            &format!(
+                "{{\"offset\":3,\"inode\":4,\"tag\":\"{}\",\"born\":\"1764547200.000000005\"}}",
+                Tag::of(b"abc")
+            ),
+        );
         round_trip(Meta::event("rotated"), "{\"event\":\"rotated\"}");
         round_trip(
             Meta::Event(Event {
@@ -469,13 +538,35 @@ mod tests {
                 inode: 3,
                 tag: None,
                 previous: None,
-                limit: false
+                limit: false,
+                born: None,
             }))
         );
         assert_eq!(
             Meta::parse(br#"{"event":"caf\u00e9 \ud83d\ude00"}"#),
             Some(Meta::event("café 😀"))
         );
+    }
+
+    #[test]
+    fn birth_times_have_nine_digits_of_nanoseconds() {
+        assert_eq!(
+            Born::parse("12.000000034"),
+            Some(Born {
+                secs: 12,
+                nanos: 34
+            })
+        );
+        for bad in [
+            "12",
+            "12.34",
+            ".000000001",
+            "12.0000000001",
+            "1a.000000001",
+            "-1.000000000",
+        ] {
+            assert_eq!(Born::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

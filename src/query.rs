@@ -8,6 +8,9 @@ use std::borrow::Cow;
 use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
 use crate::refusal::Refusal;
 
+use crate::meta::Born;
+use crate::tag::Tag;
+
 /// How text is encoded in the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -30,6 +33,10 @@ pub struct Query {
     pub meta: bool,
     /// `from=N&inode=I`.
     pub resume: Option<(u64, u64)>,
+    /// `tag=T`: the tag of the resume point (see `tag.rs`).
+    pub tag: Option<Tag>,
+    /// `born=SECS.NANOS`: the birth time of the resume point's file.
+    pub born: Option<Born>,
     /// `before=N`: the last lines that end at or before byte N, then close.
     pub before: Option<u64>,
     /// `inode=I` without `from=`: which file of the path's chain is read
@@ -55,6 +62,8 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         excludes: Vec::new(),
         meta: false,
         resume: None,
+        tag: None,
+        born: None,
         before: None,
         inode: None,
         token: None,
@@ -83,6 +92,16 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             "meta" => q.meta = flag("meta", &value)?,
             "from" => from = Some(number("from", &value)?),
             "inode" => inode = Some(number("inode", &value)?),
+            "tag" => {
+                q.tag = Some(Tag::parse(&value).ok_or_else(|| {
+                    Refusal::bad_request(format!("tag={value} is not 16 hex digits"))
+                })?);
+            }
+            "born" => {
+                q.born = Some(Born::parse(&value).ok_or_else(|| {
+                    Refusal::bad_request(format!("born={value} is not SECS.NNNNNNNNN"))
+                })?);
+            }
             "before" => q.before = Some(number("before", &value)?),
             "token" => q.token = Some(value.into_owned()),
             "list" => q.list = flag("list", &value)?,

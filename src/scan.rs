@@ -87,9 +87,23 @@ impl Watch<'_> {
         }
     }
 
-    /// Reads what the client sent, without waiting (the socket is
-    /// non-blocking).
+    /// Reads what the client sent, waiting at most a millisecond for the
+    /// rest of a frame. The socket blocks meanwhile (with that timeout), so
+    /// that a Pong that tungstenite writes in reply to a Ping is written
+    /// under the stall rule.
     fn read_client(&mut self) -> Result<(), End> {
+        self.nonblocking(false)?;
+        let _ = self
+            .ws
+            .get_ref()
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_millis(1)));
+        let read = self.read_frames();
+        self.nonblocking(true)?;
+        read
+    }
+
+    fn read_frames(&mut self) -> Result<(), End> {
         for _ in 0..16 {
             match self.ws.read() {
                 Ok(Message::Close(_)) => return Err(End::ClientClosed),

@@ -163,6 +163,12 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     run(listener, cfg, conn::respond)
 }
 
+/// Whether the server is reachable beyond this machine with no token asked
+/// (then it warns at start).
+fn exposed_without_token(addr: &std::net::SocketAddr, has_token: bool) -> bool {
+    !has_token && !addr.ip().is_loopback()
+}
+
 /// The accept loop on a bound listener; it never returns.
 pub fn run(listener: TcpListener, cfg: ServeConfig, respond: Respond) -> ! {
     let local = listener
@@ -173,6 +179,13 @@ pub fn run(listener: TcpListener, cfg: ServeConfig, respond: Respond) -> ! {
     info!("listening on {url} serving {}", roots.join(", "));
     if cfg.log_file.is_some() {
         eprintln!("wstail: listening on {url} serving {}", roots.join(", "));
+    }
+    if let Ok(addr) = listener.local_addr()
+        && exposed_without_token(&addr, cfg.token.is_some())
+    {
+        warn!(
+            "listening on {addr}, which is not a loopback address, without a token: anyone who can reach it may read the logs under the roots; give --token (or WSTAIL_TOKEN), or listen on 127.0.0.1 behind a proxy that authenticates"
+        );
     }
     let shared = Arc::new(Shared::new(cfg));
     let active = Arc::new(AtomicUsize::new(0));
@@ -308,4 +321,21 @@ fn serve_inetd(cfg: ServeConfig) -> Result<(), ServeError> {
     let shared = Shared::new(cfg);
     conn::handle(stream, &shared);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warns_when_exposed_without_a_token() {
+        let at = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        assert!(exposed_without_token(&at("0.0.0.0:8765"), false));
+        assert!(exposed_without_token(&at("[::]:8765"), false));
+        assert!(exposed_without_token(&at("192.0.2.1:8765"), false));
+        assert!(!exposed_without_token(&at("0.0.0.0:8765"), true));
+        assert!(!exposed_without_token(&at("127.0.0.1:8765"), false));
+        assert!(!exposed_without_token(&at("127.1.2.3:8765"), false));
+        assert!(!exposed_without_token(&at("[::1]:8765"), false));
+    }
 }

@@ -185,3 +185,41 @@ fn log_level_warn_keeps_only_refusals() {
     assert!(!log.contains("[INFO]"), "{log}");
     assert_eq!(log.lines().count(), 1, "{log}");
 }
+
+#[test]
+fn an_empty_or_url_mangled_token_is_a_usage_error() {
+    for (env, args) in [
+        (Some(""), &["serve", "--listen", "127.0.0.1:0"][..]),
+        (Some("a&b"), &["serve", "--listen", "127.0.0.1:0"]),
+        (
+            None,
+            &["serve", "--listen", "127.0.0.1:0", "--token", "a#b"],
+        ),
+        (
+            None,
+            &["serve", "--listen", "127.0.0.1:0", "--token", "50%"],
+        ),
+        (
+            None,
+            &["serve", "--listen", "127.0.0.1:0", "--token", "why?"],
+        ),
+        (
+            None,
+            &["serve", "--listen", "127.0.0.1:0", "--token", "a\u{1}b"],
+        ),
+    ] {
+        // Under `timeout`: a server that accepted the token would run on.
+        let mut cmd = Command::new("timeout");
+        cmd.arg("10").arg(BIN).args(args).env_remove("WSTAIL_TOKEN");
+        if let Some(v) = env {
+            cmd.env("WSTAIL_TOKEN", v);
+        }
+        let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{env:?} {args:?}: {err}");
+        assert!(
+            err.contains("is empty") || err.contains("A-Z a-z 0-9"),
+            "{env:?} {args:?}: {err}"
+        );
+    }
+}

@@ -457,30 +457,112 @@ fn retry_waits_for_the_server_and_resumes_without_loss_or_repeat() {
     assert!(err.contains("reconnected; resuming at byte"), "{err}");
 }
 
+/// `wstail tail -f --retry -n N` on a file that held `content`, once it
+/// printed `first` and the server was stopped and the client noticed.
+struct Outage {
+    dir: TempDir,
+    f: std::path::PathBuf,
+    t: Tail,
+    listen: String,
+}
+
+impl Outage {
+    fn start(tag: &str, content: &str, n: &str, first: &str) -> Outage {
+        let (dir, f, s) = setup(tag, content, &[]);
+        let listen = format!("127.0.0.1:{}", s.port);
+        let t = Tail::spawn(&["-f", "--retry", "-n", n, &s.ws_url(&f, "")]);
+        assert!(t.wait_out(Duration::from_secs(10), |o| o == first));
+        drop(s);
+        assert!(wait_until(Duration::from_secs(10), || t
+            .err()
+            .contains("connection lost")));
+        Outage { dir, f, t, listen }
+    }
+
+    /// The server again, on the same port.
+    fn restart(&self) -> Server {
+        let root = self.dir.path().to_str().unwrap();
+        Server::start_on(&self.listen, &["--root", root, "--interval", "0.05"])
+    }
+
+    /// Waits (bounded) until the client printed exactly `want`.
+    fn expect(&self, want: &str) {
+        assert!(
+            self.t.wait_out(Duration::from_secs(20), |o| o == want),
+            "{:?} {}",
+            self.t.out(),
+            self.t.err()
+        );
+    }
+}
+
 #[test]
 fn retry_after_a_rotation_while_disconnected_prints_the_new_file() {
     let _w = watchdog(Duration::from_secs(90));
-    let (d, f, s) = setup("c-rotate", &numbered(1, 3), &[]);
-    let listen = format!("127.0.0.1:{}", s.port);
-    let root = d.path().to_str().unwrap().to_string();
-    let t = Tail::spawn(&["-f", "--retry", "-n", "1", &s.ws_url(&f, "")]);
-    assert!(t.wait_out(Duration::from_secs(10), |o| o == "line 3\n"));
-    drop(s);
-    assert!(wait_until(Duration::from_secs(10), || t
-        .err()
-        .contains("connection lost")));
-    std::fs::rename(&f, d.join("app.log.1")).unwrap();
-    std::fs::write(&f, "new 1\nnew 2\n").unwrap();
-    let _s = Server::start_on(&listen, &["--root", &root, "--interval", "0.05"]);
+    let o = Outage::start("c-rotate", &numbered(1, 3), "1", "line 3\n");
+    std::fs::rename(&o.f, o.dir.join("app.log.1")).unwrap();
+    std::fs::write(&o.f, "new 1\nnew 2\n").unwrap();
+    let _s = o.restart();
+    o.expect("line 3\nnew 1\nnew 2\n");
     assert!(
-        t.wait_out(Duration::from_secs(20), |o| o == "line 3\nnew 1\nnew 2\n"),
-        "{:?} {}",
-        t.out(),
+        o.t.err().contains("file replaced; following the new file"),
+        "{}",
+        o.t.err()
+    );
+}
+
+/// Lines appended just before the rotation, while the client was away,
+/// come first: the rest of the old generation, then the new file.
+#[test]
+fn retry_after_a_rotation_prints_the_rest_of_the_old_file_first() {
+    let _w = watchdog(Duration::from_secs(90));
+    let o = Outage::start("c-rotate-rest", &numbered(1, 3), "1", "line 3\n");
+    append(&o.f, numbered(4, 5).as_bytes());
+    std::fs::rename(&o.f, o.dir.join("app.log.1")).unwrap();
+    std::fs::write(&o.f, "new 1\nnew 2\n").unwrap();
+    let _s = o.restart();
+    o.expect("line 3\nline 4\nline 5\nnew 1\nnew 2\n");
+}
+
+/// The file is rewritten in place (same inode, longer) while the client is
+/// away: the tag it passes back tells, and the new content is printed from
+/// its start instead of from the old offset.
+#[test]
+fn retry_passes_the_tag_back() {
+    let _w = watchdog(Duration::from_secs(90));
+    let o = Outage::start("c-tag", &numbered(1, 3), "3", &numbered(1, 3));
+    let new: String = (1..=9).map(|i| format!("other {i}\n")).collect();
+    let mut out = std::fs::OpenOptions::new().write(true).open(&o.f).unwrap();
+    out.set_len(0).unwrap();
+    std::io::Write::write_all(&mut out, new.as_bytes()).unwrap();
+    drop(out);
+    let _s = o.restart();
+    o.expect(&(numbered(1, 3) + &new));
+    assert!(o.t.err().contains("file truncated"), "{}", o.t.err());
+}
+
+/// `--retry` waits while the path is a directory (403, not a regular
+/// file), like `tail -F`, and follows the file once one is there.
+#[test]
+fn retry_waits_while_the_path_is_not_a_regular_file() {
+    let _w = watchdog(Duration::from_secs(90));
+    let (_d, f, s) = setup("c-dir", "", &[]);
+    std::fs::remove_file(&f).unwrap();
+    std::fs::create_dir(&f).unwrap();
+    let t = Tail::spawn(&["-f", "--retry", "-n", "5", &s.ws_url(&f, "")]);
+    assert!(
+        wait_until(Duration::from_secs(10), || t
+            .err()
+            .contains("not a regular file; retrying in 1 s")),
+        "{}",
         t.err()
     );
+    std::fs::remove_dir(&f).unwrap();
+    std::fs::write(&f, "here\n").unwrap();
     assert!(
-        t.err().contains("file replaced; following the new file"),
-        "{}",
+        t.wait_out(Duration::from_secs(20), |o| o == "here\n"),
+        "{:?} {}",
+        t.out(),
         t.err()
     );
 }

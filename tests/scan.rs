@@ -199,4 +199,8 @@ fn the_scan_stops_when_the_client_leaves() {
         }
         s.assert_back_to(baseline, Duration::from_secs(1));
     }
+    assert!(s.wait_log(
+        "closed by the client (during the backward scan)",
+        Duration::from_secs(1)
+    ));
 }

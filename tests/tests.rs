@@ -13,6 +13,7 @@ mod bounds;
 mod cli;
 mod client;
 mod filter;
+mod generations;
 mod hosts;
 mod http;
 mod inetd;

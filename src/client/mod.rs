@@ -7,8 +7,8 @@
 //! `--retry` behaves like `tail -F`: a dropped connection (or one that cannot
 //! be made, or a refusal that may go away: 404, 408, 429, 5xx) is tried again
 //! after 0.5 s, doubling to at most 30 s. The client asks for `meta=1` and
-//! keeps the last `{"offset":N,"inode":I}` it got, and resumes with
-//! `from=N&inode=I`, so nothing is lost or printed twice.
+//! keeps the last `{"offset":N,"inode":I,"tag":T}` it got, and resumes with
+//! `from=N&inode=I&tag=T`, so nothing is lost or printed twice.
 //!
 //! A closed standard output (`wstail tail -f URL | head -3`) ends the client
 //! quietly with status 0, as coreutils' `tail` does: the reader has what it
@@ -244,6 +244,8 @@ impl Stream<'_> {
                 self.position.reported(Resume {
                     offset: p.offset,
                     inode: p.inode,
+                    tag: p.tag,
+                    born: p.born,
                 });
                 return;
             }
@@ -255,6 +257,9 @@ impl Stream<'_> {
             "truncated" => "file truncated; following it from its start",
             "deleted" => "file deleted; waiting for it to come back",
             "recreated" => "file appeared again; following it from its start",
+            "unreadable" => {
+                "the path is no longer a readable regular file; waiting for one to appear"
+            }
             _ => return,
         };
         self.say(notice);

@@ -83,6 +83,12 @@ pub(super) fn request_target(source: &Source, cfg: &TailConfig, point: Option<Re
         Some(r) => {
             own.push(format!("from={}", r.offset));
             own.push(format!("inode={}", r.inode));
+            if let Some(tag) = r.tag {
+                own.push(format!("tag={tag}"));
+            }
+            if let Some(born) = r.born {
+                own.push(format!("born={born}"));
+            }
         }
         None => own.push(format!("lines={}", cfg.lines)),
     }
@@ -354,6 +360,11 @@ fn read_first_line(stream: &mut TcpStream, body: &mut Vec<u8>) {
 }
 
 /// An HTTP refusal of the handshake: `403 Forbidden: reason`.
+/// The reasons of the 403s that waiting may cure (`access::Refusal`): the
+/// path names something else than a regular file, or a file the server may
+/// not read. Outside the roots, a browser origin, a Host: final.
+const WAITABLE_403: [&str; 2] = ["not a regular file", "cannot be read by the server"];
+
 fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
     let head = format!("{status} {}", phrase.unwrap_or("Error"));
     // The server's body is "403 Forbidden: the reason\n"; a proxy's may be
@@ -372,8 +383,11 @@ fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
         None => head,
     };
     // What may go away by waiting: a file not there yet (like tail -F), a
-    // busy or restarting server, a proxy whose backend is down.
-    if matches!(status, 404 | 408 | 429) || status >= 500 {
+    // path that is for now not a readable regular file (a directory, a file
+    // the server may not read: tail -F waits for those too), a busy or
+    // restarting server, a proxy whose backend is down.
+    let unreadable = status == 403 && WAITABLE_403.iter().any(|w| text.contains(w));
+    if matches!(status, 404 | 408 | 429) || status >= 500 || unreadable {
         Stop::Retry(text)
     } else {
         Stop::Fatal(text)
@@ -384,6 +398,8 @@ fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
 mod tests {
     use super::super::resume::Position;
     use super::*;
+    use crate::meta::Born;
+    use crate::tag::Tag;
 
     fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> String {
         let target = request_target(source, cfg, point);
@@ -409,11 +425,17 @@ mod tests {
         position.reported(Resume {
             offset: 10,
             inode: 3,
+            tag: Some(Tag(0xab)),
+            born: Some(Born { secs: 7, nanos: 8 }),
         });
+        assert_eq!(
+            request_url(&source, &cfg, position.point()),
+            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=10&inode=3&tag=00000000000000ab&born=7.000000008"
+        );
         position.printed(b"12345", true);
         assert_eq!(
             request_url(&source, &cfg, position.point()),
-            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=15&inode=3"
+            "ws://h:1/f?match=a&format=text&tail=1&meta=1&from=15&inode=3&born=7.000000008"
         );
         position.printed(b"", false);
         assert_eq!(position.point().unwrap().offset, 10);
@@ -473,5 +495,15 @@ mod tests {
             Stop::Retry(_)
         ));
         assert!(matches!(refusal(401, None, None), Stop::Fatal(_)));
+        for waitable in [
+            &b"403 Forbidden: the path is a directory, not a regular file\n"[..],
+            b"403 Forbidden: the path is not a regular file\n",
+            b"403 Forbidden: the file cannot be read by the server\n",
+        ] {
+            assert!(matches!(
+                refusal(403, Some("Forbidden"), Some(waitable)),
+                Stop::Retry(_)
+            ));
+        }
     }
 }

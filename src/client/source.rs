@@ -67,7 +67,9 @@ pub(super) struct Source {
 }
 
 /// Query parameters the client sets itself; the user's values are dropped.
-const OWN_PARAMS: [&str; 6] = ["tail", "lines", "format", "meta", "from", "inode"];
+const OWN_PARAMS: [&str; 8] = [
+    "tail", "lines", "format", "meta", "from", "inode", "tag", "born",
+];
 
 fn invalid<T>(why: impl Into<String>) -> Result<T, UrlError> {
     Err(UrlError::Invalid(why.into()))

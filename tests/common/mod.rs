@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-pub use wstail::meta::Meta;
+#[allow(unused_imports)] // each test binary uses a different part
+pub use wstail::meta::{Meta, Position, Previous};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wstail");
 
