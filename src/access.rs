@@ -111,6 +111,41 @@ fn within_any(path: &Path, roots: &[PathBuf]) -> bool {
     roots.iter().any(|r| is_within(path, r))
 }
 
+/// The lexical part of the path rule alone (no file-system lookup): the
+/// normalized path if it lies under a root, else 403 (400 if it is not an
+/// absolute path). The page's status without a token is this.
+pub fn lexical_check(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> {
+    let lexical =
+        lexical_normalize(raw).ok_or(Refusal::bad_request("the path is not an absolute path"))?;
+    if !within_any(&lexical, roots) {
+        return Err(Refusal::forbidden("the path is outside the served roots"));
+    }
+    Ok(lexical)
+}
+
+/// A path under a root's other spelling (`ServeConfig::root_aliases`: the
+/// root as given, through a symlink) rewritten under the canonical root, so
+/// that the root is reachable under both spellings; any other path as it
+/// is. The rewritten path is lexically normalized (the path rule does that
+/// first anyway).
+pub fn unalias<'a>(aliases: &[(PathBuf, PathBuf)], raw: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    use std::borrow::Cow;
+    let Some(lexical) = lexical_normalize(raw) else {
+        return Cow::Borrowed(raw);
+    };
+    for (alias, canonical) in aliases {
+        if let Ok(rest) = lexical.strip_prefix(alias) {
+            let path = if rest.as_os_str().is_empty() {
+                canonical.clone()
+            } else {
+                canonical.join(rest)
+            };
+            return Cow::Owned(path.as_os_str().as_bytes().to_vec());
+        }
+    }
+    Cow::Borrowed(raw)
+}
+
 /// The full path rule. Returns the canonical path of a regular file under a
 /// root, or why not. `raw` is the percent-decoded URL path (decoded once).
 /// This is the check only: open through `open_path`, which checks the
@@ -119,11 +154,7 @@ pub fn check_path(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> {
     if raw.contains(&0) {
         return Err(Refusal::bad_request("the path holds a NUL byte"));
     }
-    let lexical =
-        lexical_normalize(raw).ok_or(Refusal::bad_request("the path is not an absolute path"))?;
-    if !within_any(&lexical, roots) {
-        return Err(Refusal::forbidden("the path is outside the served roots"));
-    }
+    let lexical = lexical_check(roots, raw)?;
     let canonical = canonical_within(roots, &lexical)?;
     let meta = std::fs::metadata(&canonical).map_err(|e| io_refusal(&e))?;
     check_regular(&meta)?;
@@ -553,16 +584,30 @@ pub fn authorize(req: &Request, q: &Query, cfg: &ServeConfig) -> Result<(), Refu
     let Some(expected) = cfg.token.as_deref().filter(|_| needs_token) else {
         return Ok(());
     };
-    let given = q.token.as_deref().or_else(|| {
+    match given_token(req, q) {
+        None => Err(Refusal::new(401, "a token is required")),
+        Some(g) if token_matches(expected, g.trim()) => Ok(()),
+        Some(_) => Err(Refusal::new(401, "the token is wrong")),
+    }
+}
+
+/// The token a request gives: `token=`, else `Authorization: Bearer`.
+fn given_token<'a>(req: &'a Request, q: &'a Query) -> Option<&'a str> {
+    q.token.as_deref().or_else(|| {
         req.header("authorization").and_then(|a| {
             a.strip_prefix("Bearer ")
                 .or_else(|| a.strip_prefix("bearer "))
         })
-    });
-    match given {
-        None => Err(Refusal::new(401, "a token is required")),
-        Some(g) if token_matches(expected, g.trim()) => Ok(()),
-        Some(_) => Err(Refusal::new(401, "the token is wrong")),
+    })
+}
+
+/// Whether the request may look at the file system for what it names: no
+/// token is required, or it gives the right one. Without, the page's status
+/// comes from the lexical check alone (no existence oracle).
+pub fn token_holder(req: &Request, q: &Query, cfg: &ServeConfig) -> bool {
+    match cfg.token.as_deref() {
+        None => true,
+        Some(expected) => given_token(req, q).is_some_and(|g| token_matches(expected, g.trim())),
     }
 }
 

@@ -21,8 +21,7 @@
 //! - U+009B (8-bit CSI) starts a CSI; the other C1 controls are dropped, like
 //!   the C0 controls other than tab and newline. Carriage returns are dropped.
 
-/// Longest escape sequence followed, in bytes (see `limits.rs`).
-pub use crate::limits::MAX_ESCAPE_SEQUENCE as MAX_SEQUENCE_LEN;
+use crate::limits::MAX_ESCAPE_SEQUENCE;
 
 /// Most parameters kept from one CSI sequence (the rest are ignored): the
 /// longest meaningful SGR (`38:2::r:g:b;48:2::r:g:b;…`) needs about twenty.
@@ -256,7 +255,7 @@ impl Seq {
     fn step(&mut self, b: u8) -> Action {
         // Abandon an overlong sequence, but only at a character boundary so
         // that the text that follows is whole UTF-8.
-        if self.len >= MAX_SEQUENCE_LEN && b & 0xc0 != 0x80 {
+        if self.len >= MAX_ESCAPE_SEQUENCE && b & 0xc0 != 0x80 {
             *self = Seq::GROUND;
             return Action::Reprocess;
         }
@@ -626,9 +625,9 @@ fn rgb_of(r: u16, g: u16, b: u16) -> Option<Rgb> {
 
 /// Helper used by the chunker: the length of the longest prefix of `bytes` that does
 /// not end inside an escape sequence (CSI, OSC, or two-byte ESC). If the unfinished
-/// sequence started more than `max_seq` bytes before the end, returns bytes.len()
+/// sequence is longer than `MAX_ESCAPE_SEQUENCE` bytes, returns bytes.len()
 /// (give up holding it back).
-pub fn complete_prefix_len(bytes: &[u8], max_seq: usize) -> usize {
+pub fn complete_prefix_len(bytes: &[u8]) -> usize {
     let n = bytes.len();
     // A newline ends every sequence, so an unfinished one starts after the
     // last newline.
@@ -650,7 +649,7 @@ pub fn complete_prefix_len(bytes: &[u8], max_seq: usize) -> usize {
         }
         i += 1;
     }
-    if seq.state == State::Ground || seq.len > max_seq {
+    if seq.state == State::Ground || seq.len > MAX_ESCAPE_SEQUENCE {
         n
     } else {
         n - seq.len
@@ -1012,14 +1011,14 @@ mod tests {
 
     #[test]
     fn overlong_sequences_are_abandoned() {
-        let long = format!("\x1b]0;{}", "x".repeat(MAX_SEQUENCE_LEN * 2));
+        let long = format!("\x1b]0;{}", "x".repeat(MAX_ESCAPE_SEQUENCE * 2));
         let out = html(&long);
         let text = text_of(&out);
-        assert!(text.len() > MAX_SEQUENCE_LEN / 2 && text.len() < MAX_SEQUENCE_LEN * 2);
+        assert!(text.len() > MAX_ESCAPE_SEQUENCE / 2 && text.len() < MAX_ESCAPE_SEQUENCE * 2);
         // Not at a continuation byte.
-        let long = format!("\x1b]0;{}", "é".repeat(MAX_SEQUENCE_LEN));
+        let long = format!("\x1b]0;{}", "é".repeat(MAX_ESCAPE_SEQUENCE));
         assert!(text_of(&html(&long)).chars().all(|c| c == 'é'));
-        let long = format!("\x1b[{}m", "1;".repeat(MAX_SEQUENCE_LEN));
+        let long = format!("\x1b[{}m", "1;".repeat(MAX_ESCAPE_SEQUENCE));
         let mut conv = AnsiHtml::new();
         let mut out = String::new();
         conv.convert(&long, &mut out);
@@ -1031,34 +1030,43 @@ mod tests {
 
     #[test]
     fn complete_prefix_len_examples() {
-        let max = MAX_SEQUENCE_LEN;
-        assert_eq!(complete_prefix_len(b"abc\x1b[31", max), 3);
-        assert_eq!(complete_prefix_len(b"abc\x1b[31m", max), 8);
-        assert_eq!(complete_prefix_len(b"ab\x1b", max), 2);
-        assert_eq!(complete_prefix_len(b"x\x1b]8;;http://a", max), 1);
-        assert_eq!(complete_prefix_len(b"x\x1b]8;;http://a\x07", max), 15);
-        assert_eq!(complete_prefix_len(b"x\x1b]8;;http://a\x1b\\", max), 16);
-        assert_eq!(complete_prefix_len(b"x\x1b]8;;http://a\x1b", max), 1);
-        assert_eq!(complete_prefix_len(b"x\x1b]0;a\x1b[3", max), 1);
+        assert_eq!(complete_prefix_len(b"abc\x1b[31"), 3);
+        assert_eq!(complete_prefix_len(b"abc\x1b[31m"), 8);
+        assert_eq!(complete_prefix_len(b"ab\x1b"), 2);
+        assert_eq!(complete_prefix_len(b"x\x1b]8;;http://a"), 1);
+        assert_eq!(complete_prefix_len(b"x\x1b]8;;http://a\x07"), 15);
+        assert_eq!(complete_prefix_len(b"x\x1b]8;;http://a\x1b\\"), 16);
+        assert_eq!(complete_prefix_len(b"x\x1b]8;;http://a\x1b"), 1);
+        assert_eq!(complete_prefix_len(b"x\x1b]0;a\x1b[3"), 1);
         // A sequence cut short by another counts with it.
-        assert_eq!(complete_prefix_len(b"x\x1b[3\x1b[3", max), 1);
-        assert_eq!(complete_prefix_len(b"x\x1b[3\x1b[3m", max), 8);
-        assert_eq!(complete_prefix_len(b"x\x1b[3\ry\x1b[3", max), 6);
-        assert_eq!(complete_prefix_len(b"plain text\n", max), 11);
-        assert_eq!(complete_prefix_len(b"", max), 0);
-        assert_eq!(complete_prefix_len(b"a\x1b(", max), 1);
-        assert_eq!(complete_prefix_len(b"a\x1b(B", max), 4);
-        assert_eq!(complete_prefix_len(b"a\x1bPq", max), 1);
-        assert_eq!(complete_prefix_len("a\u{9b}3".as_bytes(), max), 1);
-        assert_eq!(complete_prefix_len("a\u{9b}3m".as_bytes(), max), 5);
-        assert_eq!(complete_prefix_len("aé\x1b".as_bytes(), max), 3);
+        assert_eq!(complete_prefix_len(b"x\x1b[3\x1b[3"), 1);
+        assert_eq!(complete_prefix_len(b"x\x1b[3\x1b[3m"), 8);
+        assert_eq!(complete_prefix_len(b"x\x1b[3\ry\x1b[3"), 6);
+        assert_eq!(complete_prefix_len(b"plain text\n"), 11);
+        assert_eq!(complete_prefix_len(b""), 0);
+        assert_eq!(complete_prefix_len(b"a\x1b("), 1);
+        assert_eq!(complete_prefix_len(b"a\x1b(B"), 4);
+        assert_eq!(complete_prefix_len(b"a\x1bPq"), 1);
+        assert_eq!(complete_prefix_len("a\u{9b}3".as_bytes()), 1);
+        assert_eq!(complete_prefix_len("a\u{9b}3m".as_bytes()), 5);
+        assert_eq!(complete_prefix_len("aé\x1b".as_bytes()), 3);
         // A newline ends the sequence.
-        assert_eq!(complete_prefix_len(b"\x1b]0;t\nab", max), 8);
-        // Held back only up to max_seq bytes.
-        assert_eq!(complete_prefix_len(b"ab\x1b[1;2;3", 7), 2);
-        assert_eq!(complete_prefix_len(b"ab\x1b[1;2;3", 6), 9);
+        assert_eq!(complete_prefix_len(b"\x1b]0;t\nab"), 8);
+        // Held back only up to MAX_ESCAPE_SEQUENCE bytes: a sequence of
+        // exactly that many is held, one that a last character takes past
+        // it is not.
+        let at_most = [b"ab\x1b]".as_slice(), &vec![b'x'; MAX_ESCAPE_SEQUENCE - 2]].concat();
+        assert_eq!(complete_prefix_len(&at_most), 2);
+        let past = [
+            b"ab\x1b]".as_slice(),
+            &vec![b'x'; MAX_ESCAPE_SEQUENCE - 3],
+            "é".as_bytes(),
+        ]
+        .concat();
+        assert_eq!(complete_prefix_len(&past), past.len());
+        assert_eq!(complete_prefix_len(&past[..past.len() - 1]), 2);
         let long = [b"a\x1b]".as_slice(), &[b'x'; 10_000]].concat();
-        assert_eq!(complete_prefix_len(&long, max), long.len());
+        assert_eq!(complete_prefix_len(&long), long.len());
     }
 
     /// Pieces of the random inputs: (input, visible text).
@@ -1188,7 +1196,8 @@ mod tests {
                 cut -= 1;
             }
             input.truncate(cut);
-            let p = complete_prefix_len(input.as_bytes(), usize::MAX);
+            assert!(input.len() <= MAX_ESCAPE_SEQUENCE, "{input:?}");
+            let p = complete_prefix_len(input.as_bytes());
             assert!(input.is_char_boundary(p), "{input:?} {p}");
             let mut conv = AnsiHtml::new();
             let mut out = String::new();
@@ -1240,8 +1249,7 @@ mod tests {
                     let mut conv = AnsiHtml::new();
                     let mut out = String::new();
                     conv.convert(&buf, &mut out);
-                    let _ = complete_prefix_len(buf.as_bytes(), 8);
-                    let _ = complete_prefix_len(buf.as_bytes(), MAX_SEQUENCE_LEN);
+                    let _ = complete_prefix_len(buf.as_bytes());
                     // Every piece balanced; no raw '<' except our tags.
                     let spans = out.matches("<span style=\"").count();
                     assert_eq!(spans, out.matches("</span>").count(), "{buf:?}");

@@ -6,7 +6,7 @@
 //! the file offset of every byte so that resume offsets are exact.
 
 use crate::filter::Filter;
-use crate::limits::{MAX_ESCAPE_SEQUENCE, MAX_MESSAGE_BYTES};
+use crate::limits::MAX_MESSAGE_BYTES;
 use crate::tag::{Tag, Window};
 
 /// How far a message may reach into a partial last line.
@@ -246,7 +246,7 @@ impl Chunker {
 /// character boundaries, since a sequence starts at ESC or at U+009B.
 pub fn safe_cut(bytes: &[u8]) -> usize {
     let whole = utf8_boundary(bytes);
-    crate::ansi::complete_prefix_len(&bytes[..whole], MAX_ESCAPE_SEQUENCE)
+    crate::ansi::complete_prefix_len(&bytes[..whole])
 }
 
 /// The longest prefix that does not end in an incomplete UTF-8 sequence

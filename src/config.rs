@@ -7,7 +7,8 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::access::{Hosts, Origins, normalize_origin};
@@ -48,6 +49,10 @@ pub struct ServeConfig {
     pub listen: String,
     /// Canonical roots, each an existing directory, without repeats.
     pub roots: Vec<PathBuf>,
+    /// Each root as it was given, where that differs from its canonical
+    /// path (a symlink on the way), with the canonical path: a request may
+    /// use either spelling (`access::unalias`).
+    pub root_aliases: Vec<(PathBuf, PathBuf)>,
     pub lines: usize,
     pub max_lines: usize,
     pub interval: Duration,
@@ -392,14 +397,17 @@ impl RawServe {
             Some(v) => log_level(text("--log-level", v)?)?,
             None => DEFAULT_LOG_LEVEL,
         };
-        let roots = if self.roots.is_empty() {
-            roots(vec![OsString::from(DEFAULT_ROOT)])?
+        let given = if self.roots.is_empty() {
+            vec![OsString::from(DEFAULT_ROOT)]
         } else {
-            roots(self.roots)?
+            self.roots
         };
+        let roots = roots(&given)?;
+        let root_aliases = root_aliases(&given);
         Ok(ServeConfig {
             listen,
             roots,
+            root_aliases,
             lines,
             max_lines,
             interval,
@@ -444,21 +452,47 @@ impl RawTail {
 }
 
 /// Canonical roots, each an existing directory; any bytes are fine.
-fn roots(given: Vec<OsString>) -> Result<Vec<PathBuf>, UsageError> {
+fn roots(given: &[OsString]) -> Result<Vec<PathBuf>, UsageError> {
     let mut canonical = Vec::with_capacity(given.len());
     for r in given {
-        let c = std::fs::canonicalize(&r).map_err(|e| UsageError::Root {
-            root: lossy(&r),
+        let c = std::fs::canonicalize(r).map_err(|e| UsageError::Root {
+            root: lossy(r),
             error: e.to_string(),
         })?;
         if !c.is_dir() {
-            return Err(UsageError::RootNotDir(lossy(&r)));
+            return Err(UsageError::RootNotDir(lossy(r)));
         }
         if !canonical.contains(&c) {
             canonical.push(c);
         }
     }
     Ok(canonical)
+}
+
+/// The roots' other spellings: each root as given (made absolute), where it
+/// differs from its canonical path, paired with that path. A spelling with
+/// `..` is left out: the kernel reads `link/..` through the link, a lexical
+/// prefix would not.
+fn root_aliases(given: &[OsString]) -> Vec<(PathBuf, PathBuf)> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut out = Vec::new();
+    for r in given {
+        let r = Path::new(r);
+        if r.components().any(|c| c == std::path::Component::ParentDir) {
+            continue;
+        }
+        let absolute = cwd.join(r);
+        let (Some(alias), Ok(c)) = (
+            crate::access::lexical_normalize(absolute.as_os_str().as_bytes()),
+            std::fs::canonicalize(r),
+        ) else {
+            continue;
+        };
+        if alias != c && !out.iter().any(|(a, _)| *a == alias) {
+            out.push((alias, c));
+        }
+    }
+    out
 }
 
 /// `--allow-origin`: `*`, or origins `scheme://host[:port]`, lower-cased.

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::net::TcpStream;
 use std::path::PathBuf;
 
-use crate::handshake::derive_accept_key;
+use crate::handshake::{derive_accept_key, valid_client_key};
 use tungstenite::WebSocket;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
@@ -17,9 +17,9 @@ use crate::config::ServeConfig;
 use crate::connlog::{ConnLog, log_target};
 use crate::filter::Filter;
 use crate::follow::{End, Follower, StartPoint, Timing};
+use crate::followed::{Change, Followed};
 use crate::http::{self, Answer, Request};
 use crate::limits::{MAX_CLIENT_MESSAGE, WS_READ_BUFFER};
-use crate::logfile::{Change, LogFile};
 use crate::query::{self, Query};
 use crate::refusal::Refusal;
 use crate::stall::Stalling;
@@ -47,13 +47,13 @@ pub fn handle(stream: TcpStream, shared: &Shared) {
     if let Ok(req) = &head {
         log.request(req);
     }
-    respond(stream, head, shared, &mut log);
+    serve_request(stream, head, shared, &mut log);
 }
 
 /// Answers a connection whose request head has been read (and recorded in
 /// `log`), or could not be: a refusal for a bad head, else the route it asks
 /// for.
-pub fn respond(
+pub fn serve_request(
     mut stream: TcpStream,
     head: Result<Request, Option<Refusal>>,
     shared: &Shared,
@@ -135,15 +135,50 @@ fn route(
         }
         list::serve(stream, &cfg.roots, head_only)
     } else if q.download {
-        let (canonical, file, meta) = access::open_path(&cfg.roots, &q.path)?;
+        let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
     } else if q.path == b"/favicon.ico" {
         return Err(Refusal::new(404, "no favicon"));
     } else {
-        page::serve(stream, &shared.page, head_only)
+        let status = page_status(req, &q, cfg);
+        page::serve(stream, &shared.page, status, head_only)
     };
     log.answered(answer);
     Ok(None)
+}
+
+/// Opens the file a request names: a root's other spelling folded into its
+/// canonical one (`access::unalias`), the path rule with open-then-verify
+/// (`access::open_path`), and a regular file named as a directory (`a.log/`,
+/// `a.log/.`) is 404, as the kernel would answer (ENOTDIR).
+fn open_named(
+    cfg: &ServeConfig,
+    raw: &[u8],
+) -> Result<(PathBuf, File, std::fs::Metadata), Refusal> {
+    let opened = access::open_path(&cfg.roots, &access::unalias(&cfg.root_aliases, raw))?;
+    if raw.ends_with(b"/") || raw.ends_with(b"/.") {
+        return Err(Refusal::new(
+            404,
+            "the path names a directory, and a file is no directory (remove the trailing '/')",
+        ));
+    }
+    Ok(opened)
+}
+
+/// The status of the page opened on a path: the one the WebSocket request
+/// would get (200, 403, 404), so that curl and scanners see the truth. When
+/// a token is required and not given, the lexical check only: no file-system
+/// lookup, so no existence oracle for those without the token.
+fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
+    if q.path == b"/" {
+        return 200;
+    }
+    let checked = if access::token_holder(req, q, cfg) {
+        open_named(cfg, &q.path).map(drop)
+    } else {
+        access::lexical_check(&cfg.roots, &access::unalias(&cfg.root_aliases, &q.path)).map(drop)
+    };
+    checked.map_or_else(|r| r.status(), |()| 200)
 }
 
 /// The WebSocket route's checks: the upgrade headers, the path rule, and
@@ -157,12 +192,20 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
     if req.header("sec-websocket-version") != Some("13") {
         return Err(Refusal::new(426, "only WebSocket version 13 is spoken"));
     }
-    let Some(key) = req.header("sec-websocket-key").filter(|k| !k.is_empty()) else {
+    if req.version != "HTTP/1.1" {
         return Err(Refusal::bad_request(
-            "the Sec-WebSocket-Key header is missing",
+            "a WebSocket upgrade needs HTTP/1.1 (RFC 6455, 4.1)",
+        ));
+    }
+    let Some(key) = req
+        .header("sec-websocket-key")
+        .filter(|k| valid_client_key(k))
+    else {
+        return Err(Refusal::bad_request(
+            "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64",
         ));
     };
-    let (canonical, file, meta) = access::open_path(&cfg.roots, &q.path)?;
+    let (canonical, file, meta) = open_named(cfg, &q.path)?;
     let id = access::file_id(&meta);
     let len = meta.len();
     let filter = Filter::new(&q.matches, &q.excludes);
@@ -258,11 +301,11 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         log.peer(),
         log_target(&up.canonical.to_string_lossy())
     );
-    let mut logfile = LogFile::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
+    let mut followed = Followed::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
     if up.reading_copy {
-        logfile.reading_copy();
+        followed.reading_copy();
     }
-    let before = logfile.before().clone();
+    let before = followed.before().clone();
     let timing = Timing {
         interval: cfg.interval,
         heartbeat: cfg.heartbeat,
@@ -270,7 +313,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     };
     let mut follower = Follower::new(
         &mut ws,
-        logfile,
+        followed,
         Chunker::new(start, up.filter).with_before(before),
         up.q.format,
         up.q.follow,

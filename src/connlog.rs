@@ -16,9 +16,7 @@ use crate::http::{Answer, Request};
 use crate::query::form_decode;
 use crate::refusal::Refusal;
 
-/// Longest request target written to the log; a longer one is cut, with
-/// `...` saying so.
-const MAX_LOGGED_TARGET: usize = 512;
+use crate::limits::{MAX_LOGGED_OUTCOME, MAX_LOGGED_TARGET};
 
 /// The connection's log line, written once when it is dropped.
 pub struct ConnLog {
@@ -100,7 +98,7 @@ impl ConnLog {
             self.peer,
             self.target,
             self.status,
-            escape(self.outcome.as_bytes()),
+            logged_outcome(&self.outcome),
             self.sent,
             self.start.elapsed().as_secs_f64()
         );
@@ -111,6 +109,19 @@ impl Drop for ConnLog {
     fn drop(&mut self) {
         self.write_now();
     }
+}
+
+/// The outcome as the log line holds it: escaped (see `escape`) and
+/// bounded, as the target is — a refusal reason may echo a long value the
+/// client chose, and every byte of it may take four characters escaped.
+fn logged_outcome(outcome: &str) -> String {
+    let mut out = escape(outcome.as_bytes());
+    if out.len() > MAX_LOGGED_OUTCOME {
+        // `out` is ASCII: any cut is a character boundary.
+        out.truncate(MAX_LOGGED_OUTCOME);
+        out.push_str("...");
+    }
+    out
 }
 
 /// The request target as it may appear in the log: the token's value
@@ -183,6 +194,16 @@ mod tests {
         assert_eq!(log_target("/a?tokens=1"), "/a?tokens=1");
         assert_eq!(log_target("/a\"b\\c"), "/a\\x22b\\x5cc");
         assert!(log_target(&"/x".repeat(400)).ends_with("..."));
+    }
+
+    #[test]
+    fn the_outcome_is_bounded() {
+        let reason = format!("refused: invalid format '{}'", "\u{e9}".repeat(4000));
+        let logged = logged_outcome(&reason);
+        assert_eq!(logged.len(), MAX_LOGGED_OUTCOME + 3);
+        assert!(logged.starts_with("refused: invalid format '\\xc3\\xa9"));
+        assert!(logged.ends_with("..."));
+        assert_eq!(logged_outcome("served the page"), "served the page");
     }
 
     #[test]

@@ -20,11 +20,12 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
 use crate::connlog::escape;
+use crate::followed::{Change, Followed};
 use crate::generations;
 use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
-use crate::logfile::{Change, LogFile};
 use crate::meta::{Meta, Position, Previous};
 use crate::query::Format;
+use crate::sockio::timed_out;
 use crate::stall::Stalling;
 use crate::tag::Tag;
 
@@ -145,17 +146,10 @@ fn push_frame(buf: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
     buf.extend_from_slice(payload);
 }
 
-fn would_block(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
 /// One follower's state.
 pub struct Follower<'a> {
     ws: &'a mut WebSocket<Stalling>,
-    file: LogFile,
+    file: Followed,
     chunker: Chunker,
     encoder: Encoder,
     /// The frames being written: `HEADROOM` bytes, then the payload.
@@ -197,7 +191,7 @@ impl<'a> Follower<'a> {
     #[allow(clippy::too_many_arguments)] // one constructor, called once, from conn.rs
     pub fn new(
         ws: &'a mut WebSocket<Stalling>,
-        file: LogFile,
+        file: Followed,
         chunker: Chunker,
         format: Format,
         follow: bool,
@@ -433,7 +427,7 @@ impl<'a> Follower<'a> {
         self.flush()?;
         match io::Write::write_all(self.ws.get_mut(), &self.out[start..]) {
             Ok(()) => Ok(()),
-            Err(e) if would_block(&e) => Err(End::Stalled),
+            Err(e) if timed_out(&e) => Err(End::Stalled),
             Err(e) => Err(socket_end(WsError::Io(e))),
         }
     }
@@ -499,7 +493,7 @@ impl<'a> Follower<'a> {
     fn write(&mut self, msg: Message) -> Result<(), End> {
         match self.ws.write(msg) {
             Ok(()) => Ok(()),
-            Err(WsError::Io(e)) if would_block(&e) => Err(End::Stalled),
+            Err(WsError::Io(e)) if timed_out(&e) => Err(End::Stalled),
             Err(e) => Err(socket_end(e)),
         }
     }
@@ -509,7 +503,7 @@ impl<'a> Follower<'a> {
     fn flush(&mut self) -> Result<(), End> {
         match self.ws.flush() {
             Ok(()) => Ok(()),
-            Err(WsError::Io(e)) if would_block(&e) => Err(End::Stalled),
+            Err(WsError::Io(e)) if timed_out(&e) => Err(End::Stalled),
             Err(e) => Err(socket_end(e)),
         }
     }
@@ -556,7 +550,7 @@ impl<'a> Follower<'a> {
         // same wait), and let tungstenite read only when something came.
         match self.ws.get_ref().get_ref().peek(&mut [0u8; 1]) {
             Ok(_) => self.drain_incoming(),
-            Err(e) if would_block(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
             Err(e) => Err(socket_end(WsError::Io(e))),
         }
     }
@@ -585,7 +579,7 @@ impl<'a> Follower<'a> {
                 self.flush()?;
             }
             Ok(_) => {}
-            Err(WsError::Io(e)) if would_block(&e) => return Ok(false),
+            Err(WsError::Io(e)) if timed_out(&e) => return Ok(false),
             Err(e) => return Err(socket_end(e)),
         }
         Ok(true)

@@ -25,6 +25,19 @@ pub fn derive_accept_key(key: &[u8]) -> String {
     base64::encode(&sha1(&data))
 }
 
+/// Whether a client's `Sec-WebSocket-Key` is what RFC 6455 (4.1) asks for:
+/// 16 bytes in base64 — 22 base64 characters then `==` (the last of the 22
+/// carrying only 2 bits, so its low 4 bits are zero).
+pub fn valid_client_key(key: &str) -> bool {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let k = key.as_bytes();
+    if k.len() != 24 || !k.ends_with(b"==") {
+        return false;
+    }
+    let value = |c: u8| ALPHABET.iter().position(|&a| a == c);
+    k[..22].iter().all(|&c| value(c).is_some()) && value(k[21]).is_some_and(|v| v & 0xf == 0)
+}
+
 /// A fresh `Sec-WebSocket-Key`: 16 bytes from the system's random source
 /// (or, should it be unreadable, from the clock and the process id: the
 /// key only has to differ between connections).
@@ -135,6 +148,25 @@ mod tests {
             derive_accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
+    }
+
+    #[test]
+    fn only_16_byte_keys_are_valid() {
+        assert!(valid_client_key("dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(valid_client_key(&client_key()));
+        for bad in [
+            "",
+            "x",
+            "dGhlIHNhbXBsZSBub25jZQ",
+            "dGhlIHNhbXBsZSBub25jZQ=",
+            "dGhlIHNhbXBsZSBub25jZR==",
+            "dGhlIHNhbXBsZSBub25j*Q==",
+            "dGhlIHNhbXBsZSBub25jZQ==x",
+            "dGhlIHNhbXBsZSBub25jZQ=?",
+            "dGhlIHNhbXBsZSBub25jZQ1Z",
+        ] {
+            assert!(!valid_client_key(bad), "{bad:?}");
+        }
     }
 
     #[test]

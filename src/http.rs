@@ -13,6 +13,7 @@ use crate::limits::{
     LINGER_BYTES, LINGER_TIME, MAX_LINGERING, MAX_REQUEST_HEAD, REQUEST_HEAD_TIMEOUT,
 };
 use crate::refusal::Refusal;
+use crate::sockio::timed_out;
 
 /// A parsed request head.
 #[derive(Debug)]
@@ -117,14 +118,7 @@ pub fn read_head(stream: &TcpStream) -> Result<Request, Option<Refusal>> {
         let n = match reader.read(&mut chunk) {
             Ok(0) => return Err(None),
             Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(Some(head_timeout()));
-            }
+            Err(e) if timed_out(&e) => return Err(Some(head_timeout())),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Err(None),
             Err(e) => return Err(Some(unreadable(&e))),
@@ -293,7 +287,7 @@ pub fn write_head(
 }
 
 /// A complete small response (refusals, the page, the list).
-pub fn respond(
+pub fn write_response(
     out: &mut impl Write,
     status: u16,
     content_type: &str,
@@ -321,7 +315,7 @@ pub fn refuse(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
         _ => &[],
     };
     let extra: Vec<String> = extra.iter().map(|h| (*h).to_string()).collect();
-    respond(
+    write_response(
         out,
         status,
         "text/plain; charset=utf-8",

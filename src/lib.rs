@@ -9,7 +9,7 @@
 //!
 //! Data flows one way: accept (`server.rs`) → request head and route
 //! (`http.rs`, `conn.rs`) → access check (`access.rs`) → tail (`tail.rs`) →
-//! follow (`follow.rs`, `logfile.rs`) → cut and encode (`chunk.rs`,
+//! follow (`follow.rs`, `followed.rs`) → cut and encode (`chunk.rs`,
 //! `ansi.rs`) → send.
 
 #![forbid(unsafe_code)]
@@ -26,12 +26,12 @@ pub mod connlog;
 pub mod download;
 pub mod filter;
 pub mod follow;
+pub mod followed;
 pub mod generations;
 pub mod handshake;
 pub mod http;
 pub mod limits;
 pub mod list;
-pub mod logfile;
 pub mod logging;
 pub mod magic;
 pub mod meta;
@@ -41,6 +41,7 @@ pub mod refusal;
 pub mod resume;
 pub mod scan;
 pub mod server;
+pub mod sockio;
 pub mod stall;
 pub mod tag;
 pub mod tail;

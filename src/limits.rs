@@ -103,11 +103,31 @@ pub const MAX_LINGERING: usize = 64;
 /// again: survive the condition without spinning on it.
 pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
+/// Longest request target written to the connection's log line (escaped);
+/// a longer one is cut, with `...` saying so.
+pub const MAX_LOGGED_TARGET: usize = 512;
+
+/// Longest outcome written to the connection's log line (escaped, so a
+/// refusal reason that echoes a client's value of a few KiB would be four
+/// times that); a longer one is cut, with `...` saying so. With the target's
+/// bound, one connection's line stays around a kilobyte.
+pub const MAX_LOGGED_OUTCOME: usize = 512;
+
 /// `/?list` walks at most this deep (a file directly in a root is level 1).
 pub const LIST_MAX_DEPTH: usize = 4;
 
 /// `/?list` returns at most this many entries.
 pub const LIST_MAX_ENTRIES: usize = 10_000;
+
+/// `/?list` looks at most at this many directory entries in all (each
+/// costs a few system calls to judge, a symlink more): the work of one
+/// request, which needs no token where none is set, must not grow with a
+/// directory of 100,000 files. Twice the entries returned, so that a tree
+/// with some directories and unlisted files is still listed whole.
+pub const LIST_MAX_VISITED: usize = 20_000;
+
+/// `/?list` reads at most this many directories.
+pub const LIST_MAX_DIRS: usize = 1_000;
 
 /// Symlinks followed, at most, while resolving one client-named path
 /// component by component (`access::canonical_within`): a loop of links

@@ -1,5 +1,7 @@
 //! `GET /?list`: the files a client may open, as a JSON array of
-//! `{"path", "size", "modified"}`. The walk is bounded (depth, entries), each
+//! `{"path", "size", "modified"}`. The walk is bounded (depth, entries
+//! returned, directories read and entries looked at; a list cut short by a
+//! bound carries `X-Wstail-Truncated: 1`), each
 //! entry (a symlink resolved) is admitted only if it passes the same path
 //! rule as a WebSocket request, its size and time are read from a verified
 //! descriptor (`access::stat_verified`), and the JSON is written by hand
@@ -15,7 +17,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::access;
 use crate::http::{self, Answer};
-use crate::limits::{LIST_MAX_DEPTH, LIST_MAX_ENTRIES};
+use crate::limits::{LIST_MAX_DEPTH, LIST_MAX_DIRS, LIST_MAX_ENTRIES, LIST_MAX_VISITED};
 
 /// One listed file.
 #[derive(Debug, PartialEq)]
@@ -25,33 +27,67 @@ pub struct Entry {
     pub modified: u64,
 }
 
-/// Walks the roots, depth first in name order, within the bounds.
-pub fn collect(roots: &[PathBuf]) -> Vec<Entry> {
-    let mut out = Vec::new();
-    for root in roots {
-        walk(root, 1, roots, &mut out);
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out.dedup_by(|a, b| a.path == b.path);
-    out
+/// A walk's result: the files found, and whether a bound of the walk cut
+/// it short (then the list is incomplete, and says so).
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub entries: Vec<Entry>,
+    pub truncated: bool,
+    /// Directory entries looked at, and directories read.
+    visited: usize,
+    dirs: usize,
 }
 
-fn walk(dir: &Path, depth: usize, roots: &[PathBuf], out: &mut Vec<Entry>) {
-    if depth > LIST_MAX_DEPTH || out.len() >= LIST_MAX_ENTRIES {
+/// Walks the roots, depth first in name order, within the bounds: depth,
+/// entries returned, and the work itself — directories read and entries
+/// looked at, so that a directory of 100,000 symlinks costs no more than
+/// `LIST_MAX_VISITED` looks.
+pub fn collect(roots: &[PathBuf]) -> Listing {
+    let mut l = Listing::default();
+    for root in roots {
+        walk(root, 1, roots, &mut l);
+    }
+    l.entries.sort_by(|a, b| a.path.cmp(&b.path));
+    l.entries.dedup_by(|a, b| a.path == b.path);
+    l
+}
+
+fn walk(dir: &Path, depth: usize, roots: &[PathBuf], l: &mut Listing) {
+    if depth > LIST_MAX_DEPTH {
+        return;
+    }
+    if l.entries.len() >= LIST_MAX_ENTRIES
+        || l.visited >= LIST_MAX_VISITED
+        || l.dirs >= LIST_MAX_DIRS
+    {
+        l.truncated = true;
         return;
     }
     let Ok(read) = fs::read_dir(dir) else { return };
-    let mut names: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    l.dirs += 1;
+    // Names are read up to what may still be visited, then sorted.
+    let mut names: Vec<PathBuf> = Vec::new();
+    for e in read {
+        if l.visited + names.len() >= LIST_MAX_VISITED {
+            l.truncated = true;
+            break;
+        }
+        if let Ok(e) = e {
+            names.push(e.path());
+        }
+    }
+    l.visited += names.len();
     names.sort();
     for path in names {
-        if out.len() >= LIST_MAX_ENTRIES {
+        if l.entries.len() >= LIST_MAX_ENTRIES {
+            l.truncated = true;
             return;
         }
         let Ok(lmeta) = fs::symlink_metadata(&path) else {
             continue;
         };
         if lmeta.is_dir() {
-            walk(&path, depth + 1, roots, out);
+            walk(&path, depth + 1, roots, l);
             continue;
         }
         // Files and symlinks: admitted only by the same rule as a request,
@@ -65,7 +101,7 @@ fn walk(dir: &Path, depth: usize, roots: &[PathBuf], out: &mut Vec<Entry>) {
             .ok()
             .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_secs());
-        out.push(Entry {
+        l.entries.push(Entry {
             path,
             size: meta.len(),
             modified,
@@ -113,16 +149,24 @@ pub fn to_json(entries: &[Entry]) -> String {
 
 /// Sends the list and says what was answered.
 pub fn serve(out: &mut impl Write, roots: &[PathBuf], head_only: bool) -> Answer {
-    let entries = collect(roots);
-    let body = to_json(&entries);
-    let mut answer = Answer::new(200, format!("listed {} files", entries.len()));
+    let listing = collect(roots);
+    let body = to_json(&listing.entries);
+    let (extra, cut) = if listing.truncated {
+        (
+            vec!["X-Wstail-Truncated: 1".to_string()],
+            " (truncated: a bound of the listing was reached)",
+        )
+    } else {
+        (Vec::new(), "")
+    };
+    let mut answer = Answer::new(200, format!("listed {} files{cut}", listing.entries.len()));
     answer.sent = body.len() as u64;
-    match http::respond(
+    match http::write_response(
         out,
         200,
         "application/json",
         body.as_bytes(),
-        &[],
+        &extra,
         head_only,
     ) {
         Ok(()) => answer,
@@ -156,7 +200,10 @@ mod tests {
         std::os::unix::fs::symlink(root.join("top.log"), root.join("inside")).unwrap();
         fs::write(root.join(OsStr::from_bytes(b"odd\"\n\xffname")), "x").unwrap();
         let roots = vec![fs::canonicalize(&root).unwrap()];
-        let names: Vec<String> = collect(&roots)
+        let listing = collect(&roots);
+        assert!(!listing.truncated);
+        let names: Vec<String> = listing
+            .entries
             .iter()
             .map(|e| {
                 e.path
@@ -175,7 +222,7 @@ mod tests {
                 "top.log"
             ]
         );
-        let json = to_json(&collect(&roots));
+        let json = to_json(&collect(&roots).entries);
         assert!(json.contains("odd\\\"\\n\u{fffd}name"));
         let _ = fs::remove_dir_all(&dir);
     }

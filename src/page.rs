@@ -41,16 +41,17 @@ pub fn render(base_path: &str) -> String {
 }
 
 /// Sends the page and says what was answered.
-pub fn serve(out: &mut impl Write, page: &str, head_only: bool) -> Answer {
-    let mut answer = Answer::new(200, "served the page");
+/// `status` is the one the WebSocket request for the same path would get.
+pub fn serve(out: &mut impl Write, page: &str, status: u16, head_only: bool) -> Answer {
+    let mut answer = Answer::new(status, "served the page");
     let extra = [
         format!("Content-Security-Policy: {}", page_csp(page)),
         "Referrer-Policy: no-referrer".to_string(),
         "X-Frame-Options: DENY".to_string(),
     ];
-    if let Err(e) = http::respond(
+    if let Err(e) = http::write_response(
         out,
-        200,
+        status,
         "text/html; charset=utf-8",
         page.as_bytes(),
         &extra,
@@ -168,6 +169,48 @@ mod tests {
         assert_eq!(
             hex(&sha256(&million)),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        );
+    }
+
+    /// File names are shown through `shownName` (controls and bidi marks
+    /// escaped) in the picker, the file name, the title and the download
+    /// link; and `shownName` does that (run under node when it is there).
+    #[test]
+    fn file_names_are_shown_escaped() {
+        for raw in [
+            "a.textContent = f.path;",
+            "textContent = filePath;",
+            ".title = filePath;",
+            "document.title = filePath",
+            "+ filePath.split('/').pop();",
+        ] {
+            assert!(!VIEWER.contains(raw), "a name shown raw: {raw}");
+        }
+        assert!(VIEWER.matches("shownName(").count() >= 6);
+        let Some(start) = VIEWER.find("function shownName(") else {
+            panic!("no shownName in the page");
+        };
+        let body = &VIEWER[start..];
+        let Some(end) = body.find("\n}\n") else {
+            panic!("shownName does not end");
+        };
+        let script = format!(
+            "{}\nprocess.stdout.write(shownName('x\\u202Egol.exe\\u001b[2J\\u0085\\u2067é ok'));",
+            &body[..end + 2]
+        );
+        let Ok(out) = std::process::Command::new("node")
+            .arg("-e")
+            .arg(&script)
+            .output()
+        else {
+            eprintln!("node is not installed: shownName's logic not run");
+            return;
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "x\\u{202e}gol.exe\\u{1b}[2J\\u{85}\\u{2067}é ok",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 

@@ -11,8 +11,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use crate::followed::Change;
 use crate::generations;
-use crate::logfile::Change;
 use crate::meta::Born;
 use crate::tag::{TAG_BYTES, Tag};
 

@@ -17,6 +17,7 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 use crate::follow::End;
 use crate::limits::PROGRESS_EVERY;
 use crate::meta::Meta;
+use crate::sockio::timed_out;
 use crate::stall::Stalling;
 use crate::tail::{self, Ask, Window};
 
@@ -82,7 +83,7 @@ impl Watch<'_> {
         match stream.peek(&mut [0u8; 1]) {
             Ok(0) => Err(End::ClientClosed),
             Ok(_) => self.read_client(),
-            Err(e) if blocked(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
             Err(_) => Err(End::ClientClosed),
         }
     }
@@ -108,7 +109,7 @@ impl Watch<'_> {
             match self.ws.read() {
                 Ok(Message::Close(_)) => return Err(End::ClientClosed),
                 Ok(_) => {}
-                Err(WsError::Io(e)) if blocked(&e) => return Ok(()),
+                Err(WsError::Io(e)) if timed_out(&e) => return Ok(()),
                 Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
                     return Err(End::ClientClosed);
                 }
@@ -136,7 +137,7 @@ impl Watch<'_> {
             .ws
             .send(Message::binary(json.into_bytes()))
             .map_err(|e| match e {
-                WsError::Io(e) if blocked(&e) => End::Stalled,
+                WsError::Io(e) if timed_out(&e) => End::Stalled,
                 WsError::ConnectionClosed | WsError::AlreadyClosed => End::ClientClosed,
                 WsError::Io(e)
                     if matches!(
@@ -159,13 +160,6 @@ impl Watch<'_> {
             .set_nonblocking(on)
             .map_err(|e| End::Socket(format!("setting the socket (non-)blocking failed: {e}")))
     }
-}
-
-fn blocked(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// Ends the connection after a scan that did not finish: a Close 1011 when

@@ -29,7 +29,8 @@ use crate::limits::{
 };
 use crate::refusal::Refusal;
 
-/// A failure that ends the server: exit status 1 (or 2 for `Usage`).
+/// A failure that ends the server: exit status 1, or 2 for `NotASocket`
+/// (`--inetd` used the wrong way, like a usage error); `main` picks it.
 #[derive(Debug)]
 pub enum ServeError {
     /// The address cannot be bound.
@@ -148,9 +149,10 @@ impl Handshakes {
     }
 }
 
-/// What answers a connection once its head is read: `conn::respond`, or in
+/// What answers a connection once its head is read: `conn::serve_request`, or in
 /// a test a wrapper that makes it fail.
-pub type Respond = fn(TcpStream, Result<http::Request, Option<Refusal>>, &Shared, &mut ConnLog);
+pub type ServeRequest =
+    fn(TcpStream, Result<http::Request, Option<Refusal>>, &Shared, &mut ConnLog);
 
 /// Runs the server until the process is killed (or, with `--inetd`, until
 /// the one connection ends).
@@ -160,7 +162,7 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     }
     let listener =
         TcpListener::bind(&cfg.listen).map_err(|e| ServeError::Bind(cfg.listen.clone(), e))?;
-    run(listener, cfg, conn::respond)
+    run(listener, cfg, conn::serve_request)
 }
 
 /// Whether the server is reachable beyond this machine with no token asked
@@ -170,7 +172,7 @@ fn exposed_without_token(addr: &std::net::SocketAddr, has_token: bool) -> bool {
 }
 
 /// The accept loop on a bound listener; it never returns.
-pub fn run(listener: TcpListener, cfg: ServeConfig, respond: Respond) -> ! {
+pub fn run(listener: TcpListener, cfg: ServeConfig, serve_request: ServeRequest) -> ! {
     let local = listener
         .local_addr()
         .map_or_else(|_| cfg.listen.clone(), |a| a.to_string());
@@ -213,7 +215,7 @@ pub fn run(listener: TcpListener, cfg: ServeConfig, respond: Respond) -> ! {
             Arc::clone(&handshakes),
         );
         let started = spawn("wstail-client", move || {
-            client(stream, id, &hs, &active, &shared, respond);
+            connection(stream, id, &hs, &active, &shared, serve_request);
         });
         if !started {
             handshakes.finish(id);
@@ -221,14 +223,14 @@ pub fn run(listener: TcpListener, cfg: ServeConfig, respond: Respond) -> ! {
     }
 }
 
-/// A client thread's whole life: its head, then a slot, then its answer.
-fn client(
+/// A connection thread's whole life: its head, then a slot, then its answer.
+fn connection(
     stream: Arc<TcpStream>,
     id: u64,
     handshakes: &Handshakes,
     active: &Arc<AtomicUsize>,
     shared: &Shared,
-    respond: Respond,
+    serve_request: ServeRequest,
 ) {
     let start = Instant::now();
     let mut log = ConnLog::new(stream.peer_addr().ok());
@@ -265,7 +267,7 @@ fn client(
         Err(_) => None,
     };
     let _slot = slot;
-    respond(stream, head, shared, &mut log);
+    serve_request(stream, head, shared, &mut log);
 }
 
 /// Starts a client thread; false (logged) when the system refuses one.

@@ -9,6 +9,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::limits::SEND_STALL_TIMEOUT;
+use crate::sockio::{restart, timed_out};
 
 /// Each blocking write waits at most this long before the stall clock is
 /// checked again.
@@ -45,8 +46,9 @@ impl Stalling {
 }
 
 impl Read for Stalling {
+    /// A read that a signal interrupts is made again (see `sockio`).
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.read(buf)
+        restart(|| self.stream.read(buf))
     }
 }
 
@@ -60,12 +62,7 @@ impl Write for Stalling {
                     }
                     return Ok(n);
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
+                Err(e) if timed_out(&e) => {
                     let since = *self
                         .blocked_since
                         .get_or_insert_with(|| Instant::now() - WRITE_POLL.min(self.limit));

@@ -158,6 +158,111 @@ fn follows_with_f() {
     assert_eq!(t.err(), "");
 }
 
+/// Sends `signal` (`STOP`, `CONT`) to a process we started.
+fn signal(pid: u32, signal: &str) {
+    let st = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(st.success(), "kill -{signal} {pid}");
+}
+
+/// Ctrl-Z and `fg`: after SIGSTOP and SIGCONT, Linux ends a socket read
+/// that has a timeout (SO_RCVTIMEO) with EINTR even without a signal
+/// handler (signal(7)). The client (or the server, with `server`) reads
+/// on: every line once, no reconnection, no exit.
+fn survives_stop_and_continue(tag: &str, extra: &[&str], server: bool) {
+    let _w = watchdog(Duration::from_secs(60));
+    let (_d, f, s) = setup(tag, &numbered(1, 3), &[]);
+    let url = s.ws_url(&f, "");
+    let mut args = vec!["-f", "-n", "3"];
+    args.extend_from_slice(extra);
+    args.push(&url);
+    let mut t = Tail::spawn(&args);
+    assert!(t.wait_out(Duration::from_secs(10), |o| o == numbered(1, 3)));
+    let pid = if server { s.pid() } else { t.child.id() };
+    let mut next = 4;
+    for _ in 0..5 {
+        // Stopped while idle in its read, and while lines arrive.
+        std::thread::sleep(Duration::from_millis(100));
+        signal(pid, "STOP");
+        for _ in 0..3 {
+            append(&f, format!("line {next}\n").as_bytes());
+            next += 1;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        signal(pid, "CONT");
+        let want = numbered(1, next - 1);
+        assert!(
+            t.wait_out(Duration::from_secs(10), |o| o == want),
+            "got {:?}\nwant {want:?}\nerr {}",
+            t.out(),
+            t.err()
+        );
+    }
+    assert!(t.child.try_wait().unwrap().is_none(), "{}", t.err());
+    assert_eq!(t.err(), "");
+    assert!(!s.log().contains("error"), "{}", s.log());
+}
+
+#[test]
+fn follows_on_after_ctrl_z_and_fg() {
+    survives_stop_and_continue("c-stop", &[], false);
+}
+
+#[test]
+fn retry_does_not_reconnect_after_ctrl_z_and_fg() {
+    survives_stop_and_continue("c-stop-retry", &["--retry"], false);
+}
+
+#[test]
+fn the_server_follows_on_after_ctrl_z_and_fg() {
+    survives_stop_and_continue("c-stop-server", &["--retry"], true);
+}
+
+/// Ctrl-Z and `fg` during the handshake: while the client waits for the
+/// answer's head, and for a refusal's reason after it.
+#[test]
+fn the_handshake_reads_on_after_ctrl_z_and_fg() {
+    use std::io::Write;
+    let _w = watchdog(Duration::from_secs(60));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut t = Tail::spawn(&[&format!("ws://127.0.0.1:{port}/x")]);
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+        assert_eq!(conn.read(&mut byte).unwrap(), 1, "the request head ended");
+        head.push(byte[0]);
+    }
+    let pid = t.child.id();
+    let reason = b"403 Forbidden: the path is outside the served roots\n";
+    for part in [
+        format!(
+            "HTTP/1.1 403 Forbidden\r\nContent-Length: {}\r\n\r\n",
+            reason.len()
+        )
+        .as_bytes(),
+        reason,
+    ] {
+        std::thread::sleep(Duration::from_millis(200));
+        signal(pid, "STOP");
+        std::thread::sleep(Duration::from_millis(200));
+        signal(pid, "CONT");
+        std::thread::sleep(Duration::from_millis(200));
+        conn.write_all(part).unwrap();
+    }
+    let st = t.wait(Duration::from_secs(10));
+    assert_eq!(st.code(), Some(1));
+    assert_eq!(
+        t.err(),
+        format!(
+            "wstail: ws://127.0.0.1:{port}/x: 403 Forbidden: the path is outside the served roots\n"
+        )
+    );
+}
+
 #[test]
 fn clustered_short_options_like_tail() {
     let _w = watchdog(Duration::from_secs(60));

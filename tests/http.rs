@@ -19,13 +19,14 @@ fn body(text: &str) -> &str {
 #[test]
 fn the_page_everywhere_with_the_base_path() {
     let (dir, s) = setup(&["--base-path", "/logs/"]);
-    for target in [
-        "/".to_string(),
-        url_path(&dir.join("a.log")),
-        "/no/such/file".to_string(),
+    for (target, want) in [
+        ("/".to_string(), 200),
+        (url_path(&dir.join("a.log")), 200),
+        // The status is the WebSocket request's (tests/http_details.rs).
+        ("/no/such/file".to_string(), 403),
     ] {
         let (status, text) = s.get(&target);
-        assert_eq!(status, 200, "{target}");
+        assert_eq!(status, want, "{target}");
         assert!(text.contains("Content-Type: text/html; charset=utf-8"));
         assert!(text.contains("Content-Security-Policy: default-src 'none'"));
         assert!(!text.contains("__WSTAIL_BASE__"), "base path substituted");

@@ -1,7 +1,7 @@
 //! A panic in one client's thread never takes the server down. The server's
-//! own accept loop (`server::run`) runs here in-process with a responder that
+//! own accept loop (`server::run`) runs here in-process with a `ServeRequest` that
 //! panics for some requests and hands every other to the real
-//! `conn::respond`; real clients then connect over loopback. A test hook in
+//! `conn::serve_request`; real clients then connect over loopback. A test hook in
 //! the shipped binary would be an attack surface, so the fault is injected
 //! here instead.
 mod common;
@@ -17,7 +17,7 @@ use wstail::http::Request;
 use wstail::refusal::Refusal;
 use wstail::{logging, server};
 
-fn respond_or_panic(
+fn serve_request_or_panic(
     stream: TcpStream,
     head: Result<Request, Option<Refusal>>,
     shared: &Shared,
@@ -28,7 +28,7 @@ fn respond_or_panic(
     {
         panic!("injected by the test for {}", req.target);
     }
-    conn::respond(stream, head, shared, log);
+    conn::serve_request(stream, head, shared, log);
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn a_panicking_client_thread_leaves_the_server_serving() {
     logging::init(cfg.log_level, cfg.log_file.as_deref(), false).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || server::run(listener, cfg, respond_or_panic));
+    std::thread::spawn(move || server::run(listener, cfg, serve_request_or_panic));
 
     // Five panics, more than the two client slots: each ends its own
     // connection only, without an answer, and gives its slot back.

@@ -16,6 +16,7 @@ mod filter;
 mod generations;
 mod hosts;
 mod http;
+mod http_details;
 mod inetd;
 mod liveness;
 mod load;

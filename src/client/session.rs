@@ -18,6 +18,7 @@ use super::source::Source;
 use crate::cli::VERSION;
 use crate::config::TailConfig;
 use crate::handshake::{client_key, derive_accept_key};
+use crate::sockio::{Restarting, timed_out};
 
 /// Time allowed to open a TCP connection to one address of the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -97,9 +98,13 @@ pub(super) fn request_target(source: &Source, cfg: &TailConfig, point: Option<Re
     format!("{base}{sep}{}", own.join("&"))
 }
 
+/// The connection's stream: a read or write that a signal interrupts
+/// (Ctrl-Z and `fg`) is made again, never taken for a lost connection.
+type Stream = Restarting<TcpStream>;
+
 /// An open WebSocket connection.
 pub(super) struct Session {
-    ws: WebSocket<TcpStream>,
+    ws: WebSocket<Stream>,
     last_heard: Instant,
     probe_sent: Option<Instant>,
 }
@@ -107,10 +112,11 @@ pub(super) struct Session {
 impl Session {
     /// Connects and makes the handshake for `target`.
     pub fn open(source: &Source, token: Option<&str>, target: &str) -> Result<Session, Stop> {
-        let mut stream = connect(source)?;
-        let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-        let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-        let _ = stream.set_nodelay(true);
+        let tcp = connect(source)?;
+        let _ = tcp.set_read_timeout(Some(IO_TIMEOUT));
+        let _ = tcp.set_write_timeout(Some(IO_TIMEOUT));
+        let _ = tcp.set_nodelay(true);
+        let mut stream = Restarting(tcp);
         let key = client_key();
         let mut request = format!(
             "GET {target} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\nUser-Agent: wstail/{VERSION}\r\n",
@@ -155,7 +161,7 @@ impl Session {
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_MESSAGE));
         let ws = WebSocket::from_partially_read(stream, rest, Role::Client, Some(config));
-        let _ = ws.get_ref().set_read_timeout(Some(READ_POLL));
+        let _ = ws.get_ref().get_ref().set_read_timeout(Some(READ_POLL));
         Ok(Session {
             ws,
             last_heard: Instant::now(),
@@ -169,12 +175,7 @@ impl Session {
         loop {
             let msg = match ws.read() {
                 Ok(m) => m,
-                Err(WsError::Io(e))
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
+                Err(WsError::Io(e)) if timed_out(&e) => {
                     if let Some(sent) = self.probe_sent {
                         if sent.elapsed() >= PROBE_TIMEOUT {
                             return Err(Stop::Retry(format!(
@@ -276,23 +277,18 @@ impl Answer {
 
 /// A read or write of the handshake failed.
 fn handshake_lost(e: io::Error) -> Stop {
-    Stop::Retry(
-        if matches!(
-            e.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-        ) {
-            format!(
-                "the server did not answer the handshake within {} s",
-                IO_TIMEOUT.as_secs()
-            )
-        } else {
-            format!("connection lost during the handshake ({e})")
-        },
-    )
+    Stop::Retry(if timed_out(&e) {
+        format!(
+            "the server did not answer the handshake within {} s",
+            IO_TIMEOUT.as_secs()
+        )
+    } else {
+        format!("connection lost during the handshake ({e})")
+    })
 }
 
 /// Reads the answer's head (bounded); returns it and the bytes after it.
-fn read_answer(stream: &mut TcpStream) -> Result<(Answer, Vec<u8>), Stop> {
+fn read_answer(stream: &mut Stream) -> Result<(Answer, Vec<u8>), Stop> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 1024];
     let end = loop {
@@ -312,7 +308,6 @@ fn read_answer(stream: &mut TcpStream) -> Result<(Answer, Vec<u8>), Stop> {
                 ));
             }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(handshake_lost(e)),
         }
     };
@@ -348,8 +343,8 @@ fn parse_answer(head: &str) -> Result<Answer, Stop> {
 
 /// Reads on until `body` holds a newline (the server's reason is one line),
 /// bounded in size and time: the body is only there to be shown.
-fn read_first_line(stream: &mut TcpStream, body: &mut Vec<u8>) {
-    let _ = stream.set_read_timeout(Some(REFUSAL_READ));
+fn read_first_line(stream: &mut Stream, body: &mut Vec<u8>) {
+    let _ = stream.get_ref().set_read_timeout(Some(REFUSAL_READ));
     let mut chunk = [0u8; 512];
     while !body.contains(&b'\n') && body.len() < MAX_REFUSAL_BODY {
         match stream.read(&mut chunk) {

@@ -119,7 +119,7 @@ impl Seen {
     }
 }
 
-pub struct LogFile {
+pub struct Followed {
     /// The canonical path that was admitted.
     path: PathBuf,
     roots: Vec<PathBuf>,
@@ -157,7 +157,7 @@ pub struct LogFile {
     looked_past: Option<(u64, u64)>,
 }
 
-impl LogFile {
+impl Followed {
     /// A followed file, read from `pos` on. `file` is the file at `path`,
     /// or one of its older generations (a resume that starts behind a
     /// rotation). The bytes just before `pos` are remembered, so that a
@@ -169,7 +169,7 @@ impl LogFile {
         }
         let floor = file.metadata().and_then(|m| m.modified()).ok();
         let seen = vec![Seen::of(id, &file)];
-        LogFile {
+        Followed {
             path,
             roots,
             file: Some(file),
@@ -542,15 +542,16 @@ mod tests {
         }
     }
 
-    fn setup(tag: &str, content: &[u8]) -> (Dir, PathBuf, LogFile) {
-        let dir = std::env::temp_dir().join(format!("wstail-logfile-{tag}-{}", std::process::id()));
+    fn setup(tag: &str, content: &[u8]) -> (Dir, PathBuf, Followed) {
+        let dir =
+            std::env::temp_dir().join(format!("wstail-followed-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let dir = std::fs::canonicalize(&dir).unwrap();
         let path = dir.join("a.log");
         std::fs::write(&path, content).unwrap();
         let (_, file, meta) = access::open_verified(std::slice::from_ref(&dir), &path).unwrap();
-        let lf = LogFile::new(
+        let lf = Followed::new(
             path.clone(),
             vec![dir.clone()],
             file,
@@ -560,7 +561,7 @@ mod tests {
         (Dir(dir), path, lf)
     }
 
-    fn read_all(lf: &mut LogFile) -> Vec<u8> {
+    fn read_all(lf: &mut Followed) -> Vec<u8> {
         let mut out = Vec::new();
         let mut buf = [0u8; 7]; // small, to cross the mark's length
         loop {
