@@ -11,7 +11,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
-use log::info;
+use log::{info, warn};
 use tungstenite::error::ProtocolError;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -20,10 +20,10 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
 use crate::connlog::escape;
-use crate::followed::{Change, Followed};
+use crate::followed::{Change, Followed, Skipped};
 use crate::generations;
 use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
-use crate::meta::{Meta, Position, Previous};
+use crate::meta::{Event, Meta, Position, Previous};
 use crate::query::Format;
 use crate::sockio::timed_out;
 use crate::stall::Stalling;
@@ -364,6 +364,9 @@ impl<'a> Follower<'a> {
         let event = self.file.switch(change);
         self.chunker
             .restart(self.file.pos(), self.file.before().clone());
+        for skipped in self.file.take_skipped() {
+            self.report_skipped(&skipped)?;
+        }
         if let Some(event) = event {
             // The path came from a client: escaped, in quotes.
             info!(
@@ -472,6 +475,30 @@ impl<'a> Follower<'a> {
     /// Queues one meta frame.
     fn write_meta(&mut self, m: &Meta) -> Result<(), End> {
         self.write(Message::binary(m.to_json().into_bytes()))
+    }
+
+    /// Data the follower knows it skipped (compressed before it was read):
+    /// a log line, and with `meta=1` `{"event":"skipped","bytes":N}` (no
+    /// `bytes` when the size is not known).
+    fn report_skipped(&mut self, skipped: &Skipped) -> Result<(), End> {
+        let size = match skipped.bytes {
+            Some(n) => format!("{n} bytes"),
+            None => "an unknown number of bytes".to_string(),
+        };
+        warn!(
+            "{}: \"{}\": skipped {size}: \"{}\" was compressed before it was read",
+            self.label,
+            escape(self.file.path().as_os_str().as_bytes()),
+            escape(skipped.path.as_os_str().as_bytes()),
+        );
+        if self.meta {
+            self.write_meta(&Meta::Event(Event {
+                name: "skipped".to_string(),
+                bytes: skipped.bytes,
+            }))?;
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// With `meta=1`: the event, then the new resume point, so that a client

@@ -28,6 +28,7 @@ pub mod filter;
 pub mod follow;
 pub mod followed;
 pub mod generations;
+pub mod gzip;
 pub mod handshake;
 pub mod http;
 pub mod limits;

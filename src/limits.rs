@@ -163,6 +163,13 @@ pub const MAX_SEEN: usize = 64;
 /// rotated on between the listing and its opening (a rotation storm).
 pub const GENERATION_RELIST: usize = 3;
 
+/// Bytes of a finished file read, at most, to tell whether a gzip
+/// generation newer than it is its own compressed copy (its CRC-32 over
+/// them), or another file that was compressed before it was read (then
+/// reported as skipped): one read of a rotated log, once per rotation.
+/// A longer file is not judged, and nothing is reported for it.
+pub const MAX_COPY_CHECK: u64 = 1 << 30;
+
 /// Smallest and largest `--heartbeat`, in seconds (0 turns it off); a day
 /// is already longer than any proxy keeps an idle connection.
 pub const HEARTBEAT_RANGE: (f64, f64) = (0.0, 86_400.0);

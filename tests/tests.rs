@@ -12,6 +12,7 @@ mod before;
 mod bounds;
 mod cli;
 mod client;
+mod compress;
 mod filter;
 mod generations;
 mod hosts;
