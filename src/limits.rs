@@ -129,8 +129,8 @@ pub const LIST_MAX_VISITED: usize = 20_000;
 /// `/?list` reads at most this many directories.
 pub const LIST_MAX_DIRS: usize = 1_000;
 
-/// Dangling symlinks followed by hand, at most, to judge a path that names
-/// nothing (403 if it leads out of the roots, else 404): a loop of links
+/// Symlinks followed, at most, while resolving one client-named path
+/// component by component (`access::canonical_within`): a loop of links
 /// must end. The kernel's own limit for one path lookup is 40 too.
 pub const MAX_SYMLINKS: usize = 40;
 
