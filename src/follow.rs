@@ -9,6 +9,7 @@
 
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
 use log::{info, warn};
@@ -455,9 +456,19 @@ impl<'a> Follower<'a> {
         Ok(())
     }
 
-    /// The newest older generation of the file, for a start frame at 0.
+    /// The generation just older than the file being read, for a start
+    /// frame at 0: the newest older one when it is the file at the path, the
+    /// next in the chain when it is itself an older generation (`inode=`).
     fn previous(&self) -> Option<Previous> {
-        let g = generations::newest(self.file.path(), self.file.roots())?;
+        let (path, roots) = (self.file.path(), self.file.roots());
+        let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
+        let g = if at_path == Some(self.file.inode()) {
+            generations::newest(path, roots)?
+        } else {
+            let chain = generations::older(path, roots);
+            let at = chain.iter().position(|g| g.inode == self.file.inode())?;
+            chain.into_iter().nth(at + 1)?
+        };
         let path = g.path.to_string_lossy().into_owned();
         Some(match g.compressed {
             Some(c) => Previous::Compressed {
