@@ -19,11 +19,14 @@
 //!   connect → close), next to the plain tail of the same file;
 //! - filter: a `match=` text no line holds, over a 1 GB file (the whole
 //!   backward scan, connect → close), next to `grep -c -F -i` of the same
-//!   text and file.
+//!   text and file;
+//! - since: `since=` on a 1 GB file of timestamped lines, T at 10 %, 50 % and 90 %
+//!   and after the end: block reads (from the server's debug log) and time to
+//!   the first message, next to the plain tail's.
 //!
 //! Arguments (after `cargo bench --bench bench --`): `quick` (smaller files
 //! and fewer samples, for a try), or any of `tail`, `throughput`, `latency`,
-//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter` to run only those parts. Big files go to `$TMPDIR` (or
+//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter`, `since` to run only those parts. Big files go to `$TMPDIR` (or
 //! `/tmp`) and are removed as soon as each part is done.
 
 use std::fmt::Write as _;
@@ -318,6 +321,126 @@ fn bench_tail(report: &mut Report, dir: &TempDir, quick: bool) {
         "≤ 2×",
         Some(r <= 2.0),
     );
+}
+
+// ----------------------------------------------------------------- since --
+
+/// Line `n` of the `since=` file: `LINE` bytes, stamped `n` milliseconds
+/// after 2026-01-01T00:00:00Z.
+fn make_stamped_line(n: u64, out: &mut Vec<u8>) {
+    let start = out.len();
+    let _ = write!(
+        out,
+        "{} INFO  worker-{} request {n:010} <ok> & done ",
+        stamp(n),
+        n % 8
+    );
+    let used = out.len() - start;
+    out.extend(std::iter::repeat_n(b'x', LINE - 1 - used));
+    out.push(b'\n');
+}
+
+/// The RFC 3339 time of stamped line `n`.
+fn stamp(n: u64) -> String {
+    let s = n / 1000;
+    format!(
+        "2026-01-01T{:02}:{:02}:{:02}.{:03}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        n % 1000
+    )
+}
+
+/// `since=` on a large file: block reads (from the server's debug log) and
+/// time to the first message, for T at 10 %, 50 % and 90 % of the file and
+/// after its end, next to the plain tail's time to its first message.
+fn bench_since(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("since= …");
+    let (size, label) = if quick {
+        (200_000_000u64, "200 MB")
+    } else {
+        (1_000_000_000, "1 GB")
+    };
+    let runs = if quick { 5 } else { 20 };
+    let path = dir.join("since.log");
+    let t = Instant::now();
+    let lines = size / LINE as u64;
+    {
+        let mut f = File::create(&path).unwrap();
+        let mut buf = Vec::with_capacity(1 << 20);
+        let mut n = 0;
+        while n < lines {
+            buf.clear();
+            while buf.len() + LINE <= 1 << 20 && n < lines {
+                make_stamped_line(n, &mut buf);
+                n += 1;
+            }
+            f.write_all(&buf).unwrap();
+        }
+    }
+    eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+    let log = dir.join("since-server.log");
+    let log_arg = log.to_string_lossy().into_owned();
+    let server = Server::rooted(
+        dir.path(),
+        &["--log-level", "debug", "--log-file", &log_arg],
+    );
+    // Connect → the first text message (or the close, when nothing is old).
+    let first = |query: &str| -> Duration {
+        let t = Instant::now();
+        let mut ws = connect(&server.ws_url(&path, query));
+        loop {
+            match ws.read() {
+                Ok(Message::Text(_) | Message::Close(_)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        t.elapsed()
+    };
+    let timed = |query: &str| -> Duration {
+        let mut v: Vec<Duration> = (0..runs + 2).map(|_| first(query)).skip(2).collect();
+        median(&mut v)
+    };
+    let plain = timed("?format=text&lines=1000");
+    report.row(
+        &format!("plain tail, {label}: first message (median of {runs})"),
+        ms(plain),
+        "",
+        "",
+        "",
+    );
+    let reads_logged = || -> Vec<u32> {
+        fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let at = l.find(" block reads")?;
+                l[..at].rsplit(' ').next()?.parse().ok()
+            })
+            .collect()
+    };
+    for (what, n) in [
+        ("10 %", lines / 10),
+        ("50 %", lines / 2),
+        ("90 %", lines * 9 / 10),
+        ("after the end", lines + 1000),
+    ] {
+        let before = reads_logged().len();
+        let took = timed(&format!("?format=text&since={}", stamp(n)));
+        let reads = reads_logged()[before..].iter().copied().max().unwrap_or(0);
+        let ratio = took.as_secs_f64() / plain.as_secs_f64();
+        report.add(
+            &format!("since= at {what} of {label}: first message"),
+            format!("{} ({reads} block reads of 64 KiB)", ms(took)),
+            &format!("plain tail: {}", ms(plain)),
+            &format!("{ratio:.2}×"),
+            "≤ 64 reads",
+            Some(reads > 0 && reads <= 64),
+        );
+    }
+    drop(server);
+    fs::remove_file(&path).unwrap();
 }
 
 // ------------------------------------------------------------ throughput --
@@ -932,6 +1055,9 @@ fn main() {
     eprintln!("wstail bench: {BIN}");
     if run("tail") {
         bench_tail(&mut report, &dir, quick);
+    }
+    if run("since") {
+        bench_since(&mut report, &dir, quick);
     }
     if run("throughput") {
         bench_throughput(&mut report, &dir, quick);

@@ -1,13 +1,14 @@
-//! Who may read what: the path rule (lexical check, then the canonical path
-//! re-checked component by component, regular files only; a path naming
-//! nothing judged by where its existing part leads), open-then-verify (what
-//! was opened is checked again, so a symlink swapped in between the check
-//! and the open does not win), and `authorize`, which decides whether a
-//! request may be answered at all — the Host rule against DNS rebinding, the
-//! browser origin rule against cross-site WebSocket hijacking and the token
-//! rule (with its constant-time compare). Each is a small function with a
-//! table-driven test, because this file is where a security reviewer should
-//! spend the afternoon.
+//! Who may read what: the path rule (lexical check, then the path resolved
+//! component by component as the kernel does, a symlink that leads out of
+//! the roots ending the walk with 403, regular files only; a path naming
+//! nothing is 404 only where its existing part lies in a root),
+//! open-then-verify (what was opened is checked again, so a symlink swapped
+//! in between the check and the open does not win), and `authorize`, which
+//! decides whether a request may be answered at all — the Host rule against
+//! DNS rebinding, the browser origin rule against cross-site WebSocket
+//! hijacking and the token rule (with its constant-time compare). Each is a
+//! small function with a table-driven test, because this file is where a
+//! security reviewer should spend the afternoon.
 
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
@@ -160,22 +161,144 @@ pub fn check_path(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> {
     Ok(canonical)
 }
 
-/// `path` canonicalized (symlinks resolved) and inside a root, or why not.
-/// When nothing is there, the refusal depends on where the longest existing
-/// part of the path leads (see `missing_refusal`), so that a symlink to an
-/// outside directory cannot tell what exists behind it.
+/// `path` resolved as the kernel resolves it (symlinks followed, a link's
+/// `..` taken from where the link really leads) and inside a root, or why
+/// not. Resolved component by component: at each symlink of `path` itself,
+/// just that prefix is resolved, and if it leads out of the roots the answer
+/// is 403 without a look at anything past it. So a symlink to an outside
+/// directory is no oracle: what exists behind it, or cannot be searched, or
+/// loops, makes no difference to the answer nor to the work done for it.
+/// What names nothing is 404 only where the part that exists lies inside a
+/// root.
 fn canonical_within(roots: &[PathBuf], path: &Path) -> Result<PathBuf, Refusal> {
-    let canonical = match std::fs::canonicalize(path) {
-        Ok(c) => c,
-        Err(e) if is_missing(&e) => return Err(missing_refusal(roots, path, 0)),
-        Err(e) => return Err(io_refusal(&e)),
-    };
-    if !within_any(&canonical, roots) {
-        return Err(Refusal::forbidden(
-            "the path leads outside the served roots",
-        ));
+    let mut links = 0;
+    match resolve(Resolved::root(), path, Some(roots), &mut links) {
+        Ok(r) if within_any(&r.path, roots) => Ok(r.path),
+        Ok(_) | Err(Stop::Outside) => Err(outside()),
+        Err(Stop::Missing(at)) if within_any(&at, roots) => Err(Refusal::not_found()),
+        Err(Stop::Denied(at)) if within_any(&at, roots) => {
+            Err(Refusal::forbidden("the file cannot be read by the server"))
+        }
+        Err(Stop::Loop(at)) if within_any(&at, roots) => Err(Refusal::forbidden(
+            "the path leads through too many symlinks",
+        )),
+        // Whatever stopped the walk out there, the answer is the same.
+        Err(Stop::Missing(_) | Stop::Denied(_) | Stop::Loop(_)) => Err(outside()),
     }
-    Ok(canonical)
+}
+
+fn outside() -> Refusal {
+    Refusal::forbidden("the path leads outside the served roots")
+}
+
+/// A path resolved so far: canonical (no symlink, `.` or `..` in it), and it
+/// exists; whether it is a directory (only a directory has names below it,
+/// and `..` after anything else is `ENOTDIR`, as for the kernel).
+struct Resolved {
+    path: PathBuf,
+    is_dir: bool,
+}
+
+impl Resolved {
+    fn root() -> Resolved {
+        Resolved {
+            path: PathBuf::from("/"),
+            is_dir: true,
+        }
+    }
+}
+
+/// Where and why resolving stopped short. `at` is the canonical part that
+/// exists, which decides the answer: inside a root the real reason, outside
+/// the same 403 whatever the reason.
+enum Stop {
+    /// A symlink of the judged path leads out of the roots.
+    Outside,
+    /// The next name is not there (or what is there is not a directory).
+    Missing(PathBuf),
+    /// `at` cannot be searched or a link in it not read (`EACCES` and the
+    /// like).
+    Denied(PathBuf),
+    /// More than `MAX_SYMLINKS` links followed (a loop, or a long chain).
+    Loop(PathBuf),
+}
+
+impl Stop {
+    fn from_io(e: &io::Error, at: &Path) -> Stop {
+        if is_missing(e) {
+            Stop::Missing(at.to_path_buf())
+        } else {
+            Stop::Denied(at.to_path_buf())
+        }
+    }
+}
+
+/// Resolves `path`'s components one by one from `from`, without any lexical
+/// shortcut: each name is looked at with `lstat`, a symlink's target is
+/// resolved from the directory holding the link (from `/` if absolute) by
+/// this same function, and `..` goes to the parent of the canonical path
+/// reached so far, which is where the kernel's `..` goes. With `judge`
+/// (the path a client named), each symlink's resolution must lie inside a
+/// root or the walk stops there (`Stop::Outside`); a link's own target is
+/// resolved unjudged (an absolute target starts outside the roots), and only
+/// where it leads counts. `links` counts every link followed, as the
+/// kernel's limit does.
+fn resolve(
+    from: Resolved,
+    path: &Path,
+    judge: Option<&[PathBuf]>,
+    links: &mut usize,
+) -> Result<Resolved, Stop> {
+    let mut cur = from;
+    for c in path.components() {
+        let name = match c {
+            Component::RootDir => {
+                cur = Resolved::root();
+                continue;
+            }
+            Component::CurDir | Component::Prefix(_) => continue,
+            Component::ParentDir if !cur.is_dir => return Err(Stop::Missing(cur.path)),
+            Component::ParentDir => {
+                cur.path.pop(); // `/..` is `/`
+                continue;
+            }
+            Component::Normal(name) => name,
+        };
+        if !cur.is_dir {
+            return Err(Stop::Missing(cur.path));
+        }
+        let next = cur.path.join(name);
+        let meta = std::fs::symlink_metadata(&next).map_err(|e| Stop::from_io(&e, &cur.path))?;
+        if !meta.file_type().is_symlink() {
+            cur = Resolved {
+                path: next,
+                is_dir: meta.is_dir(),
+            };
+            continue;
+        }
+        *links += 1;
+        if *links > MAX_SYMLINKS {
+            return Err(Stop::Loop(cur.path));
+        }
+        let target = std::fs::read_link(&next).map_err(|e| Stop::from_io(&e, &cur.path))?;
+        let text = target.as_os_str().as_bytes();
+        if text.is_empty() {
+            return Err(Stop::Missing(cur.path)); // `ENOENT`, as for the kernel
+        }
+        let dir_only = text.ends_with(b"/") || text.ends_with(b"/.");
+        let to = resolve(cur, &target, None, links)?;
+        if dir_only && !to.is_dir {
+            return Err(Stop::Missing(to.path));
+        }
+        if let Some(roots) = judge
+            && !within_any(&to.path, roots)
+        {
+            // Nothing past this link is looked at.
+            return Err(Stop::Outside);
+        }
+        cur = to;
+    }
+    Ok(cur)
 }
 
 fn is_missing(e: &io::Error) -> bool {
@@ -184,54 +307,6 @@ fn is_missing(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
     )
-}
-
-/// The refusal for a path that names nothing: 404 only if its longest
-/// existing prefix, canonicalized, is inside a root, and a dangling symlink
-/// right after that prefix (followed lexically, at most `MAX_SYMLINKS` deep)
-/// leads into one too; otherwise 403, whether or not something is there.
-fn missing_refusal(roots: &[PathBuf], path: &Path, depth: usize) -> Refusal {
-    let outside = || Refusal::forbidden("the path leads outside the served roots");
-    if depth > MAX_SYMLINKS {
-        return Refusal::forbidden("the path leads through too many symlinks");
-    }
-    // The longest prefix that canonicalizes (`/` always does).
-    let mut rest: Vec<&OsStr> = Vec::new();
-    let mut prefix = path;
-    let base = loop {
-        match std::fs::canonicalize(prefix) {
-            Ok(c) => break c,
-            Err(e) if !is_missing(&e) => return io_refusal(&e),
-            Err(_) => {}
-        }
-        match (prefix.parent(), prefix.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name);
-                prefix = parent;
-            }
-            _ => return outside(),
-        }
-    };
-    if !within_any(&base, roots) {
-        return outside();
-    }
-    // The next name: a dangling symlink (or one in a loop) is followed by
-    // hand; anything else there means the name after it is what is missing.
-    let Some(next) = rest.pop() else {
-        return Refusal::not_found();
-    };
-    let link = base.join(next);
-    let Ok(target) = std::fs::read_link(&link) else {
-        return Refusal::not_found();
-    };
-    let mut resolved = base.join(target); // an absolute target replaces `base`
-    for name in rest.iter().rev() {
-        resolved.push(name);
-    }
-    match lexical_normalize(resolved.as_os_str().as_bytes()) {
-        Some(p) => missing_refusal(roots, &p, depth + 1),
-        None => outside(),
-    }
 }
 
 fn io_refusal(e: &io::Error) -> Refusal {
@@ -930,6 +1005,87 @@ mod tests {
             let got = check_path(&roots, format!("{r}/{rel}").as_bytes());
             assert_eq!(got.map_err(|e| e.status()), Err(*want), "{rel}");
         }
+    }
+
+    /// Link targets are resolved as the kernel resolves them, not on their
+    /// text: `sub2/..` after a symlinked directory is the parent of where
+    /// `sub2` leads. Whatever lies behind a symlink that leads out of the
+    /// roots (a file, nothing, a loop, a directory the walk never enters)
+    /// gives one and the same answer; inside, the answer is the kernel's.
+    #[test]
+    fn link_targets_resolve_as_the_kernel_does() {
+        let s = Scratch::new("kernel");
+        let root = s.0.join("root");
+        let out = s.0.join("out");
+        std::fs::create_dir_all(root.join("sub/deep")).unwrap();
+        std::fs::create_dir_all(out.join("dir")).unwrap();
+        std::fs::write(out.join("secret"), "s").unwrap();
+        std::fs::write(root.join("a.log"), "a").unwrap();
+        std::fs::write(root.join("sub/a.log"), "sub").unwrap();
+        let link = |target: &Path, name: &str| std::os::unix::fs::symlink(target, root.join(name));
+        let rel = |target: &str, name: &str| link(Path::new(target), name);
+        link(&out.join("dir"), "sub2").unwrap();
+        rel("sub2/../secret", "d_exists").unwrap();
+        rel("sub2/../nothere", "d_missing").unwrap();
+        rel("sub2/../dir/../secret", "d_twice").unwrap();
+        rel("sub/deep", "subd").unwrap();
+        rel("subd/../a.log", "updown").unwrap();
+        rel("sub/../a.log", "plain_up").unwrap();
+        rel("../root/a.log", "out_and_back").unwrap();
+        rel("..", "up").unwrap();
+        rel("a.log/../a.log", "file_then_up").unwrap();
+        rel("a.log/", "slash_file").unwrap();
+        rel("sub/", "slash_dir").unwrap();
+        link(&out, "outd").unwrap();
+        std::os::unix::fs::symlink("loop", out.join("loop")).unwrap();
+        link(&out.join("loop"), "loopy").unwrap();
+        link(&root.join("loop-a"), "loop-a").unwrap();
+        link(Path::new("/proc/self/root"), "procroot").unwrap();
+        let roots = vec![root.clone()];
+        let r = root.to_str().unwrap();
+        let outside = outside();
+        let refused = |rel: &str| -> (u16, String) {
+            match check_path(&roots, format!("{r}/{rel}").as_bytes()) {
+                Ok(p) => panic!("{rel}: admitted as {p:?}"),
+                Err(e) => (e.status(), e.reason().to_string()),
+            }
+        };
+        for rel in [
+            "d_exists",
+            "d_missing",
+            "d_twice",
+            "sub2",
+            "sub2/x",
+            "up/root/a.log",
+            "up/nothing",
+            "outd/secret",
+            "outd/nothing/x",
+            "outd/loop",
+            "outd/loop/x",
+            "outd/secret/x",
+            "loopy",
+            "loopy/x",
+            "procroot/etc/passwd",
+            "procroot/etc/nonexistent",
+            "procroot/nonexistent/x",
+            "procroot/proc/999999999/root/x",
+            "procroot/proc/1/root/x",
+        ] {
+            assert_eq!(refused(rel), (403, outside.reason().to_string()), "{rel}");
+        }
+        let served = |rel: &str| check_path(&roots, format!("{r}/{rel}").as_bytes());
+        assert_eq!(served("updown").unwrap(), root.join("sub/a.log"));
+        assert_eq!(served("plain_up").unwrap(), root.join("a.log"));
+        assert_eq!(served("out_and_back").unwrap(), root.join("a.log"));
+        assert_eq!(served("slash_dir/a.log").unwrap(), root.join("sub/a.log"));
+        assert_eq!(refused("file_then_up").0, 404);
+        assert_eq!(refused("slash_file").0, 404);
+        assert_eq!(refused("subd/missing").0, 404);
+        assert_eq!(refused("slash_dir").0, 403);
+        assert_eq!(
+            refused("loop-a"),
+            (403, "the path leads through too many symlinks".to_string())
+        );
     }
 
     /// The flags are right for this architecture: `O_PATH | O_NOFOLLOW`

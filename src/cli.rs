@@ -104,6 +104,13 @@ Options:
                             the file is missing or not a readable regular
                             file, resuming without loss or repeats
                             [default: off]
+      --since T             start at the first line stamped at or after T
+                            instead of at the last lines: 2026-12-01T14:02:00Z,
+                            \"2026-12-01 14:02\" (the file's own clock),
+                            -90s, -15m, -2h, -1d [default: off]
+      --match TEXT          print only lines that contain TEXT (repeatable:
+                            any of them; plain text, ASCII case-insensitive)
+      --exclude TEXT        leave out lines that contain TEXT (repeatable)
   -h, --help                print this help
   -V, --version             print the version
 "
@@ -190,6 +197,9 @@ fn parse_tail(mut p: Parser) -> Result<Command, UsageError> {
             "--html" => raw.html = true,
             "--token" => raw.token = Some(p.value()?),
             "--retry" => raw.retry = true,
+            "--since" => raw.since = Some(p.value()?),
+            "--match" => raw.matches.push(p.value()?),
+            "--exclude" => raw.excludes.push(p.value()?),
             _ => return Err(p.unknown(opt)),
         }
     }
@@ -575,6 +585,37 @@ mod tests {
         assert_eq!(d.lines, 10);
         assert!(!d.follow && !d.retry);
         assert_eq!(d.urls, vec!["ws://h:1/a", "-"]);
+        assert!(d.since.is_none() && d.matches.is_empty() && d.excludes.is_empty());
+    }
+
+    #[test]
+    fn history_options() {
+        let t = tail(&[
+            "tail",
+            "--since",
+            "-15m",
+            "--match",
+            "error",
+            "--match=warn ing",
+            "--exclude",
+            "healthcheck",
+            "ws://h:1/a",
+        ]);
+        assert_eq!(t.since.as_deref(), Some("-15m"));
+        assert_eq!(t.matches, vec!["error", "warn ing"]);
+        assert_eq!(t.excludes, vec!["healthcheck"]);
+        assert!(
+            tail(&["tail", "--since", "2026-12-01 14:02", "ws://h/a"])
+                .since
+                .is_some()
+        );
+        let e = err(&["tail", "--since", "yesterday", "ws://h:1/a"]);
+        assert!(
+            e.starts_with("invalid value for '--since': 'yesterday' is not a time")
+                && e.contains("-15m"),
+            "{e}"
+        );
+        assert!(err(&["tail", "ws://h:1/a", "--match"]).contains("needs a value"));
     }
 
     #[test]

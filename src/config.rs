@@ -9,10 +9,11 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::access::{Hosts, Origins, normalize_origin};
 use crate::limits::{HEARTBEAT_RANGE, INTERVAL_RANGE, MAX_TOKEN_LEN, PONG_TIMEOUT_RANGE};
+use crate::timestamp;
 
 /// `wstail serve --listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8765";
@@ -81,6 +82,12 @@ pub struct TailConfig {
     pub html: bool,
     pub token: Option<String>,
     pub retry: bool,
+    /// `--since T`, as given (checked; a relative time is counted by the
+    /// server, when it is asked).
+    pub since: Option<String>,
+    /// `--match` / `--exclude` texts, sent as `match=` / `exclude=`.
+    pub matches: Vec<String>,
+    pub excludes: Vec<String>,
     pub urls: Vec<String>,
 }
 
@@ -113,6 +120,9 @@ pub struct RawTail {
     pub html: bool,
     pub token: Option<OsString>,
     pub retry: bool,
+    pub since: Option<OsString>,
+    pub matches: Vec<OsString>,
+    pub excludes: Vec<OsString>,
     pub urls: Vec<OsString>,
 }
 
@@ -165,6 +175,8 @@ pub enum UsageError {
         error: String,
     },
     RootNotDir(String),
+    /// `--since` not understood: the reason names the forms accepted.
+    Since(String),
     /// `--scan-limit`.
     Bytes {
         opt: &'static str,
@@ -217,6 +229,7 @@ impl fmt::Display for UsageError {
                 f,
                 "invalid value '{value}' for '{opt}': expected seconds from {min} to {max}"
             ),
+            Since(reason) => write!(f, "invalid value for '--since': {reason}"),
             Token(from) => write!(
                 f,
                 "invalid token from {from}: use 1 to {MAX_TOKEN_LEN} characters of {TOKEN_ALPHABET_TEXT} (a URL would mangle others: & # % ? + space, control bytes); for example 'openssl rand -hex 32'"
@@ -440,12 +453,28 @@ impl RawTail {
                     .map_err(|u| UsageError::UrlNotUtf8(lossy(&u)))?,
             );
         }
+        let since = match self.since {
+            Some(v) => {
+                let v = text("--since", v)?;
+                if let Err(reason) = timestamp::parse_target(&v, SystemTime::now()) {
+                    return Err(UsageError::Since(reason));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let texts = |opt, given: Vec<OsString>| -> Result<Vec<String>, UsageError> {
+            given.into_iter().map(|v| text(opt, v)).collect()
+        };
         Ok(TailConfig {
             lines,
             follow: self.follow,
             html: self.html,
             token: token(self.token)?,
             retry: self.retry,
+            since,
+            matches: texts("--match", self.matches)?,
+            excludes: texts("--exclude", self.excludes)?,
             urls,
         })
     }

@@ -3,13 +3,15 @@
 //! the path rule admit it, and record what was answered in the connection's
 //! one log line (`connlog.rs`).
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::net::TcpStream;
 use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
 
 use crate::handshake::{derive_accept_key, valid_client_key};
-use tungstenite::WebSocket;
+use log::debug;
 use tungstenite::protocol::{Role, WebSocketConfig};
+use tungstenite::{Message, WebSocket};
 
 use crate::access;
 use crate::chunk::Chunker;
@@ -19,12 +21,15 @@ use crate::filter::Filter;
 use crate::follow::{End, Follower, StartPoint, Timing};
 use crate::followed::{Change, Followed};
 use crate::http::{self, Answer, Request};
-use crate::limits::{MAX_CLIENT_MESSAGE, WS_READ_BUFFER};
+use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_READ_BUFFER};
+use crate::meta::Meta;
 use crate::query::{self, Query};
 use crate::refusal::Refusal;
+use crate::since::{self, Since};
 use crate::stall::Stalling;
 use crate::tag::Tag;
-use crate::{download, list, page, resume, scan, tail};
+use crate::timestamp::{self, YearHint};
+use crate::{download, generations, list, magic, page, resume, scan, tail};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -108,6 +113,10 @@ struct Upgrade {
     /// resume found the rest there).
     reading_copy: bool,
     filter: Filter,
+    /// `since=` stopped at the scan limit (`"limit":true`).
+    since_limited: bool,
+    /// The file's tail holds a NUL byte (`{"event":"binary"}` first).
+    binary: bool,
 }
 
 /// Routes a request: answers an HTTP route and records the answer, or
@@ -166,7 +175,7 @@ fn open_named(
 }
 
 /// The status of the page opened on a path: the one the WebSocket request
-/// would get (200, 403, 404), so that curl and scanners see the truth. When
+/// would get (200, 403, 404, 410 for `inode=`), so that curl and scanners see the truth. When
 /// a token is required and not given, the lexical check only: no file-system
 /// lookup, so no existence oracle for those without the token.
 fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
@@ -174,7 +183,10 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
         return 200;
     }
     let checked = if access::token_holder(req, q, cfg) {
-        open_named(cfg, &q.path).map(drop)
+        // inode= too: the page asks this way whether a generation is gone.
+        open_named(cfg, &q.path)
+            .and_then(|opened| pick_generation(&cfg.roots, opened, q.inode))
+            .map(drop)
     } else {
         access::lexical_check(&cfg.roots, &access::unalias(&cfg.root_aliases, &q.path)).map(drop)
     };
@@ -205,19 +217,16 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
             "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64",
         ));
     };
-    let (canonical, file, meta) = open_named(cfg, &q.path)?;
+    let at_path = open_named(cfg, &q.path)?;
+    let (canonical, file, meta) = pick_generation(&cfg.roots, at_path, q.inode)?;
     let id = access::file_id(&meta);
     let len = meta.len();
     let filter = Filter::new(&q.matches, &q.excludes);
-    if let Some(inode) = q.inode.filter(|&i| i != id.1) {
-        return Err(Refusal::new(
-            410,
-            format!("inode={inode} is not the file at this path; ask again without inode="),
-        ));
-    }
+    refuse_compressed(&file)?;
 
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
+    let mut since_limited = false;
     let mut reading_copy = false;
     let (mut file, mut id) = (file, id);
     let start = match q.resume {
@@ -246,10 +255,20 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
                 }
             }
         }
+        None if q.since.is_some() => {
+            let (at, limited) = since_start(&file, &meta, &q, cfg.scan_limit)?;
+            since_limited = limited;
+            at
+        }
         // The last lines (before= a byte or at the end): scanned for once
         // the WebSocket is open (`scan_window`).
         None => len,
     };
+    // The file's own length: a resume may have picked another generation.
+    let binary = q.meta
+        && file
+            .metadata()
+            .is_ok_and(|m| tail_is_binary(&file, m.len()));
     Ok(Upgrade {
         key: key.to_string(),
         canonical,
@@ -260,6 +279,8 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         first_event,
         reading_copy,
         filter,
+        since_limited,
+        binary,
         q,
     })
 }
@@ -284,12 +305,36 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
-    let (start, window) = if up.q.resume.is_none() {
+    if up.binary
+        && let Err(e) = ws.send(Message::binary(Meta::event("binary").to_json()))
+    {
+        log.ended(format!("the client went away: {e}"));
+        return;
+    }
+    let (start, window) = if up.q.resume.is_none() && up.q.since.is_none() {
         match scan_window(&mut ws, &up.file, up.len, &up.q, cfg, &up.filter) {
             Ok(w) => (w.start, Some(w)),
             Err(end) => {
                 log.ended(format!("{} (during the backward scan)", end.describe()));
                 scan::close(&mut ws, &end);
+                return;
+            }
+        }
+    } else if up.since_limited {
+        // since= stopped at the scan limit: the start frame says so.
+        match Tag::of_file(&up.file, up.start) {
+            Ok(tag) => (
+                up.start,
+                Some(StartPoint {
+                    first: up.start,
+                    start: up.start,
+                    tag,
+                    limited: true,
+                    end: None,
+                }),
+            ),
+            Err(e) => {
+                log.ended(format!("reading the file failed: {e}"));
                 return;
             }
         }
@@ -362,4 +407,96 @@ fn scan_window(
         limited: w.limited,
         end: q.before.map(|_| w.end),
     })
+}
+
+/// `inode=I` without `from=`: the file at the path when it is inode I, else
+/// the older generation of it that is (read under the log's path, as a
+/// resume into it is: followed, it goes on to the newer generations); none
+/// → 410. Without `inode=`, the file at the path.
+fn pick_generation(
+    roots: &[PathBuf],
+    at_path: (PathBuf, File, Metadata),
+    inode: Option<u64>,
+) -> Result<(PathBuf, File, Metadata), Refusal> {
+    let (canonical, file, meta) = at_path;
+    let Some(inode) = inode.filter(|&i| i != access::file_id(&meta).1) else {
+        return Ok((canonical, file, meta));
+    };
+    let gone = || {
+        Refusal::new(
+            410,
+            format!(
+                "inode={inode} is neither the file at this path nor one of its older generations (deleted, or compressed); ask again without inode="
+            ),
+        )
+    };
+    let g = generations::find(&canonical, roots, inode).ok_or_else(gone)?;
+    let file = g.open(roots).ok_or_else(gone)?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Refusal::new(500, format!("reading the file failed: {e}")))?;
+    // The log's own path: the follower reads the generation as a resume
+    // into it would (and, following, goes on to the newer ones).
+    Ok((canonical, file, meta))
+}
+
+/// 415 for a compressed file (judged by its first bytes): it is not
+/// followed or shown as text; the reason says to download it.
+fn refuse_compressed(file: &File) -> Result<(), Refusal> {
+    match magic::file_compression(file) {
+        Ok(Some(c)) => Err(Refusal::new(
+            415,
+            format!(
+                "the file is {c}-compressed and is not followed; download it with ?download and decompress it"
+            ),
+        )),
+        Ok(None) => Ok(()),
+        Err(e) => Err(Refusal::new(500, format!("reading the file failed: {e}"))),
+    }
+}
+
+/// Where `since=` starts: the binary search of `since.rs` over the file as
+/// it is now, reading at most `limit` bytes (`--scan-limit`; true in the
+/// answer when that stopped it); 422 when no timestamp is recognised.
+fn since_start(
+    file: &File,
+    meta: &Metadata,
+    q: &Query,
+    limit: u64,
+) -> Result<(u64, bool), Refusal> {
+    let Some(target) = &q.since else {
+        return Ok((meta.len(), false));
+    };
+    let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
+    let began = Instant::now();
+    let found = since::find(file, meta.len(), target, hint, limit);
+    if let Ok((since, cost)) = &found {
+        debug!(
+            "since=: {since:?} of {} bytes after {} block reads ({} bytes) in {:.3} ms",
+            meta.len(),
+            cost.reads,
+            cost.bytes,
+            began.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    match found.map(|(since, _)| since) {
+        Ok(Since::At(at)) => Ok((at, false)),
+        Ok(Since::Limit(at)) => Ok((at, true)),
+        Ok(Since::NoTimestamps) => Err(Refusal::new(
+            422,
+            format!(
+                "since= needs timestamps, and none was recognised at the start of the file or at its end; known formats: {}",
+                timestamp::KNOWN_FORMATS
+            ),
+        )),
+        Err(e) => Err(Refusal::new(500, format!("reading the file failed: {e}"))),
+    }
+}
+
+/// True when the file's last block (its tail) holds a NUL byte: a binary
+/// file, announced with `{"event":"binary"}` before anything else.
+fn tail_is_binary(file: &File, len: u64) -> bool {
+    let n = len.min(TAIL_BLOCK as u64);
+    let mut buf = vec![0u8; n as usize];
+    tail::ReadAt::read_exact_at(file, &mut buf, len - n).is_ok() && magic::is_binary(&buf)
 }

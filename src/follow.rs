@@ -9,9 +9,10 @@
 
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
-use log::info;
+use log::{info, warn};
 use tungstenite::error::ProtocolError;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -20,10 +21,10 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 use crate::ansi::AnsiHtml;
 use crate::chunk::{Chunker, Flush};
 use crate::connlog::escape;
-use crate::followed::{Change, Followed};
+use crate::followed::{Change, Followed, Skipped};
 use crate::generations;
 use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
-use crate::meta::{Meta, Position, Previous};
+use crate::meta::{Event, Meta, Position, Previous};
 use crate::query::Format;
 use crate::sockio::timed_out;
 use crate::stall::Stalling;
@@ -364,6 +365,9 @@ impl<'a> Follower<'a> {
         let event = self.file.switch(change);
         self.chunker
             .restart(self.file.pos(), self.file.before().clone());
+        for skipped in self.file.take_skipped() {
+            self.report_skipped(&skipped)?;
+        }
         if let Some(event) = event {
             // The path came from a client: escaped, in quotes.
             info!(
@@ -452,9 +456,19 @@ impl<'a> Follower<'a> {
         Ok(())
     }
 
-    /// The newest older generation of the file, for a start frame at 0.
+    /// The generation just older than the file being read, for a start
+    /// frame at 0: the newest older one when it is the file at the path, the
+    /// next in the chain when it is itself an older generation (`inode=`).
     fn previous(&self) -> Option<Previous> {
-        let g = generations::newest(self.file.path(), self.file.roots())?;
+        let (path, roots) = (self.file.path(), self.file.roots());
+        let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
+        let g = if at_path == Some(self.file.inode()) {
+            generations::newest(path, roots)?
+        } else {
+            let chain = generations::older(path, roots);
+            let at = chain.iter().position(|g| g.inode == self.file.inode())?;
+            chain.into_iter().nth(at + 1)?
+        };
         let path = g.path.to_string_lossy().into_owned();
         Some(match g.compressed {
             Some(c) => Previous::Compressed {
@@ -472,6 +486,30 @@ impl<'a> Follower<'a> {
     /// Queues one meta frame.
     fn write_meta(&mut self, m: &Meta) -> Result<(), End> {
         self.write(Message::binary(m.to_json().into_bytes()))
+    }
+
+    /// Data the follower knows it skipped (compressed before it was read):
+    /// a log line, and with `meta=1` `{"event":"skipped","bytes":N}` (no
+    /// `bytes` when the size is not known).
+    fn report_skipped(&mut self, skipped: &Skipped) -> Result<(), End> {
+        let size = match skipped.bytes {
+            Some(n) => format!("{n} bytes"),
+            None => "an unknown number of bytes".to_string(),
+        };
+        warn!(
+            "{}: \"{}\": skipped {size}: \"{}\" was compressed before it was read",
+            self.label,
+            escape(self.file.path().as_os_str().as_bytes()),
+            escape(skipped.path.as_os_str().as_bytes()),
+        );
+        if self.meta {
+            self.write_meta(&Meta::Event(Event {
+                name: "skipped".to_string(),
+                bytes: skipped.bytes,
+            }))?;
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// With `meta=1`: the event, then the new resume point, so that a client

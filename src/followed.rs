@@ -19,16 +19,27 @@
 //! if its bytes before the read position are those that were read, the
 //! copy is read on from there first, so that what was written after the
 //! last read and before the truncation is not lost.
+//!
+//! Events say what happened: a file renamed away is `rotated`, even when it
+//! was deleted soon after (logrotate `compress` without `delaycompress`
+//! compresses the renamed file and deletes it; `rotate 0` deletes it) —
+//! the name the open file last had (`/proc/self/fd`) tells a rename from a
+//! deletion at the path, which alone is `deleted` and then `recreated`.
+//! What a follower knows it skipped (a generation compressed before it was
+//! read, a `copytruncate` copy compressed before the rest of it was read)
+//! it reports (`Skipped`).
 
 use std::fs::File;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::access;
 use crate::generations::{self, Generation};
-use crate::limits::{GENERATION_RELIST, MAX_SEEN};
+use crate::gzip;
+use crate::limits::{GENERATION_RELIST, MAX_COPY_CHECK, MAX_SEEN};
 use crate::meta::Born;
 use crate::tag::{TAG_BYTES, Tag, Window};
 
@@ -64,6 +75,16 @@ impl Change {
             Change::Unreadable => "unreadable",
         }
     }
+}
+
+/// Data a follower knows it skipped: it was compressed before it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The compressed file that holds it.
+    pub path: PathBuf,
+    /// How many bytes (from a gzip trailer; `None` for other compressions,
+    /// whose size is not known without decompressing).
+    pub bytes: Option<u64>,
 }
 
 /// What an `fstat` of the open file said.
@@ -137,6 +158,10 @@ pub struct Followed {
     /// The size and modification time at which `before` was last found in
     /// the file.
     verified: Option<(u64, Option<SystemTime>)>,
+    /// The modification time the file had when it was last about to be
+    /// read and had not shrunk: a `copytruncate` copy made since is at
+    /// least as recent.
+    read_modified: Option<SystemTime>,
     /// The bytes before `pos` changed: the file was rewritten under us.
     rewritten: bool,
     /// What the last `available` saw, for the `check` that follows it (one
@@ -155,6 +180,11 @@ pub struct Followed {
     /// The empty new file at the path for which newer generations were
     /// looked for (see `check`).
     looked_past: Option<(u64, u64)>,
+    /// The open file was seen renamed away from the path (for a system
+    /// without `/proc`, where its last name cannot be read).
+    renamed: bool,
+    /// What the last `switch` knows it skipped, for the caller to report.
+    skipped: Vec<Skipped>,
 }
 
 impl Followed {
@@ -177,12 +207,15 @@ impl Followed {
             pos,
             before,
             verified: None,
+            read_modified: None,
             rewritten: false,
             stat: None,
             leaving_copy: None,
             seen,
             floor,
             looked_past: None,
+            renamed: false,
+            skipped: Vec::new(),
         }
     }
 
@@ -193,11 +226,18 @@ impl Followed {
         self.leaving_copy = Some(Change::Truncated);
     }
 
+    /// What the last `switch` knows it skipped (compressed before it was
+    /// read), oldest first; reported before the event it returned.
+    pub fn take_skipped(&mut self) -> Vec<Skipped> {
+        std::mem::take(&mut self.skipped)
+    }
+
     /// Follows another file from now on.
     fn set_file(&mut self, file: File, id: (u64, u64)) {
         let seen = Seen::of(id, &file);
         self.file = Some(file);
         self.id = id;
+        self.renamed = false;
         if !self.seen.iter().any(|s| s.same(&seen)) {
             if self.seen.len() >= MAX_SEEN {
                 self.seen.remove(0);
@@ -279,6 +319,9 @@ impl Followed {
             Some(f) if !self.rewritten => {
                 let m = f.metadata()?;
                 self.stat = Some(Stat::of(&m));
+                if m.len() >= self.pos {
+                    self.read_modified = m.modified().ok();
+                }
                 Ok(m.len().saturating_sub(self.pos))
             }
             _ => Ok(0),
@@ -327,12 +370,24 @@ impl Followed {
         match std::fs::metadata(&self.path) {
             // Deleted: the rest is read from the descriptor, then we wait.
             // Renamed away with nothing at the path yet: read on (the writer
-            // may still write to it) until a new file appears.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => (!linked).then_some(Change::Deleted),
+            // may still write to it) until a new file appears — also when
+            // the renamed file was deleted since (compressed): its writer
+            // may not have reopened yet.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if linked {
+                    self.renamed = true;
+                }
+                (!linked && !self.renamed_away(file)).then_some(Change::Deleted)
+            }
             Err(_) => None,
             Ok(now) if !now.is_file() => Some(Change::Unreadable),
             Ok(now) if (now.dev(), now.ino()) != self.id => {
-                if !linked {
+                if linked {
+                    self.renamed = true;
+                }
+                // Deleted at the path: recreated. Renamed (and perhaps
+                // deleted since: compressed, or `rotate 0`): a rotation.
+                if !linked && !self.renamed_away(file) {
                     Some(Change::Recreated)
                 } else if now.len() == 0 {
                     // A new, still empty file: a writer may still be
@@ -384,17 +439,20 @@ impl Followed {
     /// what was read.
     pub fn switch(&mut self, change: Change) -> Option<Change> {
         let was_waiting = self.file.is_none();
+        let verified = self.verified.take().and_then(|(_, m)| m);
+        let seen_at = self.read_modified.take().or(verified);
         self.rewritten = false;
         self.stat = None;
-        self.verified = None;
+        self.skipped.clear();
         match change {
             Change::Truncated => {
-                if self.leaving_copy.is_none()
-                    && let Some((g, file)) = self.copy_of_position()
-                {
-                    self.set_file(file, (g.dev, g.inode));
-                    self.leaving_copy = Some(Change::Truncated);
-                    return None;
+                if self.leaving_copy.is_none() {
+                    if let Some((g, file)) = self.copy_of_position() {
+                        self.set_file(file, (g.dev, g.inode));
+                        self.leaving_copy = Some(Change::Truncated);
+                        return None;
+                    }
+                    self.skipped = self.compressed_copy(seen_at).into_iter().collect();
                 }
                 self.restart();
                 Some(Change::Truncated)
@@ -405,6 +463,7 @@ impl Followed {
                 Some(change)
             }
             Change::Rotated => {
+                self.skipped = self.compressed_unread();
                 if let Some((g, file)) = self.next_generation() {
                     self.set_file(file, (g.dev, g.inode));
                     self.restart();
@@ -423,6 +482,99 @@ impl Followed {
     fn restart(&mut self) {
         self.pos = 0;
         self.before.clear();
+    }
+
+    /// True when the open file no longer has the path's name: it was
+    /// renamed away (perhaps deleted since). Its last name is read from
+    /// `/proc/self/fd` (a deleted file keeps the name it last had, followed
+    /// by ` (deleted)`); without `/proc`, whether this follower saw it
+    /// renamed.
+    fn renamed_away(&self, file: &File) -> bool {
+        use std::os::fd::AsRawFd;
+        let link = format!("/proc/self/fd/{}", file.as_raw_fd());
+        match std::fs::read_link(link) {
+            Ok(name) => {
+                let name = name.as_os_str().as_bytes();
+                let name = name.strip_suffix(b" (deleted)").unwrap_or(name);
+                name != self.path.as_os_str().as_bytes()
+            }
+            Err(_) => self.renamed,
+        }
+    }
+
+    /// After a rotation: the generations newer than the file just finished
+    /// that were compressed before they were read, oldest first — what the
+    /// follower skips. A compressed copy of the finished file itself (the
+    /// usual `compress`: the renamed file, compressed at once) is none of
+    /// them: its modification time is the file's own (logrotate keeps it),
+    /// or its gzip trailer names the finished file's bytes.
+    fn compressed_unread(&self) -> Vec<Skipped> {
+        let Some(file) = &self.file else {
+            return Vec::new();
+        };
+        let Ok(meta) = file.metadata() else {
+            return Vec::new();
+        };
+        let Ok(modified) = meta.modified() else {
+            return Vec::new();
+        };
+        let mut out: Vec<Skipped> = generations::all(&self.path, &self.roots)
+            .into_iter()
+            .filter(|g| {
+                g.compressed.is_some()
+                    && g.modified > modified
+                    && self.floor.is_none_or(|floor| g.modified >= floor)
+            })
+            .filter_map(|g| {
+                let bytes = match g.compressed {
+                    Some("gzip") => {
+                        let gz = g.open(&self.roots)?;
+                        let t = gzip::trailer(&gz, g.size)?;
+                        if gzip::is_copy_of(t, file, meta.len(), MAX_COPY_CHECK) {
+                            return None;
+                        }
+                        Some(u64::from(t.size))
+                    }
+                    _ => None,
+                };
+                Some(Skipped {
+                    path: g.path,
+                    bytes,
+                })
+            })
+            .collect();
+        out.reverse();
+        out
+    }
+
+    /// After a truncation with no plain copy to read on: the newest
+    /// generation, when it is compressed and was written no earlier than
+    /// the file was last seen whole (`seen_at`) — the `copytruncate` copy,
+    /// compressed before the rest of it was read. What it holds past the
+    /// read position was skipped (known from a gzip trailer).
+    fn compressed_copy(&self, seen_at: Option<SystemTime>) -> Option<Skipped> {
+        let seen_at = seen_at?;
+        let g = generations::all(&self.path, &self.roots)
+            .into_iter()
+            .next()?;
+        if g.compressed.is_none() || g.modified < seen_at {
+            return None;
+        }
+        let bytes = match g.compressed {
+            Some("gzip") => {
+                let gz = g.open(&self.roots)?;
+                let size = u64::from(gzip::trailer(&gz, g.size)?.size);
+                if size <= self.pos {
+                    return None;
+                }
+                Some(size - self.pos)
+            }
+            _ => None,
+        };
+        Some(Skipped {
+            path: g.path,
+            bytes,
+        })
     }
 
     /// Opens the file at the path, from its start; when it cannot be, waits
@@ -666,6 +818,34 @@ mod tests {
         // Deleted and replaced between two looks.
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, b"").unwrap();
+        assert_eq!(lf.check(), Some(Change::Recreated));
+    }
+
+    #[test]
+    fn renamed_then_deleted_is_a_rotation() {
+        // logrotate `compress` without `delaycompress`: renamed, then
+        // deleted once compressed; a new file at the path.
+        let (d, path, mut lf) = setup("renamed-deleted", b"a\n");
+        assert_eq!(read_all(&mut lf), b"a\n");
+        let moved = d.0.join("a.log.1");
+        std::fs::rename(&path, &moved).unwrap();
+        std::fs::remove_file(&moved).unwrap();
+        // Nothing at the path yet: read on, as after a plain rename.
+        assert_eq!(lf.check(), None);
+        assert!(!lf.is_waiting());
+        // An empty new file: its writer may still write the old one (it
+        // reopens after logrotate's postrotate): read on.
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(lf.check(), None);
+        assert!(!lf.is_waiting());
+        append(&path, b"new\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Rotated));
+        assert!(lf.take_skipped().is_empty());
+        assert_eq!(read_all(&mut lf), b"new\n");
+        // Deleted at the path itself, then created again: recreated.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"b\n").unwrap();
         assert_eq!(lf.check(), Some(Change::Recreated));
     }
 

@@ -48,6 +48,12 @@ impl Generation {
     fn of(path: PathBuf, roots: &[PathBuf]) -> Option<Generation> {
         let (_, file, meta) = access::open_verified(roots, &path).ok()?;
         let (dev, inode) = access::file_id(&meta);
+        let compressed = match magic::file_compression(&file).ok()? {
+            // Named by a compressor and still too short to hold its magic
+            // number: being written by it (logrotate `compress` running).
+            None if meta.len() < magic::MAGIC_LEN as u64 => compressor_named(&path),
+            c => c,
+        };
         Some(Generation {
             path,
             dev,
@@ -55,7 +61,7 @@ impl Generation {
             size: meta.len(),
             modified: meta.modified().ok()?,
             created: meta.created().ok(),
-            compressed: magic::file_compression(&file).ok()?,
+            compressed,
         })
     }
 }
@@ -64,19 +70,31 @@ impl Generation {
 /// itself), newest first by modification time; the chain ends at (and
 /// includes) the first compressed one.
 pub fn older(path: &Path, roots: &[PathBuf]) -> Vec<Generation> {
-    chain(path, roots).collect()
+    chain(path, roots, false).collect()
+}
+
+/// Like `older`, but on past compressed generations: every generation,
+/// newest first (to tell which ones were compressed before a follower read
+/// them).
+pub fn all(path: &Path, roots: &[PathBuf]) -> Vec<Generation> {
+    chain(path, roots, true).collect()
 }
 
 /// The newest older generation of the log at `path`, if any (the hint of a
 /// start frame at 0): only it is opened.
 pub fn newest(path: &Path, roots: &[PathBuf]) -> Option<Generation> {
-    chain(path, roots).next()
+    chain(path, roots, false).next()
 }
 
 /// The chain, opened lazily: the candidates are found by name and ordered
 /// by a plain `stat`; each is then opened through the path rules (those
-/// that fail them are skipped), and the first compressed one is the last.
-fn chain<'a>(path: &Path, roots: &'a [PathBuf]) -> impl Iterator<Item = Generation> + 'a {
+/// that fail them are skipped), and the first compressed one is the last
+/// (unless `through`).
+fn chain<'a>(
+    path: &Path,
+    roots: &'a [PathBuf],
+    through: bool,
+) -> impl Iterator<Item = Generation> + 'a {
     let current = std::fs::metadata(path).ok().map(|m| access::file_id(&m));
     let mut ended = false;
     candidates(path).into_iter().filter_map(move |p| {
@@ -87,7 +105,7 @@ fn chain<'a>(path: &Path, roots: &'a [PathBuf]) -> impl Iterator<Item = Generati
         if current == Some((g.dev, g.inode)) {
             return None; // a second link to the file being written
         }
-        ended = g.compressed.is_some();
+        ended = g.compressed.is_some() && !through;
         Some(g)
     })
 }
@@ -174,6 +192,20 @@ fn is_date(s: &[u8]) -> bool {
     s.first().is_some_and(u8::is_ascii_digit)
         && s.iter()
             .all(|&b| b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// The compression a file's name announces (`.gz` and so on), if any.
+fn compressor_named(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.as_bytes();
+    [
+        (&b".gz"[..], "gzip"),
+        (b".xz", "xz"),
+        (b".zst", "zstd"),
+        (b".bz2", "bzip2"),
+    ]
+    .into_iter()
+    .find(|(ext, _)| name.ends_with(ext))
+    .map(|(_, c)| c)
 }
 
 /// The name without the extension a compressor adds (the content decides
@@ -288,6 +320,8 @@ mod tests {
         write(&d.0, "app.log-20261201", b"dated\n", 30);
         write(&d.0, "app.log.3.gz", b"\x1f\x8b\x08gzip", 40);
         write(&d.0, "app.log.4", b"four\n", 50);
+        // Being written by a compressor: too short for its magic number.
+        write(&d.0, "app.log.5.xz", b"", 60);
         write(&d.0, "other.log.1", b"x\n", 5);
         let log = d.0.join("app.log");
         let gens = older(&log, &roots);
@@ -299,6 +333,19 @@ mod tests {
         assert_eq!(newest(&log, &roots), Some(gens[0].clone()));
         assert_eq!(gens[3].compressed, Some("gzip"));
         assert_eq!(gens[0].compressed, None);
+        let every = all(&log, &roots);
+        assert_eq!(
+            names(&every),
+            [
+                "app.log.1",
+                "app.log.2",
+                "app.log-20261201",
+                "app.log.3.gz",
+                "app.log.4",
+                "app.log.5.xz"
+            ]
+        );
+        assert_eq!(every[5].compressed, Some("xz"));
         // find: the path itself, a generation, nothing.
         let ino =
             |n: &str| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(d.0.join(n)).unwrap());

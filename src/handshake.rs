@@ -29,12 +29,11 @@ pub fn derive_accept_key(key: &[u8]) -> String {
 /// 16 bytes in base64 — 22 base64 characters then `==` (the last of the 22
 /// carrying only 2 bits, so its low 4 bits are zero).
 pub fn valid_client_key(key: &str) -> bool {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let k = key.as_bytes();
     if k.len() != 24 || !k.ends_with(b"==") {
         return false;
     }
-    let value = |c: u8| ALPHABET.iter().position(|&a| a == c);
+    let value = |c: u8| base64::ALPHABET.iter().position(|&a| a == c);
     k[..22].iter().all(|&c| value(c).is_some()) && value(k[21]).is_some_and(|v| v & 0xf == 0)
 }
 

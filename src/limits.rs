@@ -129,8 +129,8 @@ pub const LIST_MAX_VISITED: usize = 20_000;
 /// `/?list` reads at most this many directories.
 pub const LIST_MAX_DIRS: usize = 1_000;
 
-/// Dangling symlinks followed by hand, at most, to judge a path that names
-/// nothing (403 if it leads out of the roots, else 404): a loop of links
+/// Symlinks followed, at most, while resolving one client-named path
+/// component by component (`access::canonical_within`): a loop of links
 /// must end. The kernel's own limit for one path lookup is 40 too.
 pub const MAX_SYMLINKS: usize = 40;
 
@@ -162,6 +162,13 @@ pub const MAX_SEEN: usize = 64;
 /// Times the generations are listed again when the one to read next was
 /// rotated on between the listing and its opening (a rotation storm).
 pub const GENERATION_RELIST: usize = 3;
+
+/// Bytes of a finished file read, at most, to tell whether a gzip
+/// generation newer than it is its own compressed copy (its CRC-32 over
+/// them), or another file that was compressed before it was read (then
+/// reported as skipped): one read of a rotated log, once per rotation.
+/// A longer file is not judged, and nothing is reported for it.
+pub const MAX_COPY_CHECK: u64 = 1 << 30;
 
 /// Smallest and largest `--heartbeat`, in seconds (0 turns it off); a day
 /// is already longer than any proxy keeps an idle connection.

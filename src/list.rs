@@ -18,6 +18,7 @@ use std::time::UNIX_EPOCH;
 use crate::access;
 use crate::http::{self, Answer};
 use crate::limits::{LIST_MAX_DEPTH, LIST_MAX_DIRS, LIST_MAX_ENTRIES, LIST_MAX_VISITED};
+use crate::magic;
 
 /// One listed file.
 #[derive(Debug, PartialEq)]
@@ -25,6 +26,8 @@ pub struct Entry {
     pub path: PathBuf,
     pub size: u64,
     pub modified: u64,
+    /// The compression its first bytes announce (`"compressed":"gzip"`).
+    pub compressed: Option<&'static str>,
 }
 
 /// A walk's result: the files found, and whether a bound of the walk cut
@@ -93,7 +96,9 @@ fn walk(dir: &Path, depth: usize, roots: &[PathBuf], l: &mut Listing) {
         // Files and symlinks: admitted only by the same rule as a request,
         // and the size and time shown are those of the verified descriptor
         // (never of an outside file swapped in after the check).
-        let Ok((_, meta)) = access::stat_verified(roots, &path) else {
+        // Opened (not only looked at) so that its first bytes can say
+        // whether it is compressed.
+        let Ok((_, file, meta)) = access::open_verified(roots, &path) else {
             continue;
         };
         let modified = meta
@@ -105,6 +110,7 @@ fn walk(dir: &Path, depth: usize, roots: &[PathBuf], l: &mut Listing) {
             path,
             size: meta.len(),
             modified,
+            compressed: magic::file_compression(&file).ok().flatten(),
         });
     }
 }
@@ -138,10 +144,11 @@ pub fn to_json(entries: &[Entry]) -> String {
         }
         out.push_str("{\"path\":");
         json_string(&mut out, e.path.as_os_str().as_bytes());
-        out.push_str(&format!(
-            ",\"size\":{},\"modified\":{}}}",
-            e.size, e.modified
-        ));
+        out.push_str(&format!(",\"size\":{},\"modified\":{}", e.size, e.modified));
+        if let Some(c) = e.compressed {
+            out.push_str(&format!(",\"compressed\":\"{c}\""));
+        }
+        out.push('}');
     }
     out.push(']');
     out

@@ -4,12 +4,14 @@
 //! parameters are ignored so that older servers accept newer pages.
 
 use std::borrow::Cow;
+use std::time::SystemTime;
 
 use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
 use crate::refusal::Refusal;
 
 use crate::meta::Born;
 use crate::tag::Tag;
+use crate::timestamp::{self, Target};
 
 /// How text is encoded in the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub struct Query {
     /// (the file at the path or one of its older generations).
     pub inode: Option<u64>,
     pub token: Option<String>,
+    /// `since=T`: start at the first line stamped at or after T.
+    pub since: Option<Target>,
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
     pub download: bool,
@@ -67,6 +71,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         before: None,
         inode: None,
         token: None,
+        since: None,
         list: false,
         download: false,
     };
@@ -104,6 +109,10 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             }
             "before" => q.before = Some(number("before", &value)?),
             "token" => q.token = Some(value.into_owned()),
+            "since" => {
+                let t = timestamp::parse_target(&value, SystemTime::now());
+                q.since = Some(t.map_err(|e| Refusal::bad_request(format!("since={e}")))?);
+            }
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
             _ => {}
@@ -121,6 +130,11 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             ));
         }
     };
+    if q.resume.is_some() {
+        // A resume point says where to start: a client reconnecting with the
+        // URL it first used (since= in it) and from= resumes.
+        q.since = None;
+    }
     check_history(&q)?;
     Ok(q)
 }
@@ -135,6 +149,11 @@ fn check_history(q: &Query) -> Result<(), Refusal> {
         }
         if q.resume.is_some() {
             return Err(Refusal::bad_request("before= and from= cannot go together"));
+        }
+        if q.since.is_some() {
+            return Err(Refusal::bad_request(
+                "before= and since= cannot go together: before= ends a window, since= starts one",
+            ));
         }
     }
     for (name, texts) in [("match", &q.matches), ("exclude", &q.excludes)] {
@@ -281,6 +300,17 @@ mod tests {
         assert!(parse("/?list").unwrap().list);
         assert!(parse("/f?download").unwrap().download);
         assert!(parse("/f?unknown=1").is_ok());
+        assert_eq!(parse("/f?inode=7").unwrap().inode, Some(7));
+        assert_eq!(parse("/f?since=-15m&from=1&inode=2").unwrap().since, None);
+        assert_eq!(parse("/f?inode=7&from=1").unwrap().inode, None);
+        assert!(matches!(
+            parse("/f?since=2026-12-01T14:02:00Z").unwrap().since,
+            Some(Target::Instant(_))
+        ));
+        assert!(matches!(
+            parse("/f?since=2026-12-01+14:02").unwrap().since,
+            Some(Target::Wall(_))
+        ));
     }
 
     #[test]
@@ -322,9 +352,11 @@ mod tests {
             "/f?format=xml",
             "/f?from=1",
             "/f?from=a&inode=1",
+            "/f?since=yesterday",
             "/f?before=x",
             "/f?before=10&tail=1",
             "/f?before=10&from=1&inode=1",
+            "/f?before=10&since=-1h",
         ] {
             assert!(parse(t).is_err(), "{t}");
         }

@@ -1,7 +1,8 @@
 //! The path rule as the server applies it: a request target is split and
-//! percent-decoded by `query::parse`, then `access::open_path` checks and
-//! opens it against the canonicalized roots (as `cli.rs` canonicalizes
-//! them), over a real tree (built once under the temp directory):
+//! percent-decoded by `query::parse`, then `access::open_path` checks it and
+//! opens it (open-then-verify: the descriptor is checked again) against the
+//! canonicalized roots (as `config.rs` canonicalizes them), over a real tree
+//! (built once under the temp directory):
 //!
 //! ```text
 //! base/
@@ -16,10 +17,19 @@
 //!     rel_out -> ../outside/secret    root2_file -> ../root2/secret
 //!     etc -> /etc    passwd -> /etc/passwd
 //!     dangling -> missing    loop -> loop    fifo (a FIFO)
+//!     sub2 -> BASE/outside/dir
+//!     d_exists -> sub2/../secret   d_missing -> sub2/../nothere
+//!     in_deep -> sub/deep     updown -> in_deep/../c.log  (the kernel's
+//!                             `..`: sub/c.log, not the missing c.log)
+//!     out_loop -> BASE/outside/loop
 //!   root2/secret              (a sibling whose name extends the root's)
-//!   outside/secret  outside/other.log
+//!   outside/secret  outside/other.log  outside/dir/f  outside/loop -> loop
 //!   other/o.log               (a second root, for half the inputs)
 //! ```
+//!
+//! A twin tree is built beside it, the same but for what lies in `outside/`
+//! (there `secret/` is a directory, `other.log` a link loop, `loop` and
+//! `nothere` files, no `dir`). Every target is judged in both trees.
 //!
 //! Invariants, whenever the file is opened: the returned path is canonical
 //! (`fs::canonicalize` gives it back) and inside a root component by
@@ -29,7 +39,10 @@
 //! `root2/` or `/etc/passwd`. And whenever the path is refused: a path
 //! outside every root lexically is a 403 (or 400 for a NUL), never a 404
 //! that would tell whether it exists; a 404 only where the longest existing
-//! part of the path leads inside a root (`etc/nonexistent` is 403).
+//! part of the path leads inside a root (`etc/nonexistent` is 403). And the
+//! answer never depends on what exists outside the roots: the twin gives
+//! the same status and reason (or opens the same file); whatever is
+//! opened, `stat_verified` admits it too.
 //!
 //! Layout of the fuzz input: byte 0 picks what the target is prefixed with
 //! (bits 0–2: nothing, the root, the base, `/etc`, `outside`, `root2`, the
@@ -72,18 +85,23 @@ fn walk(dir: &Path, into: &mut HashSet<(u64, u64)>) {
     }
 }
 
-fn build() -> Tree {
+/// The tree, or with `twin` its twin (other things in `outside/`).
+fn build(twin: bool) -> Tree {
     const PREFIX: &str = "wstail-fuzz-access-";
     let tmp = std::env::temp_dir();
     // Trees left by earlier runs whose process is gone.
     for e in fs::read_dir(&tmp).into_iter().flatten().flatten() {
         let name = e.file_name();
-        let pid = name.to_str().and_then(|n| n.strip_prefix(PREFIX));
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PREFIX))
+            .map(|n| n.split('.').next().unwrap_or(n));
         if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
             let _ = fs::remove_dir_all(e.path());
         }
     }
-    let base = tmp.join(format!("{PREFIX}{}", std::process::id()));
+    let suffix = if twin { ".twin" } else { "" };
+    let base = tmp.join(format!("{PREFIX}{}{suffix}", std::process::id()));
     let _ = fs::remove_dir_all(&base);
     let root = base.join("root");
     fs::create_dir_all(root.join("sub/deep")).unwrap();
@@ -97,13 +115,26 @@ fn build() -> Tree {
         ("root/sub/c.log", "c\n"),
         ("root/sub/deep/d.log", "d\n"),
         ("root2/secret", "root2 secret\n"),
-        ("outside/secret", "outside secret\n"),
-        ("outside/other.log", "outside\n"),
         ("other/o.log", "o\n"),
     ] {
         fs::write(base.join(p), text).unwrap();
     }
-    let links: [(&str, PathBuf); 15] = [
+    // What lies outside: different in the twin.
+    let out = base.join("outside");
+    if twin {
+        fs::create_dir_all(out.join("secret")).unwrap();
+        fs::write(out.join("secret/x"), "twin x\n").unwrap();
+        symlink("other.log", out.join("other.log")).unwrap();
+        fs::write(out.join("loop"), "twin loop\n").unwrap();
+        fs::write(out.join("nothere"), "twin nothere\n").unwrap();
+    } else {
+        fs::write(out.join("secret"), "outside secret\n").unwrap();
+        fs::write(out.join("other.log"), "outside\n").unwrap();
+        fs::create_dir_all(out.join("dir")).unwrap();
+        fs::write(out.join("dir/f"), "outside f\n").unwrap();
+        symlink("loop", out.join("loop")).unwrap();
+    }
+    let links: [(&str, PathBuf); 21] = [
         ("root/sub/up", "..".into()),
         ("root/sub/upup", "../..".into()),
         ("root/in_file", root.join("a.log")),
@@ -122,6 +153,12 @@ fn build() -> Tree {
             "../../../outside/other.log".into(),
         ),
         ("other/back", "../root/a.log".into()),
+        ("root/sub2", base.join("outside/dir")),
+        ("root/d_exists", "sub2/../secret".into()),
+        ("root/d_missing", "sub2/../nothere".into()),
+        ("root/in_deep", "sub/deep".into()),
+        ("root/updown", "in_deep/../c.log".into()),
+        ("root/out_loop", base.join("outside/loop")),
     ];
     for (at, to) in links {
         symlink(to, base.join(at)).unwrap();
@@ -146,7 +183,7 @@ fn build() -> Tree {
     walk(&base.join("root2"), &mut forbidden);
     forbidden.insert(id(Path::new("/etc/passwd")));
     assert_eq!(inside_root.len(), 5);
-    assert_eq!(forbidden.len(), 4);
+    assert_eq!(forbidden.len(), 5);
     Tree {
         base: base.to_str().unwrap().to_string(),
         root,
@@ -159,7 +196,46 @@ fn build() -> Tree {
 
 fn tree() -> &'static Tree {
     static TREE: OnceLock<Tree> = OnceLock::new();
-    TREE.get_or_init(build)
+    TREE.get_or_init(|| build(false))
+}
+
+fn twin() -> &'static Tree {
+    static TWIN: OnceLock<Tree> = OnceLock::new();
+    TWIN.get_or_init(|| build(true))
+}
+
+/// The request target for `tree`: the prefix that byte 0 picks, then `rest`;
+/// and the roots served.
+fn target(t: &Tree, pick: u8, rest: &str) -> (String, Vec<PathBuf>) {
+    let root = t.root.to_str().unwrap();
+    let prefix = match pick & 7 {
+        0 => String::new(),
+        1 => root.to_string(),
+        2 => t.base.clone(),
+        3 => "/etc".to_string(),
+        4 => format!("{}/outside", t.base),
+        5 => format!("{}/root2", t.base),
+        6 => t.other.to_str().unwrap().to_string(),
+        _ => format!("{root}/"),
+    };
+    let roots = if pick & 8 != 0 {
+        vec![t.root.clone(), t.other.clone()]
+    } else {
+        vec![t.root.clone()]
+    };
+    (format!("{prefix}{rest}"), roots)
+}
+
+/// The answer, as comparable between the trees: the opened path below the
+/// tree's base, or the refusal's status and reason.
+fn answer(t: &Tree, roots: &[PathBuf], path: &[u8]) -> Result<PathBuf, (u16, String)> {
+    match wstail::access::open_path(roots, path) {
+        Ok((canonical, _, _)) => Ok(canonical
+            .strip_prefix(&t.base)
+            .map(Path::to_path_buf)
+            .unwrap_or(canonical)),
+        Err(r) => Err((r.status(), r.reason().to_string())),
+    }
 }
 
 /// Component-wise containment, written without `access::is_within`.
@@ -180,30 +256,29 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let t = tree();
-    let root = t.root.to_str().unwrap();
-    let other = t.other.to_str().unwrap();
-    let prefix = match pick & 7 {
-        0 => String::new(),
-        1 => root.to_string(),
-        2 => t.base.clone(),
-        3 => "/etc".to_string(),
-        4 => format!("{}/outside", t.base),
-        5 => format!("{}/root2", t.base),
-        6 => other.to_string(),
-        _ => format!("{root}/"),
-    };
     let two_roots = pick & 8 != 0;
-    let roots = if two_roots {
-        vec![t.root.clone(), t.other.clone()]
-    } else {
-        vec![t.root.clone()]
-    };
-    let target = format!("{prefix}{rest}");
+    let (target, roots) = target(t, pick, rest);
     let Ok(q) = wstail::query::parse(&target) else {
         return;
     };
+    // The twin: the same request, another `outside/`, the same answer.
+    let (twin_target, twin_roots) = target_for_twin(pick, rest);
+    if let Ok(tq) = wstail::query::parse(&twin_target) {
+        let here = answer(t, &roots, &q.path);
+        let there = answer(twin(), &twin_roots, &tq.path);
+        assert_eq!(
+            here, there,
+            "{target:?}: the answer depends on what exists outside the roots"
+        );
+    }
     match wstail::access::open_path(&roots, &q.path) {
         Ok((canonical, file, meta)) => {
+            let stat = wstail::access::stat_verified(&roots, &canonical);
+            assert_eq!(
+                stat.as_ref().map(|(p, m)| (p, m.dev(), m.ino())).ok(),
+                Some((&canonical, meta.dev(), meta.ino())),
+                "{target:?}: stat_verified disagrees with open_path"
+            );
             assert!(
                 roots.iter().any(|r| under(&canonical, r)),
                 "{target:?} → {canonical:?} is outside the roots"
@@ -263,6 +338,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+fn target_for_twin(pick: u8, rest: &str) -> (String, Vec<PathBuf>) {
+    target(twin(), pick, rest)
+}
 
 /// `.` and `..` resolved on the text of an absolute path (an independent
 /// copy of the lexical step: `..` at the top stays at `/`).

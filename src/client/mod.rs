@@ -249,6 +249,16 @@ impl Stream<'_> {
                 });
                 return;
             }
+            Some(Meta::Event(e)) if e.name == "skipped" => {
+                let what = match e.bytes {
+                    Some(n) => format!("{n} bytes"),
+                    None => "some bytes".to_string(),
+                };
+                self.say(&format!(
+                    "{what} skipped: compressed before they could be read"
+                ));
+                return;
+            }
             Some(Meta::Event(e)) => e.name,
             _ => return,
         };

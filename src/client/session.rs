@@ -80,8 +80,15 @@ pub(super) fn request_target(source: &Source, cfg: &TailConfig, point: Option<Re
     if cfg.follow || cfg.retry {
         own.push("meta=1".into());
     }
-    match point {
-        Some(r) => {
+    for t in &cfg.matches {
+        own.push(format!("match={}", query_value(t)));
+    }
+    for t in &cfg.excludes {
+        own.push(format!("exclude={}", query_value(t)));
+    }
+    match (point, &cfg.since) {
+        // A resume point says where to start, not `--since` again.
+        (Some(r), _) => {
             own.push(format!("from={}", r.offset));
             own.push(format!("inode={}", r.inode));
             if let Some(tag) = r.tag {
@@ -91,11 +98,26 @@ pub(super) fn request_target(source: &Source, cfg: &TailConfig, point: Option<Re
                 own.push(format!("born={born}"));
             }
         }
-        None => own.push(format!("lines={}", cfg.lines)),
+        (None, Some(t)) => own.push(format!("since={}", query_value(t))),
+        (None, None) => own.push(format!("lines={}", cfg.lines)),
     }
     let base = source.target();
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}{}", own.join("&"))
+}
+
+/// A query value percent-encoded: only ASCII letters, digits and `-._~`
+/// stand as they are (a `+`, `&` or `%` in a `--match` text is meant).
+fn query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The connection's stream: a read or write that a signal interrupts
@@ -409,6 +431,9 @@ mod tests {
             html: false,
             token: None,
             retry: true,
+            since: None,
+            matches: vec![],
+            excludes: vec![],
             urls: vec![],
         };
         let source = Source::parse("ws://h:1/f?match=a").unwrap();
@@ -434,6 +459,37 @@ mod tests {
         );
         position.printed(b"", false);
         assert_eq!(position.point().unwrap().offset, 10);
+    }
+
+    #[test]
+    fn history_parameters() {
+        let cfg = TailConfig {
+            lines: 7,
+            follow: true,
+            html: false,
+            token: None,
+            retry: true,
+            since: Some("2026-12-01 14:02".into()),
+            matches: vec!["a&b".into(), "100% +x".into()],
+            excludes: vec!["é".into()],
+            urls: vec![],
+        };
+        let source = Source::parse("ws://h:1/f").unwrap();
+        assert_eq!(
+            request_url(&source, &cfg, None),
+            "ws://h:1/f?format=text&tail=1&meta=1&match=a%26b&match=100%25%20%2Bx&exclude=%C3%A9&since=2026-12-01%2014%3A02"
+        );
+        // Resuming: from= says where, not --since again.
+        let resume = Some(Resume {
+            offset: 10,
+            inode: 3,
+            tag: None,
+            born: None,
+        });
+        assert_eq!(
+            request_url(&source, &cfg, resume),
+            "ws://h:1/f?format=text&tail=1&meta=1&match=a%26b&match=100%25%20%2Bx&exclude=%C3%A9&from=10&inode=3"
+        );
     }
 
     #[test]

@@ -69,7 +69,7 @@ grep -q "^Max open files *$nofile *$nofile" "/proc/$pid/limits" ||
     fail "LimitNOFILE did not apply: $(grep 'open files' "/proc/$pid/limits")"
 [ "$(stat -c %u "/proc/$pid")" = "$DYN_UID" ] || fail "the server does not run as uid $DYN_UID"
 say "wstail.service's command runs as uid $DYN_UID, NoNewPrivs, LimitNOFILE=$nofile, $ro_note"
-if OUT=$(WSTAIL_TOKEN='' timeout 20 "$BIN" tail "ws://127.0.0.1:$PORT$LOGFILE" 2>&1); then
+if OUT=$(env -u WSTAIL_TOKEN timeout 20 "$BIN" tail "ws://127.0.0.1:$PORT$LOGFILE" 2>&1); then
     fail "served without the token"
 fi
 case $OUT in *"401 Unauthorized"*) ;; *) fail "no 401 without the token: $OUT" ;; esac
