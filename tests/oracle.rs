@@ -117,16 +117,6 @@ fn unsearchable_outside_directories_look_like_missing_ones() {
         "--regid=65534",
         "--clear-groups",
     ];
-    let can = setpriv.exists()
-        && std::process::Command::new(drop[0])
-            .args(&drop[1..])
-            .args(["test", "-x", BIN])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !can {
-        eprintln!("skipped: cannot run the server as nobody here (setpriv, root, access to {BIN})");
-        return;
-    }
     let dir = TempDir::new("oracle-eacces");
     let root = dir.join("root");
     let out = dir.join("out");
@@ -135,9 +125,34 @@ fn unsearchable_outside_directories_look_like_missing_ones() {
     std::fs::create_dir_all(out.join("open")).unwrap();
     std::fs::write(root.join("app.log"), "hello\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(out.join("private"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    // Whatever the umask: nobody may search all but `private`.
+    for d in [dir.path(), &root, &out, &out.join("open")] {
+        mode(d, 0o755).unwrap();
+    }
+    mode(&root.join("app.log"), 0o644).unwrap();
+    mode(&out.join("private"), 0o700).unwrap();
     std::os::unix::fs::symlink(&out, root.join("outlink")).unwrap();
     std::os::unix::fs::symlink("/proc/self/root", root.join("procroot")).unwrap();
+    // Nobody must be able to run the binary and read the root (not so
+    // under a private temp directory or build tree).
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new(drop[0])
+            .args(&drop[1..])
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let app = root.join("app.log");
+    if !setpriv.exists()
+        || !as_nobody(&["test", "-x", BIN])
+        || !as_nobody(&["test", "-r", app.to_str().unwrap()])
+    {
+        eprintln!(
+            "skipped: cannot run the server as nobody here (setpriv, root, access to {BIN} and the temp dir)"
+        );
+        return;
+    }
     let s = Server::start_wrapped(&drop, "127.0.0.1:0", &["--root", root.to_str().unwrap()]);
     let r = root.to_str().unwrap();
     // The server can read its root, so the refusals below are its rule.

@@ -29,7 +29,8 @@
 //!
 //! A twin tree is built beside it, the same but for what lies in `outside/`
 //! (there `secret/` is a directory, `other.log` a link loop, `loop` and
-//! `nothere` files, no `dir`). Every target is judged in both trees.
+//! `nothere` files, `dir/g` for `dir/f`). Every target is judged in both
+//! trees.
 //!
 //! Invariants, whenever the file is opened: the returned path is canonical
 //! (`fs::canonicalize` gives it back) and inside a root component by
@@ -127,6 +128,8 @@ fn build(twin: bool) -> Tree {
         symlink("other.log", out.join("other.log")).unwrap();
         fs::write(out.join("loop"), "twin loop\n").unwrap();
         fs::write(out.join("nothere"), "twin nothere\n").unwrap();
+        fs::create_dir_all(out.join("dir")).unwrap();
+        fs::write(out.join("dir/g"), "twin g\n").unwrap();
     } else {
         fs::write(out.join("secret"), "outside secret\n").unwrap();
         fs::write(out.join("other.log"), "outside\n").unwrap();
@@ -183,7 +186,7 @@ fn build(twin: bool) -> Tree {
     walk(&base.join("root2"), &mut forbidden);
     forbidden.insert(id(Path::new("/etc/passwd")));
     assert_eq!(inside_root.len(), 5);
-    assert_eq!(forbidden.len(), 5);
+    assert_eq!(forbidden.len(), if twin { 6 } else { 5 });
     Tree {
         base: base.to_str().unwrap().to_string(),
         root,
