@@ -352,9 +352,12 @@ pub fn open_verified(roots: &[PathBuf], path: &Path) -> Result<(PathBuf, File, M
 }
 
 /// The metadata of a file the path rule admits, verified the same way as an
-/// open (`?list` shows sizes and times, which must not be an outside
-/// file's): the file is opened as a handle only (`O_PATH`: no read, no side
-/// effect of opening a device) and its descriptor checked.
+/// open, without opening it for reading: the file is opened as a handle
+/// only (`O_PATH`: no read, no side effect of opening a device) and its
+/// descriptor checked. `?list` now uses `open_verified` (it reads the first
+/// bytes to mark compressed files); this stays as the cheaper check for
+/// metadata alone, and the `access` fuzz target checks that it agrees with
+/// `open_path`.
 pub fn stat_verified(roots: &[PathBuf], path: &Path) -> Result<(PathBuf, Metadata), Refusal> {
     let canonical = check_path(roots, path.as_os_str().as_bytes())?;
     let (_, meta) = open_handle(roots, &canonical)?;

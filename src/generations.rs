@@ -131,15 +131,14 @@ fn candidates(path: &Path) -> Vec<PathBuf> {
             continue;
         };
         found.push((p, modified, rank));
-        if found.len() >= MAX_GENERATIONS {
-            break;
-        }
     }
     found.sort_by(|(pa, ma, ra), (pb, mb, rb)| {
         mb.cmp(ma)
             .then_with(|| ra.unwrap_or(u64::MAX).cmp(&rb.unwrap_or(u64::MAX)))
             .then_with(|| pb.cmp(pa))
     });
+    // Cut after sorting, so that the newest are the ones kept.
+    found.truncate(MAX_GENERATIONS);
     found.into_iter().map(|(p, _, _)| p).collect()
 }
 
@@ -150,7 +149,15 @@ pub fn find(path: &Path, roots: &[PathBuf], inode: u64) -> Option<Generation> {
     {
         return Some(g);
     }
-    older(path, roots).into_iter().find(|g| g.inode == inode)
+    // A plain `stat` of each candidate first: an `inode=` that names none of
+    // them (a guess, a stale link) costs no open of the whole chain.
+    let named = candidates(path).iter().any(|p| {
+        std::fs::metadata(p).is_ok_and(|m| std::os::unix::fs::MetadataExt::ino(&m) == inode)
+    });
+    if !named {
+        return None;
+    }
+    chain(path, roots, false).find(|g| g.inode == inode)
 }
 
 /// Whether `candidate` names a generation of the log `name`: `None` when it
@@ -308,6 +315,32 @@ mod tests {
         gens.iter()
             .map(|g| g.path.file_name().unwrap().to_string_lossy().into_owned())
             .collect()
+    }
+
+    #[test]
+    fn beyond_the_bound_the_newest_generations_are_kept() {
+        // Twice MAX_GENERATIONS: the cut must come after the sort, whatever
+        // order the directory lists them in.
+        let d = dir("many");
+        let roots = vec![d.0.clone()];
+        write(&d.0, "app.log", b"now\n", 0);
+        let n = 2 * MAX_GENERATIONS as u64;
+        for i in 1..=n {
+            write(&d.0, &format!("app.log.{i}"), b"x\n", 10 + i);
+        }
+        let chain = older(&d.0.join("app.log"), &roots);
+        assert_eq!(chain.len(), MAX_GENERATIONS);
+        let want: Vec<String> = (1..=MAX_GENERATIONS)
+            .map(|i| format!("app.log.{i}"))
+            .collect();
+        assert_eq!(names(&chain), want);
+        let newest = d.0.join("app.log.1");
+        let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&newest).unwrap());
+        assert_eq!(
+            find(&d.0.join("app.log"), &roots, inode).map(|g| g.path),
+            Some(newest)
+        );
+        assert!(find(&d.0.join("app.log"), &roots, u64::MAX).is_none());
     }
 
     #[test]

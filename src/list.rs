@@ -4,7 +4,8 @@
 //! bound carries `X-Wstail-Truncated: 1`), each
 //! entry (a symlink resolved) is admitted only if it passes the same path
 //! rule as a WebSocket request, its size and time are read from a verified
-//! descriptor (`access::stat_verified`), and the JSON is written by hand
+//! descriptor (`access::open_verified`, which also reads the first bytes
+//! to mark compressed files), and the JSON is written by hand
 //! with every file name escaped (quotes, backslashes, control characters;
 //! bytes that are not UTF-8 become U+FFFD, since JSON strings cannot carry
 //! them).
