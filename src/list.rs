@@ -19,7 +19,7 @@ use std::time::UNIX_EPOCH;
 use crate::access;
 use crate::http::{self, Answer};
 use crate::limits::{LIST_MAX_DEPTH, LIST_MAX_DIRS, LIST_MAX_ENTRIES, LIST_MAX_VISITED};
-use crate::magic;
+use crate::{magic, meta};
 
 /// One listed file.
 #[derive(Debug, PartialEq)]
@@ -116,24 +116,11 @@ fn walk(dir: &Path, depth: usize, roots: &[PathBuf], l: &mut Listing) {
     }
 }
 
-/// Appends `s` as a JSON string (quotes included).
+/// Appends `bytes` as a JSON string (quotes included); bytes that are not
+/// UTF-8 become U+FFFD.
 pub fn json_string(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    for c in String::from_utf8_lossy(bytes).chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // Also U+2028/2029, which some JavaScript parsers mishandle.
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    // Writing into a String cannot fail.
+    let _ = meta::write_string(out, &String::from_utf8_lossy(bytes));
 }
 
 pub fn to_json(entries: &[Entry]) -> String {

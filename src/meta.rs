@@ -271,21 +271,25 @@ impl fmt::Display for Meta {
     }
 }
 
-/// A JSON string: quotes, backslashes and control characters escaped.
-fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
-    f.write_char('"')?;
+/// A JSON string (quotes included): quotes, backslashes and control
+/// characters escaped, and U+2028/2029, which some JavaScript parsers
+/// mishandle. The one JSON string writer of the crate (`?list` uses it too).
+pub fn write_string(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    out.write_char('"')?;
     for c in s.chars() {
         match c {
-            '"' => f.write_str("\\\"")?,
-            '\\' => f.write_str("\\\\")?,
-            '\n' => f.write_str("\\n")?,
-            '\r' => f.write_str("\\r")?,
-            '\t' => f.write_str("\\t")?,
-            c if (c as u32) < 0x20 || c == '\u{7f}' => write!(f, "\\u{:04x}", c as u32)?,
-            c => f.write_char(c)?,
+            '"' => out.write_str("\\\"")?,
+            '\\' => out.write_str("\\\\")?,
+            '\n' => out.write_str("\\n")?,
+            '\r' => out.write_str("\\r")?,
+            '\t' => out.write_str("\\t")?,
+            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
+                write!(out, "\\u{:04x}", c as u32)?
+            }
+            c => out.write_char(c)?,
         }
     }
-    f.write_char('"')
+    out.write_char('"')
 }
 
 /// A JSON value, as far as meta frames use them (numbers are unsigned
