@@ -659,6 +659,7 @@ pub fn complete_prefix_len(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::Rng;
 
     fn html(input: &str) -> String {
         let mut out = String::new();
@@ -737,20 +738,6 @@ mod tests {
 
     fn text_of(out: &str) -> String {
         parse(out).unwrap().into_iter().map(|(_, c)| c).collect()
-    }
-
-    /// A small deterministic pseudo-random generator (xorshift64*).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
     }
 
     #[test]

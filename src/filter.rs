@@ -293,6 +293,7 @@ impl Finder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::Rng;
 
     fn f(m: &[&str], x: &[&str]) -> Filter {
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -336,29 +337,15 @@ mod tests {
         assert!(!m.keep("CAFÉ".as_bytes()));
     }
 
-    /// A small deterministic generator (xorshift), for the property tests.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        /// Bytes from a small alphabet (so that texts do occur), with both
-        /// cases, a newline, a non-ASCII byte and bytes one bit away from
-        /// letters (`@`, `[`, 0xC1), which a wrong case fold would match.
-        fn bytes(&mut self, max: usize) -> Vec<u8> {
-            let n = self.below(max + 1);
-            const ALPHABET: &[u8] = b"abAB\n @[\xc1e";
-            (0..n)
-                .map(|_| ALPHABET[self.below(ALPHABET.len())])
-                .collect()
-        }
+    /// Bytes from a small alphabet (so that texts do occur), with both
+    /// cases, a newline, a non-ASCII byte and bytes one bit away from
+    /// letters (`@`, `[`, 0xC1), which a wrong case fold would match.
+    fn random_bytes(rng: &mut Rng, max: usize) -> Vec<u8> {
+        let n = rng.below(max + 1);
+        const ALPHABET: &[u8] = b"abAB\n @[\xc1e";
+        (0..n)
+            .map(|_| ALPHABET[rng.below(ALPHABET.len())])
+            .collect()
     }
 
     /// The obvious search, for comparison.
@@ -374,8 +361,8 @@ mod tests {
     fn find_agrees_with_the_naive_search() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
-            let hay = rng.bytes(150);
-            let needle = rng.bytes(4);
+            let hay = random_bytes(&mut rng, 150);
+            let needle = random_bytes(&mut rng, 4);
             let f = Finder::new(&needle);
             assert_eq!(
                 f.find(&hay),
@@ -398,8 +385,8 @@ mod tests {
     fn kmp_agrees_with_the_naive_search() {
         let mut rng = Rng(0x1234_5678_9abc_def1);
         for _ in 0..20_000 {
-            let hay = rng.bytes(100);
-            let needle = rng.bytes(5);
+            let hay = random_bytes(&mut rng, 100);
+            let needle = random_bytes(&mut rng, 5);
             if needle.is_empty() {
                 continue;
             }
@@ -449,10 +436,10 @@ mod tests {
     fn kept_lines_agrees_with_judging_each_line() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..5_000 {
-            let region = rng.bytes(300);
+            let region = random_bytes(&mut rng, 300);
             let texts = |rng: &mut Rng| -> Vec<String> {
                 (0..rng.below(3))
-                    .map(|_| String::from_utf8_lossy(&rng.bytes(3)).into_owned())
+                    .map(|_| String::from_utf8_lossy(&random_bytes(rng, 3)).into_owned())
                     .collect()
             };
             let (m, x) = (texts(&mut rng), texts(&mut rng));

@@ -47,4 +47,6 @@ pub mod sockio;
 pub mod stall;
 pub mod tag;
 pub mod tail;
+#[cfg(test)]
+mod test_rng;
 pub mod timestamp;
