@@ -3,50 +3,38 @@
 //! One small binary that serves log files to browsers and terminals. It is
 //! synchronous on purpose: one thread per client, blocking reads with
 //! timeouts, no async runtime — each connection's whole life reads top to
-//! bottom in `conn.rs` and `follow.rs`. It holds no unsafe code (forbidden
-//! below), so a security review can concentrate on `access.rs` (who may
-//! read what) and `connlog.rs` (what reaches the log).
+//! bottom in `serve/conn.rs` and `follow/stream.rs`. It holds no unsafe code (forbidden
+//! below), so a security review can concentrate on `access/` (who may
+//! read what) and `logging/connlog.rs` (what reaches the log).
 //!
-//! Data flows one way: accept (`server.rs`) → request head and route
-//! (`http.rs`, `conn.rs`) → access check (`access.rs`) → tail (`tail.rs`) →
-//! follow (`follow.rs`, `followed.rs`) → cut and encode (`chunk.rs`,
-//! `ansi.rs`) → send.
+//! Data flows one way, and the folders follow it:
+//!
+//! | folder | owns |
+//! |---|---|
+//! | `cli/` | the argument loop and help, the checked configurations |
+//! | `serve/` | accept and slots, one connection head → route → answer, the HTTP routes |
+//! | `access/` | the path rule and open-then-verify |
+//! | `history/` | where sending starts: last lines, windows, scans, `since=`, timestamps, resume |
+//! | `follow/` | the follow loop, the followed file, its generations, compression |
+//! | `encode/` | bytes → messages: chunks, filters, ANSI → HTML |
+//! | `wire/` | what server, client and page speak: query, meta frames, tag, refusals |
+//! | `logging/` | the server's log and the connection's log line |
+//! | `client/` | `wstail tail` |
+//! | `page/` | the viewer page's files, embedded in the binary |
+//! | `net.rs`, `limits.rs` | socket policies; every bound with its reason |
 
 #![forbid(unsafe_code)]
 
 pub mod access;
-pub mod ansi;
-pub mod base64;
-pub mod chunk;
 pub mod cli;
 pub mod client;
-pub mod config;
-pub mod conn;
-pub mod connlog;
-pub mod download;
-pub mod filter;
+pub mod encode;
 pub mod follow;
-pub mod followed;
-pub mod generations;
-pub mod gzip;
-pub mod handshake;
-pub mod http;
+pub mod history;
 pub mod limits;
-pub mod list;
 pub mod logging;
-pub mod magic;
-pub mod meta;
-pub mod page;
-pub mod query;
-pub mod refusal;
-pub mod resume;
-pub mod scan;
-pub mod server;
-pub mod since;
-pub mod sockio;
-pub mod stall;
-pub mod tag;
-pub mod tail;
+pub mod net;
+pub mod serve;
 #[cfg(test)]
 mod test_rng;
-pub mod timestamp;
+pub mod wire;

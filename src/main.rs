@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use wstail::cli::{self, Command};
-use wstail::{client, logging, server};
+use wstail::{client, logging::logger as logging, serve::listener as server};
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();

@@ -6,7 +6,7 @@ use crate::common::*;
 use std::path::Path;
 use std::time::Duration;
 
-use wstail::meta::{Meta, Position};
+use wstail::wire::meta::{Meta, Position};
 
 /// One window: its text, its start frame, its close code.
 struct Page {

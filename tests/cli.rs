@@ -21,7 +21,7 @@ fn help_and_version() {
     assert_eq!(code, Some(0));
     assert!(out.contains("wstail serve") && out.contains("wstail tail"));
     // Every option is checked against the man page in tests/manpage.rs and
-    // against its default in src/cli.rs; here, that the binary prints them.
+    // against its default in src/cli/args.rs; here, that the binary prints them.
     let (code, out, _) = run(&["serve", "--help"]);
     assert_eq!(code, Some(0));
     for default in [

@@ -11,11 +11,11 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use wstail::cli::{self, Command};
-use wstail::conn::{self, Shared};
-use wstail::connlog::ConnLog;
-use wstail::http::Request;
-use wstail::refusal::Refusal;
-use wstail::{logging, server};
+use wstail::logging::connlog::ConnLog;
+use wstail::serve::conn::{self, Shared};
+use wstail::serve::http::Request;
+use wstail::wire::refusal::Refusal;
+use wstail::{logging::logger as logging, serve::listener as server};
 
 fn serve_request_or_panic(
     stream: TcpStream,

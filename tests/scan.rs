@@ -7,7 +7,7 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use wstail::meta::Meta;
+use wstail::wire::meta::Meta;
 
 /// The meta frames and text of one request, to its close.
 fn frames(s: &Server, f: &Path, query: &str) -> (Vec<Meta>, String) {

@@ -6,7 +6,7 @@
 use crate::common::*;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use wstail::timestamp::civil_from_days;
+use wstail::history::timestamp::civil_from_days;
 
 const T: Duration = Duration::from_secs(10);
 

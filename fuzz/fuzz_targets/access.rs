@@ -261,12 +261,12 @@ fuzz_target!(|data: &[u8]| {
     let t = tree();
     let two_roots = pick & 8 != 0;
     let (target, roots) = target(t, pick, rest);
-    let Ok(q) = wstail::query::parse(&target) else {
+    let Ok(q) = wstail::wire::query::parse(&target) else {
         return;
     };
     // The twin: the same request, another `outside/`, the same answer.
     let (twin_target, twin_roots) = target_for_twin(pick, rest);
-    if let Ok(tq) = wstail::query::parse(&twin_target) {
+    if let Ok(tq) = wstail::wire::query::parse(&twin_target) {
         let here = answer(t, &roots, &q.path);
         let there = answer(twin(), &twin_roots, &tq.path);
         assert_eq!(

@@ -9,7 +9,7 @@
 //! - no control character other than tab and newline reaches the output;
 //! - the output with its tags stripped and its entities decoded equals the
 //!   input without its escape sequences, as computed by [`visible`], an
-//!   independent reference written from the documented grammar (src/ansi.rs's
+//!   independent reference written from the documented grammar (src/encode/ansi.rs's
 //!   module docs and DESIGN.md);
 //! - the input cut at arbitrary char boundaries (cuts derived from the fuzz
 //!   input) gives, piece by piece, the same characters in the same styles as
@@ -22,7 +22,7 @@
 //! boundary), then the text (lossy UTF-8).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wstail::ansi::AnsiHtml;
+use wstail::encode::ansi::AnsiHtml;
 use wstail::limits::MAX_ESCAPE_SEQUENCE;
 
 /// Where the reference stripper is.

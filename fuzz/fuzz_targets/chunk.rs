@@ -10,9 +10,9 @@
 //! chunker may have to cut a long line at the message bound.)
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wstail::ansi::complete_prefix_len;
-use wstail::chunk::{Chunker, Flush};
-use wstail::filter::Filter;
+use wstail::encode::ansi::complete_prefix_len;
+use wstail::encode::chunk::{Chunker, Flush};
+use wstail::encode::filter::Filter;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&seed, rest)) = data.split_first() else {

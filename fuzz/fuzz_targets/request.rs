@@ -40,13 +40,13 @@ fn check_target(target: &str) {
     let path_part = target.split('?').next().unwrap_or("");
     let path_part = path_part.split('#').next().unwrap_or("");
     let want = decode_once(path_part);
-    match wstail::query::parse(target) {
+    match wstail::wire::query::parse(target) {
         Ok(q) => {
             assert_eq!(Some(&q.path), want.as_ref(), "{target:?}");
             check_normalize(&q.path);
         }
         // A refusal of a well-formed path comes from the query.
-        Err(_) if want.is_some() => assert!(wstail::query::parse(path_part).is_ok(), "{target:?}"),
+        Err(_) if want.is_some() => assert!(wstail::wire::query::parse(path_part).is_ok(), "{target:?}"),
         Err(_) => {}
     }
     check_log_target(target);
@@ -69,7 +69,7 @@ fn check_normalize(raw: &[u8]) {
 }
 
 fn check_log_target(target: &str) {
-    let logged = wstail::connlog::log_target(target);
+    let logged = wstail::logging::connlog::log_target(target);
     assert!(logged.len() <= 512 + 3, "{logged:?}");
     let truncated = logged.len() >= 512 && logged.ends_with("...");
     let body = if truncated {
@@ -97,7 +97,7 @@ fn check_log_target(target: &str) {
     let Some((_, query)) = logged.split_once('?') else {
         return;
     };
-    let pairs: Vec<_> = wstail::query::form_pairs(query).collect();
+    let pairs: Vec<_> = wstail::wire::query::form_pairs(query).collect();
     for (i, (key, value)) in pairs.iter().enumerate() {
         if key != "token" {
             continue;
@@ -119,7 +119,7 @@ fn check_log_target(target: &str) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(req) = wstail::http::parse_head(data, Vec::new()) {
+    if let Ok(req) = wstail::serve::http::parse_head(data, Vec::new()) {
         assert!(!req.method.is_empty() && req.method.bytes().all(|b| b.is_ascii_uppercase()));
         assert!(req.target.starts_with('/'));
         assert!(!req.target.bytes().any(|b| b.is_ascii_control()));

@@ -20,11 +20,11 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::config::ServeConfig;
-use crate::http::Request;
+use crate::cli::config::ServeConfig;
 use crate::limits::MAX_SYMLINKS;
-use crate::query::Query;
-pub use crate::refusal::Refusal;
+use crate::serve::http::Request;
+use crate::wire::query::Query;
+pub use crate::wire::refusal::Refusal;
 
 /// Browser origins allowed besides the server's own (`--allow-origin`).
 #[derive(Debug, Clone, PartialEq)]
@@ -883,8 +883,8 @@ mod tests {
                 "Host: 127.0.0.1:8765\r\n"
             };
             let head = format!("GET {target} HTTP/1.1\r\n{host}{headers}\r\n");
-            let req = crate::http::parse_head(head.as_bytes(), vec![]).unwrap();
-            let q = crate::query::parse(target).unwrap();
+            let req = crate::serve::http::parse_head(head.as_bytes(), vec![]).unwrap();
+            let q = crate::wire::query::parse(target).unwrap();
             let got = authorize(&req, &q, cfg).err().map_or(0, |r| r.status());
             assert_eq!(got, *want, "{target} {headers:?}");
         }

@@ -12,7 +12,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use crate::config::{
+use crate::cli::config::{
     DEFAULT_HEARTBEAT_SECS, DEFAULT_INTERVAL_SECS, DEFAULT_LISTEN, DEFAULT_LOG_LEVEL,
     DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINES, DEFAULT_PONG_TIMEOUT_SECS, DEFAULT_SCAN_LIMIT,
     DEFAULT_SERVE_LINES, DEFAULT_TAIL_LINES, RawServe, RawTail, ServeConfig, TOKEN_VARIABLE,

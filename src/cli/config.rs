@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::access::{Hosts, Origins, normalize_origin};
+use crate::history::timestamp;
 use crate::limits::{HEARTBEAT_RANGE, INTERVAL_RANGE, MAX_TOKEN_LEN, PONG_TIMEOUT_RANGE};
-use crate::timestamp;
 
 /// `wstail serve --listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8765";

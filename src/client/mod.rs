@@ -30,8 +30,8 @@ use std::io;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use crate::config::TailConfig;
-use crate::meta::Meta;
+use crate::cli::config::TailConfig;
+use crate::wire::meta::Meta;
 use output::Output;
 use resume::{Position, Resume};
 use session::{Received, Session, Stop};

@@ -3,8 +3,8 @@
 //! bytes printed since when those are exactly file bytes, with the tag that
 //! lets the server check that the file still holds what was printed.
 
-use crate::meta::Born;
-use crate::tag::{TAG_BYTES, Tag, Window};
+use crate::wire::meta::Born;
+use crate::wire::tag::{TAG_BYTES, Tag, Window};
 
 /// A position in the followed file, as the server reports it.
 #[derive(Debug, Clone, Copy, PartialEq)]

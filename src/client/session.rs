@@ -16,9 +16,9 @@ use tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes, WebSocket};
 use super::resume::Resume;
 use super::source::Source;
 use crate::cli::VERSION;
-use crate::config::TailConfig;
-use crate::handshake::{client_key, derive_accept_key};
-use crate::sockio::{Restarting, timed_out};
+use crate::cli::config::TailConfig;
+use crate::net::{Restarting, timed_out};
+use crate::wire::handshake::{client_key, derive_accept_key};
 
 /// Time allowed to open a TCP connection to one address of the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -415,8 +415,8 @@ fn refusal(status: u16, phrase: Option<&str>, body: Option<&[u8]>) -> Stop {
 mod tests {
     use super::super::resume::Position;
     use super::*;
-    use crate::meta::Born;
-    use crate::tag::Tag;
+    use crate::wire::meta::Born;
+    use crate::wire::tag::Tag;
 
     fn request_url(source: &Source, cfg: &TailConfig, point: Option<Resume>) -> String {
         let target = request_target(source, cfg, point);

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
-use crate::query::{decode, form_decode};
+use crate::wire::query::{decode, form_decode};
 
 /// What was wrong with a URL on the command line (exit status 2).
 #[derive(Debug, PartialEq)]

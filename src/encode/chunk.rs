@@ -5,9 +5,9 @@
 //! been idle (or at the very end). It also applies the line filter, and keeps
 //! the file offset of every byte so that resume offsets are exact.
 
-use crate::filter::Filter;
+use crate::encode::filter::Filter;
 use crate::limits::MAX_MESSAGE_BYTES;
-use crate::tag::{Tag, Window};
+use crate::wire::tag::{Tag, Window};
 
 /// How far a message may reach into a partial last line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,7 +246,7 @@ impl Chunker {
 /// character boundaries, since a sequence starts at ESC or at U+009B.
 pub fn safe_cut(bytes: &[u8]) -> usize {
     let whole = utf8_boundary(bytes);
-    crate::ansi::complete_prefix_len(&bytes[..whole])
+    crate::encode::ansi::complete_prefix_len(&bytes[..whole])
 }
 
 /// The longest prefix that does not end in an incomplete UTF-8 sequence

@@ -37,11 +37,11 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::access;
-use crate::generations::{self, Generation};
-use crate::gzip;
+use crate::follow::generations::{self, Generation};
+use crate::follow::gzip;
 use crate::limits::{GENERATION_RELIST, MAX_COPY_CHECK, MAX_SEEN};
-use crate::meta::Born;
-use crate::tag::{TAG_BYTES, Tag, Window};
+use crate::wire::meta::Born;
+use crate::wire::tag::{TAG_BYTES, Tag, Window};
 
 /// What happened to the file under the follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

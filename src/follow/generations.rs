@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::access;
+use crate::follow::compressed;
 use crate::limits::{MAX_GENERATION_DIR_ENTRIES, MAX_GENERATIONS};
-use crate::magic;
 
 /// One file of a log's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +48,10 @@ impl Generation {
     fn of(path: PathBuf, roots: &[PathBuf]) -> Option<Generation> {
         let (_, file, meta) = access::open_verified(roots, &path).ok()?;
         let (dev, inode) = access::file_id(&meta);
-        let compressed = match magic::file_compression(&file).ok()? {
+        let compressed = match compressed::file_compression(&file).ok()? {
             // Named by a compressor and still too short to hold its magic
             // number: being written by it (logrotate `compress` running).
-            None if meta.len() < magic::MAGIC_LEN as u64 => compressor_named(&path),
+            None if meta.len() < compressed::MAGIC_LEN as u64 => compressor_named(&path),
             c => c,
         };
         Some(Generation {

@@ -18,17 +18,17 @@ use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
-use crate::ansi::AnsiHtml;
-use crate::chunk::{Chunker, Flush};
-use crate::connlog::escape;
-use crate::followed::{Change, Followed, Skipped};
-use crate::generations;
+use crate::encode::ansi::AnsiHtml;
+use crate::encode::chunk::{Chunker, Flush};
+use crate::follow::file::{Change, Followed, Skipped};
+use crate::follow::generations;
 use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
-use crate::meta::{Event, Meta, Position, Previous};
-use crate::query::Format;
-use crate::sockio::timed_out;
-use crate::stall::Stalling;
-use crate::tag::Tag;
+use crate::logging::connlog::escape;
+use crate::net::timed_out;
+use crate::serve::stall::Stalling;
+use crate::wire::meta::{Event, Meta, Position, Previous};
+use crate::wire::query::Format;
+use crate::wire::tag::Tag;
 
 /// The first wait after the file had new data: a writer that is still
 /// writing (a burst, `cat big.log >> file`) is followed at once instead of

@@ -1,4 +1,4 @@
-//! The backward scan of a request (`tail::find_window`) run over its open
+//! The backward scan of a request (`window::find_window`) run over its open
 //! WebSocket: the scan may cover up to `--scan-limit` bytes, so while it
 //! runs, after every block, the client is looked at — gone (its connection
 //! closed, or a Close frame) stops the scan at once — and, with `meta=1`,
@@ -14,12 +14,12 @@ use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
-use crate::follow::End;
+use crate::follow::stream::End;
+use crate::history::window::{self, Ask, Window};
 use crate::limits::PROGRESS_EVERY;
-use crate::meta::Meta;
-use crate::sockio::timed_out;
-use crate::stall::Stalling;
-use crate::tail::{self, Ask, Window};
+use crate::net::timed_out;
+use crate::serve::stall::Stalling;
+use crate::wire::meta::Meta;
 
 /// Runs the scan `ask` describes over the first `len` bytes of `file`.
 /// `Err` when the client left (or the socket failed) or reading failed.
@@ -40,7 +40,7 @@ pub fn run(
         end: None,
     };
     watch.nonblocking(true)?;
-    let found = tail::find_window(file, len, ask, &mut |scanned| watch.go_on(scanned));
+    let found = window::find_window(file, len, ask, &mut |scanned| watch.go_on(scanned));
     let end = watch.end.take();
     watch.nonblocking(false)?;
     match found {

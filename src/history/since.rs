@@ -9,9 +9,9 @@
 
 use std::io;
 
+use crate::history::timestamp::{STAMP_HEAD, Stamp, Target, YearHint, line_stamp};
+use crate::history::window::ReadAt;
 use crate::limits::TAIL_BLOCK;
-use crate::tail::ReadAt;
-use crate::timestamp::{STAMP_HEAD, Stamp, Target, YearHint, line_stamp};
 
 /// Where sending starts for `since=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,7 +221,7 @@ impl<F: ReadAt> Search<'_, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timestamp::{civil_from_days, parse_target};
+    use crate::history::timestamp::{civil_from_days, parse_target};
     use std::cell::Cell;
     use std::time::UNIX_EPOCH;
 

@@ -11,10 +11,10 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::followed::Change;
-use crate::generations;
-use crate::meta::Born;
-use crate::tag::{TAG_BYTES, Tag};
+use crate::follow::file::Change;
+use crate::follow::generations;
+use crate::wire::meta::Born;
+use crate::wire::tag::{TAG_BYTES, Tag};
 
 /// Where to start.
 #[derive(Debug)]

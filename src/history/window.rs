@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
-use crate::filter::{Filter, MAX_JUDGED_LINE};
+use crate::encode::filter::{Filter, MAX_JUDGED_LINE};
 use crate::limits::{SCAN_BLOCK, TAIL_BLOCK};
 
 /// What to look for: the last `lines` kept lines that end at or before

@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use log::{Level, log};
 
-use crate::http::{Answer, Request};
-use crate::query::form_decode;
-use crate::refusal::Refusal;
+use crate::serve::http::{Answer, Request};
+use crate::wire::query::form_decode;
+use crate::wire::refusal::Refusal;
 
 use crate::limits::{MAX_LOGGED_OUTCOME, MAX_LOGGED_TARGET};
 

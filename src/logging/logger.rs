@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{LevelFilter, Log, Metadata, Record};
 
-use crate::connlog::escape;
+use crate::logging::connlog::escape;
 
 /// Starts logging at `level` to `file` or standard error, panics included.
 pub fn init(level: LevelFilter, file: Option<&Path>, inetd: bool) -> Result<(), String> {
@@ -185,7 +185,7 @@ mod tests {
     fn only_wstail_records_are_written() {
         for (target, own) in [
             ("wstail", true),
-            ("wstail::conn", true),
+            ("wstail::serve::conn", true),
             ("tungstenite::protocol", false),
             ("wstail_other", false),
             ("", false),

@@ -8,28 +8,31 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use crate::handshake::{derive_accept_key, valid_client_key};
+use crate::wire::handshake::{derive_accept_key, valid_client_key};
 use log::debug;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 
 use crate::access;
-use crate::chunk::Chunker;
-use crate::config::ServeConfig;
-use crate::connlog::{ConnLog, log_target};
-use crate::filter::Filter;
-use crate::follow::{End, Follower, StartPoint, Timing};
-use crate::followed::{Change, Followed};
-use crate::http::{self, Answer, Request};
+use crate::cli::config::ServeConfig;
+use crate::encode::chunk::Chunker;
+use crate::encode::filter::Filter;
+use crate::follow::file::{Change, Followed};
+use crate::follow::stream::{End, Follower, StartPoint, Timing};
+use crate::history::since::{self, Since};
+use crate::history::timestamp::{self, YearHint};
 use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_READ_BUFFER};
-use crate::meta::Meta;
-use crate::query::{self, Query};
-use crate::refusal::Refusal;
-use crate::since::{self, Since};
-use crate::stall::Stalling;
-use crate::tag::Tag;
-use crate::timestamp::{self, YearHint};
-use crate::{download, generations, list, magic, page, resume, scan, tail};
+use crate::logging::connlog::{ConnLog, log_target};
+use crate::serve::http::{self, Answer, Request};
+use crate::serve::stall::Stalling;
+use crate::wire::meta::Meta;
+use crate::wire::query::{self, Query};
+use crate::wire::refusal::Refusal;
+use crate::wire::tag::Tag;
+use crate::{
+    follow::compressed, follow::generations, history::scan, history::start, history::window,
+    serve::routes::download, serve::routes::list, serve::routes::page,
+};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -231,15 +234,15 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
     let (mut file, mut id) = (file, id);
     let start = match q.resume {
         Some((from, inode)) => {
-            match resume::start(
+            match start::start(
                 &canonical,
                 &cfg.roots,
                 (&file, id, len),
                 (from, inode, q.tag),
                 q.born,
             ) {
-                resume::Start::Here(at) => at,
-                resume::Start::Generation {
+                start::Start::Here(at) => at,
+                start::Start::Generation {
                     file: g,
                     id: gid,
                     at,
@@ -249,7 +252,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
                     reading_copy = copy;
                     at
                 }
-                resume::Start::Over(change) => {
+                start::Start::Over(change) => {
                     first_event = Some(change);
                     0
                 }
@@ -392,7 +395,7 @@ fn scan_window(
     cfg: &ServeConfig,
     filter: &Filter,
 ) -> Result<StartPoint, End> {
-    let ask = tail::Ask {
+    let ask = window::Ask {
         lines: q.lines.unwrap_or(cfg.lines).min(cfg.max_lines),
         before: q.before,
         filter,
@@ -443,7 +446,7 @@ fn pick_generation(
 /// 415 for a compressed file (judged by its first bytes): it is not
 /// followed or shown as text; the reason says to download it.
 fn refuse_compressed(file: &File) -> Result<(), Refusal> {
-    match magic::file_compression(file) {
+    match compressed::file_compression(file) {
         Ok(Some(c)) => Err(Refusal::new(
             415,
             format!(
@@ -498,5 +501,5 @@ fn since_start(
 fn tail_is_binary(file: &File, len: u64) -> bool {
     let n = len.min(TAIL_BLOCK as u64);
     let mut buf = vec![0u8; n as usize];
-    tail::ReadAt::read_exact_at(file, &mut buf, len - n).is_ok() && magic::is_binary(&buf)
+    window::ReadAt::read_exact_at(file, &mut buf, len - n).is_ok() && compressed::is_binary(&buf)
 }

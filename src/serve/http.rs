@@ -12,8 +12,8 @@ use std::time::Instant;
 use crate::limits::{
     LINGER_BYTES, LINGER_TIME, MAX_LINGERING, MAX_REQUEST_HEAD, REQUEST_HEAD_TIMEOUT,
 };
-use crate::refusal::Refusal;
-use crate::sockio::timed_out;
+use crate::net::timed_out;
+use crate::wire::refusal::Refusal;
 
 /// A parsed request head.
 #[derive(Debug)]

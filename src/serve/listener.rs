@@ -20,14 +20,14 @@ use std::time::Instant;
 
 use log::{error, info, warn};
 
-use crate::config::ServeConfig;
-use crate::conn::{self, Shared};
-use crate::connlog::ConnLog;
-use crate::http;
+use crate::cli::config::ServeConfig;
 use crate::limits::{
     ACCEPT_ERROR_PAUSE, CLIENT_STACK, HANDSHAKE_GRACE, MAX_HANDSHAKES, REFUSAL_WRITE,
 };
-use crate::refusal::Refusal;
+use crate::logging::connlog::ConnLog;
+use crate::serve::conn::{self, Shared};
+use crate::serve::http;
+use crate::wire::refusal::Refusal;
 
 /// A failure that ends the server: exit status 1, or 2 for `NotASocket`
 /// (`--inetd` used the wrong way, like a usage error); `main` picks it.

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::limits::SEND_STALL_TIMEOUT;
-use crate::sockio::{restart, timed_out};
+use crate::net::{restart, timed_out};
 
 /// Each blocking write waits at most this long before the stall clock is
 /// checked again.

@@ -10,7 +10,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::tag::Tag;
+use crate::wire::tag::Tag;
 
 /// One meta frame.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,11 +7,11 @@ use std::borrow::Cow;
 use std::time::SystemTime;
 
 use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
-use crate::refusal::Refusal;
+use crate::wire::refusal::Refusal;
 
-use crate::meta::Born;
-use crate::tag::Tag;
-use crate::timestamp::{self, Target};
+use crate::history::timestamp::{self, Target};
+use crate::wire::meta::Born;
+use crate::wire::tag::Tag;
 
 /// How text is encoded in the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

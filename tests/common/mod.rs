@@ -16,7 +16,7 @@ use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
 #[allow(unused_imports)] // each test binary uses a different part
-pub use wstail::meta::{Meta, Position, Previous};
+pub use wstail::wire::meta::{Meta, Position, Previous};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wstail");
 

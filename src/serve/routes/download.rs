@@ -8,8 +8,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::http::{self, Answer, Request};
 use crate::limits::DOWNLOAD_BUFFER;
+use crate::serve::http::{self, Answer, Request};
 
 /// A `Range` header → the inclusive byte range to send, for a file of
 /// `len` bytes, as RFC 9110 (14.2) says. `Ok(None)`: send the whole file —

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use crate::access;
-use crate::http::{self, Answer};
 use crate::limits::{LIST_MAX_DEPTH, LIST_MAX_DIRS, LIST_MAX_ENTRIES, LIST_MAX_VISITED};
-use crate::{magic, meta};
+use crate::serve::http::{self, Answer};
+use crate::{follow::compressed, wire::meta};
 
 /// One listed file.
 #[derive(Debug, PartialEq)]
@@ -111,7 +111,7 @@ fn walk(dir: &Path, depth: usize, roots: &[PathBuf], l: &mut Listing) {
             path,
             size: meta.len(),
             modified,
-            compressed: magic::file_compression(&file).ok().flatten(),
+            compressed: compressed::file_compression(&file).ok().flatten(),
         });
     }
 }

@@ -8,10 +8,10 @@
 use std::io::Write;
 use std::sync::OnceLock;
 
-use crate::base64;
-use crate::http::{self, Answer};
+use crate::serve::http::{self, Answer};
+use crate::wire::base64;
 
-const VIEWER: &str = include_str!("viewer.html");
+const VIEWER: &str = include_str!("../../page/index.html");
 
 /// What the page may do: run its own inline scripts (by hash) and style,
 /// connect back to its own origin (`'self'` covers `ws:`/`wss:` to the same

@@ -1,0 +1,10 @@
+//! Where sending starts and what lies before it: the last lines and windows
+//! (`window`), filtered scans with progress (`scan`), the time search
+//! (`since`) and the timestamp forms (`timestamp`), and the resume decision
+//! (`start`).
+
+pub mod scan;
+pub mod since;
+pub mod start;
+pub mod timestamp;
+pub mod window;

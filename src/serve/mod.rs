@@ -1,0 +1,9 @@
+//! The server: accept and slots (`listener`), one connection from head to
+//! answer (`conn`), the request head (`http`), the stall rule (`stall`) and
+//! the plain HTTP routes (`routes`).
+
+pub mod conn;
+pub mod http;
+pub mod listener;
+pub mod routes;
+pub mod stall;
