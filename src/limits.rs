@@ -178,3 +178,26 @@ pub const HEARTBEAT_RANGE: (f64, f64) = (0.0, 86_400.0);
 /// round trip would close healthy clients, longer than an hour keeps a
 /// vanished one's slot for nothing.
 pub const PONG_TIMEOUT_RANGE: (f64, f64) = (0.1, 3600.0);
+
+/// Spacing of a gzip file's restart points, in uncompressed bytes: reading
+/// at an offset inflates at most this much before it (plus the read), so a
+/// page back through a gzip generation costs about this much inflating
+/// (a few milliseconds), while each point holds about 43 KiB (its 32 KiB
+/// window and the inflater's tables): about 1% of the text it covers.
+pub const GZIP_RESTART_EVERY: u64 = 4 << 20;
+
+/// Memory held by all gzip restart points together (all files, all
+/// connections); past it the least recently used are dropped (and found
+/// again by the next pass through their file). 64 MiB holds about 1,500
+/// points: 6 GB of uncompressed text reachable at a page's cost.
+pub const GZIP_RESTART_MEMORY: usize = 64 << 20;
+
+/// gzip files whose restart points or size are remembered, at most (an
+/// entry without points is a few dozen bytes; this bounds their number).
+pub const GZIP_INDEXED_FILES: usize = 10_000;
+
+/// Inflated bytes a reader of a gzip file keeps, at most, just before
+/// where it last read: a backward scan reads block after block below the
+/// last, and finds most of them there instead of inflating again from a
+/// restart point. Held only while the reader is open.
+pub const GZIP_READ_CACHE: usize = 1 << 20;

@@ -5,6 +5,7 @@
 
 pub mod scan;
 pub mod since;
+pub mod source;
 pub mod start;
 pub mod timestamp;
 pub mod window;
