@@ -28,7 +28,7 @@ const STEP: usize = 64 * 1024;
 /// A file read by offset in the bytes it holds.
 pub enum Source {
     Plain(File),
-    Gzip(GzFile),
+    Gzip(Box<GzFile>),
 }
 
 impl Source {
@@ -59,10 +59,10 @@ impl Source {
 
     /// The bytes it holds now: the file's size, or a gzip file's
     /// uncompressed size (one pass to its end the first time).
-    pub fn len(&self) -> io::Result<u64> {
+    pub fn size(&self) -> io::Result<u64> {
         match self {
             Source::Plain(f) => Ok(f.metadata()?.len()),
-            Source::Gzip(g) => g.len(),
+            Source::Gzip(g) => g.size(),
         }
     }
 
@@ -122,7 +122,7 @@ impl GzFile {
     /// The uncompressed size: known from an earlier pass, or found by one
     /// now (from the last restart point on). For a file that stops
     /// inflating, the bytes before that point.
-    pub fn len(&self) -> io::Result<u64> {
+    pub fn size(&self) -> io::Result<u64> {
         match restart::end(&self.key) {
             Some(End::Size(n) | End::Corrupt(n, _)) => return Ok(n),
             None => {}
@@ -150,7 +150,7 @@ impl GzFile {
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         // Nothing is read before one pass has checked the whole file (its
         // members' CRCs): a corrupt member never shows as text.
-        let len = self.len()?;
+        let len = self.size()?;
         let mut inner = self.inner.borrow_mut();
         let mut done = 0;
         while done < buf.len() {
@@ -345,7 +345,7 @@ mod tests {
     }
 
     fn source(path: &Path) -> Source {
-        Source::Gzip(GzFile::new(File::open(path).unwrap()).unwrap())
+        Source::Gzip(Box::new(GzFile::new(File::open(path).unwrap()).unwrap()))
     }
 
     fn all(s: &Source) -> io::Result<Vec<u8>> {
@@ -389,7 +389,7 @@ mod tests {
             std::fs::write(&p, bytes).unwrap();
             let s = source(&p);
             assert_eq!(all(&s).unwrap(), want);
-            assert_eq!(s.len().unwrap(), want.len() as u64);
+            assert_eq!(s.size().unwrap(), want.len() as u64);
             assert_eq!(s.corrupt(), None);
         };
         check(&ga, &a);
@@ -436,7 +436,7 @@ mod tests {
             let e = all(&s).unwrap_err();
             assert!(gzip::is_corrupt(&e), "{e}");
             assert!(e.to_string().contains(what), "{e}");
-            let len = s.len().unwrap();
+            let len = s.size().unwrap();
             assert!(a.starts_with(&all_until_error(&s)));
             assert!(len <= a.len() as u64);
             assert!(s.corrupt().is_some());
@@ -467,7 +467,7 @@ mod tests {
         let p = d.0.join("big.gz");
         std::fs::write(&p, &gz).unwrap();
         let s = source(&p);
-        assert_eq!(s.len().unwrap(), t.len() as u64);
+        assert_eq!(s.size().unwrap(), t.len() as u64);
         // A second reader of the same file starts from the points.
         let s2 = source(&p);
         let mut rng = crate::test_rng::Rng(0x1234_5678_9abc_def1);
