@@ -85,6 +85,9 @@ pub struct Skipped {
     /// How many bytes (from a gzip trailer; `None` for other compressions,
     /// whose size is not known without decompressing).
     pub bytes: Option<u64>,
+    /// Why, when not compressed before it was read: `"is a corrupt gzip
+    /// file"` (the rest of it, after the bytes that inflated).
+    pub reason: Option<&'static str>,
 }
 
 /// What an `fstat` of the open file said.
@@ -540,6 +543,7 @@ impl Followed {
                 Some(Skipped {
                     path: g.path,
                     bytes,
+                    reason: None,
                 })
             })
             .collect();
@@ -574,6 +578,7 @@ impl Followed {
         Some(Skipped {
             path: g.path,
             bytes,
+            reason: None,
         })
     }
 

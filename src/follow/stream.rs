@@ -471,14 +471,15 @@ impl<'a> Follower<'a> {
         };
         let path = g.path.to_string_lossy().into_owned();
         Some(match g.compressed {
-            Some(c) => Previous::Compressed {
+            Some(c) if !g.readable() => Previous::Compressed {
                 path,
                 compression: c.to_string(),
             },
-            None => Previous::File {
+            c => Previous::File {
                 path,
                 inode: g.inode,
-                size: g.size,
+                size: g.text_size(roots),
+                compressed: c.map(str::to_string),
             },
         })
     }
@@ -488,24 +489,35 @@ impl<'a> Follower<'a> {
         self.write(Message::binary(m.to_json().into_bytes()))
     }
 
-    /// Data the follower knows it skipped (compressed before it was read):
-    /// a log line, and with `meta=1` `{"event":"skipped","bytes":N}` (no
-    /// `bytes` when the size is not known).
+    /// Data the follower knows it skipped (compressed with xz, zstd or
+    /// bzip2 before it was read, or the rest of a corrupt gzip file): a log
+    /// line, and with `meta=1` `{"event":"skipped","bytes":N}` (no `bytes`
+    /// when the size is not known), or for a corrupt gzip file
+    /// `{"event":"skipped","path":P,"reason":"corrupt gzip"}`.
     fn report_skipped(&mut self, skipped: &Skipped) -> Result<(), End> {
         let size = match skipped.bytes {
             Some(n) => format!("{n} bytes"),
             None => "an unknown number of bytes".to_string(),
         };
+        let why = match skipped.reason {
+            Some(r) => r,
+            None => "was compressed before it was read",
+        };
         warn!(
-            "{}: \"{}\": skipped {size}: \"{}\" was compressed before it was read",
+            "{}: \"{}\": skipped {size}: \"{}\" {why}",
             self.label,
             escape(self.file.path().as_os_str().as_bytes()),
             escape(skipped.path.as_os_str().as_bytes()),
         );
         if self.meta {
+            let path = skipped
+                .reason
+                .map(|_| skipped.path.to_string_lossy().into_owned());
             self.write_meta(&Meta::Event(Event {
                 name: "skipped".to_string(),
                 bytes: skipped.bytes,
+                path,
+                reason: skipped.reason.map(|_| "corrupt gzip".to_string()),
             }))?;
             self.flush()?;
         }

@@ -20,6 +20,7 @@ use std::os::unix::fs::FileExt;
 use crate::follow::gzip::{self, Inflater};
 use crate::follow::restart::{self, End, Key};
 use crate::history::window::ReadAt;
+use crate::wire::tag::FullRead;
 use crate::limits::{GZIP_READ_CACHE, GZIP_RESTART_EVERY};
 
 /// Inflated bytes produced per step.
@@ -71,6 +72,15 @@ impl Source {
         match self {
             Source::Plain(_) => None,
             Source::Gzip(g) => g.corrupt(),
+        }
+    }
+}
+
+impl FullRead for Source {
+    fn read_full_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        match self {
+            Source::Plain(f) => f.read_full_at(buf, offset),
+            Source::Gzip(g) => g.read_at(buf, offset),
         }
     }
 }

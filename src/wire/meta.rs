@@ -89,8 +89,15 @@ impl fmt::Display for Born {
 /// The newest older generation of a log, named by a start frame at 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Previous {
-    /// A plain file that can be opened with `inode=`.
-    File { path: String, inode: u64, size: u64 },
+    /// A file that can be opened with `inode=`: plain, or gzip
+    /// (`compressed` then says so, and `size` counts its uncompressed
+    /// bytes).
+    File {
+        path: String,
+        inode: u64,
+        size: u64,
+        compressed: Option<String>,
+    },
     /// A compressed file: the chain of generations ends here.
     Compressed { path: String, compression: String },
 }
@@ -100,6 +107,10 @@ pub enum Previous {
 pub struct Event {
     pub name: String,
     pub bytes: Option<u64>,
+    /// The file it is about (`skipped`: the generation that was not read).
+    pub path: Option<String>,
+    /// Why (`skipped`: `corrupt gzip`).
+    pub reason: Option<String>,
 }
 
 impl Position {
@@ -127,6 +138,8 @@ impl Meta {
         Meta::Event(Event {
             name: name.to_string(),
             bytes: None,
+            path: None,
+            reason: None,
         })
     }
 
@@ -180,9 +193,15 @@ impl Meta {
                 Some(Value::Number(n)) => Some(*n),
                 _ => None,
             };
+            let text = |k: &str| match get(k) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            };
             return Some(Meta::Event(Event {
                 name: name.clone(),
                 bytes,
+                path: text("path"),
+                reason: text("reason"),
             }));
         }
         if let Some(Value::Object(p)) = get("progress") {
@@ -207,7 +226,13 @@ impl Previous {
         let Some(Value::String(path)) = get("path") else {
             return None;
         };
-        if let Some(Value::String(c)) = get("compressed") {
+        let compressed = match get("compressed") {
+            Some(Value::String(c)) => Some(c.clone()),
+            _ => None,
+        };
+        if let Some(c) = &compressed
+            && get("inode").is_none()
+        {
             return Some(Previous::Compressed {
                 path: path.clone(),
                 compression: c.clone(),
@@ -218,6 +243,7 @@ impl Previous {
                 path: path.clone(),
                 inode: *inode,
                 size: *size,
+                compressed,
             }),
             _ => None,
         }
@@ -233,10 +259,20 @@ impl fmt::Display for Meta {
                     write!(f, ",\"tag\":\"{tag}\"")?;
                 }
                 match &p.previous {
-                    Some(Previous::File { path, inode, size }) => {
+                    Some(Previous::File {
+                        path,
+                        inode,
+                        size,
+                        compressed,
+                    }) => {
                         f.write_str(",\"previous\":{\"path\":")?;
                         write_string(f, path)?;
-                        write!(f, ",\"inode\":{inode},\"size\":{size}}}")?;
+                        write!(f, ",\"inode\":{inode},\"size\":{size}")?;
+                        if let Some(c) = compressed {
+                            f.write_str(",\"compressed\":")?;
+                            write_string(f, c)?;
+                        }
+                        f.write_char('}')?;
                     }
                     Some(Previous::Compressed { path, compression }) => {
                         f.write_str(",\"previous\":{\"path\":")?;
@@ -260,6 +296,14 @@ impl fmt::Display for Meta {
                 write_string(f, &e.name)?;
                 if let Some(n) = e.bytes {
                     write!(f, ",\"bytes\":{n}")?;
+                }
+                if let Some(p) = &e.path {
+                    f.write_str(",\"path\":")?;
+                    write_string(f, p)?;
+                }
+                if let Some(r) = &e.reason {
+                    f.write_str(",\"reason\":")?;
+                    write_string(f, r)?;
                 }
                 f.write_char('}')
             }
@@ -486,6 +530,7 @@ mod tests {
                     path: "/var/log/app.log.1".into(),
                     inode: 7,
                     size: 99,
+                    compressed: None,
                 }),
                 ..Position::new(0, 8, Tag::of(b""))
             }),
@@ -493,14 +538,26 @@ mod tests {
         );
         round_trip(
             Meta::Position(Position {
+                previous: Some(Previous::File {
+                    path: "/var/log/app.log.2.gz".into(),
+                    inode: 9,
+                    size: 12345,
+                    compressed: Some("gzip".into()),
+                }),
+                ..Position::new(0, 8, Tag::of(b""))
+            }),
+            "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/var/log/app.log.2.gz\",\"inode\":9,\"size\":12345,\"compressed\":\"gzip\"}}",
+        );
+        round_trip(
+            Meta::Position(Position {
                 previous: Some(Previous::Compressed {
                     path: "/l/a \"q\"\\\n\u{1}é.gz".into(),
-                    compression: "gzip".into(),
+                    compression: "xz".into(),
                 }),
                 limit: true,
                 ..Position::new(0, 8, Tag::of(b""))
             }),
-            "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/l/a \\\"q\\\"\\\\\\n\\u0001é.gz\",\"compressed\":\"gzip\"},\"limit\":true}",
+            "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/l/a \\\"q\\\"\\\\\\n\\u0001é.gz\",\"compressed\":\"xz\"},\"limit\":true}",
         );
         round_trip(
             Meta::Position(Position {
@@ -520,8 +577,19 @@ mod tests {
             Meta::Event(Event {
                 name: "skipped".into(),
                 bytes: Some(4096),
+                path: None,
+                reason: None,
             }),
             "{\"event\":\"skipped\",\"bytes\":4096}",
+        );
+        round_trip(
+            Meta::Event(Event {
+                name: "skipped".into(),
+                bytes: None,
+                path: Some("/l/a.log.2.gz".into()),
+                reason: Some("corrupt gzip".into()),
+            }),
+            "{\"event\":\"skipped\",\"path\":\"/l/a.log.2.gz\",\"reason\":\"corrupt gzip\"}",
         );
         round_trip(
             Meta::Progress {
