@@ -201,3 +201,9 @@ pub const GZIP_INDEXED_FILES: usize = 10_000;
 /// last, and finds most of them there instead of inflating again from a
 /// restart point. Held only while the reader is open.
 pub const GZIP_READ_CACHE: usize = 1 << 20;
+
+/// gzip generations inflated, at most, to find the compressed copy of a
+/// file (a resume whose file was rotated and compressed meanwhile, a
+/// `copytruncate` copy compressed before the rest was read): the copy is
+/// one of the newest; each candidate costs a pass through it.
+pub const MAX_GZIP_COPY_CANDIDATES: usize = 3;

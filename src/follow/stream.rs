@@ -293,6 +293,9 @@ impl<'a> Follower<'a> {
             }
             if !self.follow {
                 self.send_pieces(Flush::End)?;
+                if let Some(skipped) = self.file.take_corrupt() {
+                    self.report_skipped(&skipped)?;
+                }
                 return Ok(());
             }
             last_check = Instant::now();
@@ -460,6 +463,10 @@ impl<'a> Follower<'a> {
     /// frame at 0: the newest older one when it is the file at the path, the
     /// next in the chain when it is itself an older generation (`inode=`).
     fn previous(&self) -> Option<Previous> {
+        if self.file.is_corrupt() {
+            // A gzip file that stops inflating ends the chain.
+            return None;
+        }
         let (path, roots) = (self.file.path(), self.file.roots());
         let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
         let g = if at_path == Some(self.file.inode()) {

@@ -27,6 +27,7 @@ use crate::limits::{GZIP_READ_CACHE, GZIP_RESTART_EVERY};
 const STEP: usize = 64 * 1024;
 
 /// A file read by offset in the bytes it holds.
+#[derive(Debug)]
 pub enum Source {
     Plain(File),
     Gzip(Box<GzFile>),
@@ -91,6 +92,12 @@ impl ReadAt for Source {
             Source::Plain(f) => FileExt::read_exact_at(f, buf, offset),
             Source::Gzip(g) => g.read_exact_at(buf, offset),
         }
+    }
+}
+
+impl std::fmt::Debug for GzFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GzFile").field("key", &self.key).finish()
     }
 }
 

@@ -28,6 +28,7 @@ use crate::serve::stall::Stalling;
 use crate::wire::meta::Meta;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::Refusal;
+use crate::history::source::{GzFile, Source};
 use crate::wire::tag::Tag;
 use crate::{
     follow::compressed, follow::generations, history::scan, history::start, history::window,
@@ -104,10 +105,15 @@ struct Upgrade {
     q: Query,
     key: String,
     canonical: PathBuf,
-    file: File,
+    /// The file's own path (a generation's, with `inode=`).
+    file_path: PathBuf,
+    file: Source,
     id: (u64, u64),
-    /// The file's length when it was opened.
-    len: u64,
+    /// The file's length when it was opened (`None` for a gzip file: its
+    /// uncompressed size is found after the handshake, by the scan).
+    len: Option<u64>,
+    /// A gzip file opened by its own path: its text is sent, not followed.
+    no_follow: bool,
     /// Where a resume point starts (without one, the scan finds the start).
     start: u64,
     /// The event sent before any data (a resume point that no longer fits).
@@ -189,6 +195,7 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
         // inode= too: the page asks this way whether a generation is gone.
         open_named(cfg, &q.path)
             .and_then(|opened| pick_generation(&cfg.roots, opened, q.inode))
+        .and_then(|(_, _, file, _)| open_source(file))
             .map(drop)
     } else {
         access::lexical_check(&cfg.roots, &access::unalias(&cfg.root_aliases, &q.path)).map(drop)
@@ -221,34 +228,40 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         ));
     };
     let at_path = open_named(cfg, &q.path)?;
-    let (canonical, file, meta) = pick_generation(&cfg.roots, at_path, q.inode)?;
+    let at_path_id = access::file_id(&at_path.2);
+    let (canonical, file_path, file, meta) = pick_generation(&cfg.roots, at_path, q.inode)?;
     let id = access::file_id(&meta);
-    let len = meta.len();
     let filter = Filter::new(&q.matches, &q.excludes);
-    refuse_compressed(&file)?;
+    let file = open_source(file)?;
+    // A gzip file is a finished file: served like a generation, its text
+    // only (also with tail=1, which then ends with 1000 after it).
+    let no_follow = file.is_gzip() && id == at_path_id;
+    let len = (!file.is_gzip()).then(|| meta.len());
 
     // Where to start: a resume point, or the last N lines.
     let mut first_event = None;
     let mut since_limited = false;
     let mut reading_copy = false;
-    let (mut file, mut id) = (file, id);
+    let (mut file, mut id, mut file_path) = (file, id, file_path);
     let start = match q.resume {
         Some((from, inode)) => {
+            let size = file.size().map_err(read_failed)?;
             match start::start(
                 &canonical,
                 &cfg.roots,
-                (&file, id, len),
+                (&file, id, size),
                 (from, inode, q.tag),
                 q.born,
             ) {
                 start::Start::Here(at) => at,
                 start::Start::Generation {
                     file: g,
+                    path: gpath,
                     id: gid,
                     at,
                     copy,
                 } => {
-                    (file, id) = (g, gid);
+                    (file, id, file_path) = (g, gid, gpath);
                     reading_copy = copy;
                     at
                 }
@@ -265,19 +278,22 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         }
         // The last lines (before= a byte or at the end): scanned for once
         // the WebSocket is open (`scan_window`).
-        None => len,
+        None => len.unwrap_or(0),
     };
     // The file's own length: a resume may have picked another generation.
     let binary = q.meta
-        && file
-            .metadata()
-            .is_ok_and(|m| tail_is_binary(&file, m.len()));
+        && match &file {
+            Source::Plain(f) => f.metadata().is_ok_and(|m| tail_is_binary(f, m.len())),
+            Source::Gzip(_) => false,
+        };
     Ok(Upgrade {
         key: key.to_string(),
         canonical,
+        file_path,
         file,
         id,
         len,
+        no_follow,
         start,
         first_event,
         reading_copy,
@@ -315,7 +331,17 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         return;
     }
     let (start, window) = if up.q.resume.is_none() && up.q.since.is_none() {
-        match scan_window(&mut ws, &up.file, up.len, &up.q, cfg, &up.filter) {
+        // A gzip file's size: one pass through it the first time (which
+        // also leaves its restart points for the scan).
+        let len = match up.len {
+            Some(n) => Ok(n),
+            None => up.file.size(),
+        };
+        let found = match len {
+            Ok(len) => scan_window(&mut ws, &up.file, len, &up.q, cfg, &up.filter),
+            Err(e) => Err(End::FileError(e)),
+        };
+        match found {
             Ok(w) => (w.start, Some(w)),
             Err(end) => {
                 log.ended(format!("{} (during the backward scan)", end.describe()));
@@ -349,7 +375,13 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         log.peer(),
         log_target(&up.canonical.to_string_lossy())
     );
-    let mut followed = Followed::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
+    let mut followed = Followed::new(
+        up.canonical,
+        cfg.roots.clone(),
+        (up.file, up.file_path),
+        up.id,
+        start,
+    );
     if up.reading_copy {
         followed.reading_copy();
     }
@@ -364,7 +396,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         followed,
         Chunker::new(start, up.filter).with_before(before),
         up.q.format,
-        up.q.follow,
+        up.q.follow && !up.no_follow,
         up.q.meta,
         timing,
         label,
@@ -389,7 +421,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
 /// `--scan-limit`, while the client sees progress and may leave.
 fn scan_window(
     ws: &mut WebSocket<Stalling>,
-    file: &File,
+    file: &Source,
     len: u64,
     q: &Query,
     cfg: &ServeConfig,
@@ -420,10 +452,10 @@ fn pick_generation(
     roots: &[PathBuf],
     at_path: (PathBuf, File, Metadata),
     inode: Option<u64>,
-) -> Result<(PathBuf, File, Metadata), Refusal> {
+) -> Result<(PathBuf, PathBuf, File, Metadata), Refusal> {
     let (canonical, file, meta) = at_path;
     let Some(inode) = inode.filter(|&i| i != access::file_id(&meta).1) else {
-        return Ok((canonical, file, meta));
+        return Ok((canonical.clone(), canonical, file, meta));
     };
     let gone = || {
         Refusal::new(
@@ -440,43 +472,52 @@ fn pick_generation(
         .map_err(|e| Refusal::new(500, format!("reading the file failed: {e}")))?;
     // The log's own path: the follower reads the generation as a resume
     // into it would (and, following, goes on to the newer ones).
-    Ok((canonical, file, meta))
+    Ok((canonical, g.path, file, meta))
 }
 
-/// 415 for a compressed file (judged by its first bytes): it is not
-/// followed or shown as text; the reason says to download it.
-fn refuse_compressed(file: &File) -> Result<(), Refusal> {
-    match compressed::file_compression(file) {
+/// The reader of an opened file: plain, or gzip through the inflater
+/// (judged by its first bytes); 415 for xz, zstd and bzip2, which are not
+/// shown as text — the reason says to download it.
+fn open_source(file: File) -> Result<Source, Refusal> {
+    match compressed::file_compression(&file) {
+        Ok(None) => Ok(Source::Plain(file)),
+        Ok(Some("gzip")) => Ok(Source::Gzip(Box::new(
+            GzFile::new(file).map_err(read_failed)?,
+        ))),
         Ok(Some(c)) => Err(Refusal::new(
             415,
             format!(
                 "the file is {c}-compressed and is not followed; download it with ?download and decompress it"
             ),
         )),
-        Ok(None) => Ok(()),
-        Err(e) => Err(Refusal::new(500, format!("reading the file failed: {e}"))),
+        Err(e) => Err(read_failed(e)),
     }
+}
+
+fn read_failed(e: std::io::Error) -> Refusal {
+    Refusal::new(500, format!("reading the file failed: {e}"))
 }
 
 /// Where `since=` starts: the binary search of `since.rs` over the file as
 /// it is now, reading at most `limit` bytes (`--scan-limit`; true in the
 /// answer when that stopped it); 422 when no timestamp is recognised.
 fn since_start(
-    file: &File,
+    file: &Source,
     meta: &Metadata,
     q: &Query,
     limit: u64,
 ) -> Result<(u64, bool), Refusal> {
+    let len = file.size().map_err(read_failed)?;
     let Some(target) = &q.since else {
-        return Ok((meta.len(), false));
+        return Ok((len, false));
     };
     let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
     let began = Instant::now();
-    let found = since::find(file, meta.len(), target, hint, limit);
+    let found = since::find(file, len, target, hint, limit);
     if let Ok((since, cost)) = &found {
         debug!(
             "since=: {since:?} of {} bytes after {} block reads ({} bytes) in {:.3} ms",
-            meta.len(),
+            len,
             cost.reads,
             cost.bytes,
             began.elapsed().as_secs_f64() * 1000.0
