@@ -249,6 +249,14 @@ impl Stream<'_> {
                 });
                 return;
             }
+            Some(Meta::Event(e)) if e.name == "skipped" && e.reason.is_some() => {
+                self.say(&format!(
+                    "the rest of {} skipped: {}",
+                    e.path.as_deref().unwrap_or("a generation"),
+                    e.reason.as_deref().unwrap_or("unreadable")
+                ));
+                return;
+            }
             Some(Meta::Event(e)) if e.name == "skipped" => {
                 let what = match e.bytes {
                     Some(n) => format!("{n} bytes"),

@@ -772,6 +772,12 @@ impl Followed {
         })
     }
 
+    /// True when the file being read is the one at the path (not an older
+    /// generation).
+    pub fn at_path(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.id)
+    }
+
     /// True when the file being read is a gzip file that stopped
     /// inflating before its end (the chain of older generations ends
     /// there).

@@ -171,6 +171,8 @@ pub struct Follower<'a> {
     /// The window of a history request (`tail::Window`): what the start
     /// frame says, and where reading stops.
     window: Option<StartPoint>,
+    /// See `walk_chain`.
+    walk_chain: bool,
 }
 
 /// How a history window opens and ends (see `tail::Window`).
@@ -220,7 +222,14 @@ impl<'a> Follower<'a> {
             sent: 0,
             label,
             window: None,
+            walk_chain: false,
         }
+    }
+
+    /// Reading starts in an older generation and, even without `tail=1`,
+    /// goes on through the newer ones to the end of the file at the path.
+    pub fn walk_chain(&mut self) {
+        self.walk_chain = true;
     }
 
     /// Sets how the window opens (the start frame) and where it ends.
@@ -290,6 +299,13 @@ impl<'a> Follower<'a> {
                 }
                 self.heartbeat()?;
                 continue;
+            }
+            if !self.follow && self.walk_chain && !self.file.at_path() {
+                // An older generation read to its end: the next newer one.
+                if let Some(change) = self.file.check() {
+                    self.change(change)?;
+                    continue;
+                }
             }
             if !self.follow {
                 self.send_pieces(Flush::End)?;

@@ -3,6 +3,7 @@
 //! (`since`) and the timestamp forms (`timestamp`), and the resume decision
 //! (`start`).
 
+pub mod chain;
 pub mod scan;
 pub mod since;
 pub mod source;

@@ -20,8 +20,8 @@ use std::os::unix::fs::FileExt;
 use crate::follow::gzip::{self, Inflater};
 use crate::follow::restart::{self, End, Key};
 use crate::history::window::ReadAt;
-use crate::wire::tag::FullRead;
 use crate::limits::{GZIP_READ_CACHE, GZIP_RESTART_EVERY};
+use crate::wire::tag::FullRead;
 
 /// Inflated bytes produced per step.
 const STEP: usize = 64 * 1024;
@@ -152,6 +152,23 @@ impl GzFile {
             Some(End::Size(n) | End::Corrupt(n, _)) => Ok(n),
             None => Ok(inner.cache_at + inner.cache.len() as u64),
         }
+    }
+
+    /// The first bytes of the text, inflated from the start without the
+    /// whole-file check that `read_at` waits for: only to look at (the
+    /// first timestamp), never to send.
+    pub fn head(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut inflater = Inflater::new();
+        let mut done = 0;
+        while done < buf.len() {
+            match inflater.read(&self.file, &mut buf[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if done > 0 && gzip::is_corrupt(&e) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
     }
 
     /// Why the file stops inflating before its end, once a pass found it.

@@ -51,8 +51,7 @@ pub fn start(
     // tells a file recreated under a reused inode number from the same one.
     let same_birth = |b: Option<Born>| born.is_none() || b.is_none() || born == b;
     // Without a tag (an older client), the inode and the size decide alone.
-    let same_content =
-        |f: &Source| tag.is_none_or(|t| Tag::of_file(f, from).is_ok_and(|x| x == t));
+    let same_content = |f: &Source| tag.is_none_or(|t| Tag::of_file(f, from).is_ok_and(|x| x == t));
     if inode == id.1 {
         // The same inode number: the same file, unless it shrank below N or
         // the bytes before N changed (truncated and written again, or

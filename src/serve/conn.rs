@@ -19,7 +19,9 @@ use crate::encode::chunk::Chunker;
 use crate::encode::filter::Filter;
 use crate::follow::file::{Change, Followed};
 use crate::follow::stream::{End, Follower, StartPoint, Timing};
+use crate::history::chain;
 use crate::history::since::{self, Since};
+use crate::history::source::{GzFile, Source};
 use crate::history::timestamp::{self, YearHint};
 use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_READ_BUFFER};
 use crate::logging::connlog::{ConnLog, log_target};
@@ -28,7 +30,6 @@ use crate::serve::stall::Stalling;
 use crate::wire::meta::Meta;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::Refusal;
-use crate::history::source::{GzFile, Source};
 use crate::wire::tag::Tag;
 use crate::{
     follow::compressed, follow::generations, history::scan, history::start, history::window,
@@ -114,6 +115,9 @@ struct Upgrade {
     len: Option<u64>,
     /// A gzip file opened by its own path: its text is sent, not followed.
     no_follow: bool,
+    /// Sending starts in an older generation (`since=` over the chain):
+    /// without `tail=1` too, the newer ones follow up to the path's end.
+    walk_chain: bool,
     /// Where a resume point starts (without one, the scan finds the start).
     start: u64,
     /// The event sent before any data (a resume point that no longer fits).
@@ -195,7 +199,7 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
         // inode= too: the page asks this way whether a generation is gone.
         open_named(cfg, &q.path)
             .and_then(|opened| pick_generation(&cfg.roots, opened, q.inode))
-        .and_then(|(_, _, file, _)| open_source(file))
+            .and_then(|(_, _, file, _)| open_source(file))
             .map(drop)
     } else {
         access::lexical_check(&cfg.roots, &access::unalias(&cfg.root_aliases, &q.path)).map(drop)
@@ -242,6 +246,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
     let mut first_event = None;
     let mut since_limited = false;
     let mut reading_copy = false;
+    let mut walk_chain = false;
     let (mut file, mut id, mut file_path) = (file, id, file_path);
     let start = match q.resume {
         Some((from, inode)) => {
@@ -271,6 +276,21 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
                 }
             }
         }
+        // Without inode=, over the whole chain: the newest file whose
+        // first timestamp is at or before T.
+        None if q.since.is_some() && q.inode.is_none() && !no_follow => {
+            let current = chain::Opened {
+                file,
+                path: file_path,
+                id,
+                modified: meta.modified().unwrap_or_else(|_| SystemTime::now()),
+            };
+            let found = chain_since(&canonical, &cfg.roots, current, &q, cfg.scan_limit)?;
+            (file, id, file_path) = (found.opened.file, found.opened.id, found.opened.path);
+            since_limited = found.limited;
+            walk_chain = found.generation;
+            found.at
+        }
         None if q.since.is_some() => {
             let (at, limited) = since_start(&file, &meta, &q, cfg.scan_limit)?;
             since_limited = limited;
@@ -294,6 +314,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         id,
         len,
         no_follow,
+        walk_chain,
         start,
         first_event,
         reading_copy,
@@ -404,6 +425,9 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     if let Some(w) = window {
         follower.set_window(w);
     }
+    if up.walk_chain {
+        follower.walk_chain();
+    }
     let end = follower.run(up.first_event);
     let mut answer = Answer::new(101, end.describe());
     answer.sent = follower.sent;
@@ -496,6 +520,31 @@ fn open_source(file: File) -> Result<Source, Refusal> {
 
 fn read_failed(e: std::io::Error) -> Refusal {
     Refusal::new(500, format!("reading the file failed: {e}"))
+}
+
+/// Where `since=` without `inode=` starts: the chain's search
+/// (`chain.rs`); 422 when no file of the chain has a timestamp.
+fn chain_since(
+    canonical: &std::path::Path,
+    roots: &[PathBuf],
+    current: chain::Opened,
+    q: &Query,
+    limit: u64,
+) -> Result<chain::Found, Refusal> {
+    let Some(target) = &q.since else {
+        return Err(Refusal::bad_request("since= is missing"));
+    };
+    match chain::since_in_chain(canonical, roots, current, target, limit) {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(Refusal::new(
+            422,
+            format!(
+                "since= needs timestamps, and none was recognised at the start of the file or of its older generations; known formats: {}",
+                timestamp::KNOWN_FORMATS
+            ),
+        )),
+        Err(e) => Err(read_failed(e)),
+    }
 }
 
 /// Where `since=` starts: the binary search of `since.rs` over the file as
