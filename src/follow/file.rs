@@ -41,7 +41,7 @@ use crate::follow::generations::{self, Generation};
 use crate::follow::gzip;
 use crate::limits::{GENERATION_RELIST, MAX_COPY_CHECK, MAX_SEEN};
 use crate::wire::meta::Born;
-use crate::wire::tag::{TAG_BYTES, Tag, Window};
+use crate::wire::tag::{Recent, TAG_BYTES, Tag};
 
 /// What happened to the file under the follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +154,7 @@ pub struct Followed {
     /// `copytruncate`), which its size alone cannot show. They are compared
     /// with the file after every read, and whenever its size or
     /// modification time changed.
-    before: Window,
+    before: Recent,
     /// The size and modification time at which `before` was last found in
     /// the file.
     verified: Option<(u64, Option<SystemTime>)>,
@@ -193,7 +193,7 @@ impl Followed {
     /// rotation). The bytes just before `pos` are remembered, so that a
     /// rewrite is noticed from the first read.
     pub fn new(path: PathBuf, roots: Vec<PathBuf>, file: File, id: (u64, u64), pos: u64) -> Self {
-        let mut before = Window::default();
+        let mut before = Recent::default();
         if before.fill_from(&file, pos).is_err() {
             before.clear();
         }
@@ -265,7 +265,7 @@ impl Followed {
     }
 
     /// The bytes just before the read position.
-    pub fn before(&self) -> &Window {
+    pub fn before(&self) -> &Recent {
         &self.before
     }
 
@@ -647,7 +647,7 @@ impl Followed {
     /// before `size` (its end): the copy was made, but the truncation that
     /// follows it has not happened yet.
     fn path_still_holds(&self, copy: &File, size: u64) -> bool {
-        let mut end = Window::default();
+        let mut end = Recent::default();
         if end.fill_from(copy, size).is_err() {
             return false;
         }
