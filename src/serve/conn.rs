@@ -26,6 +26,7 @@ use crate::logging::connlog::{ConnLog, log_target};
 use crate::serve::http::{self, Answer, Request};
 use crate::serve::stall::Stalling;
 use crate::wire::meta::Meta;
+use crate::wire::names::Event;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::Refusal;
 use crate::wire::tag::Tag;
@@ -309,7 +310,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     let mut ws =
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
     if up.binary
-        && let Err(e) = ws.send(Message::binary(Meta::event("binary").to_json()))
+        && let Err(e) = ws.send(Message::binary(Meta::event(Event::Binary).to_json()))
     {
         log.ended(format!("the client went away: {e}"));
         return;
