@@ -38,7 +38,7 @@ use crate::limits::TAIL_BLOCK;
 use crate::serve::stall::Stalling;
 use crate::wire::meta::Born;
 use crate::wire::query::{Pick, Start};
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 use crate::wire::tag::{TAG_BYTES, Tag};
 
 /// What the opening decided before the handshake: the file to read, and
@@ -140,7 +140,7 @@ pub fn open(
             let found = since::has_timestamps(&file, len, hint).map_err(read_failed)?;
             if !found {
                 return Err(Refusal::new(
-                    422,
+                    Kind::NoTimestamps,
                     format!(
                         "since= needs timestamps, and none was recognised at the start of the file or at its end; known formats: {}",
                         timestamp::KNOWN_FORMATS
@@ -288,7 +288,7 @@ pub fn pick_file(
     };
     let gone = |why: &str| {
         Refusal::new(
-            410,
+            Kind::Gone,
             format!(
                 "inode={} is neither the file at this path nor one of its older generations ({why}); ask again without inode=",
                 pick.inode
@@ -395,7 +395,7 @@ fn resume(
 fn refuse_compressed(file: &File) -> Result<(), Refusal> {
     match compressed::file_compression(file) {
         Ok(Some(c)) => Err(Refusal::new(
-            415,
+            Kind::Compressed,
             format!(
                 "the file is {c}-compressed and is not followed; download it with ?download and decompress it"
             ),
@@ -406,7 +406,7 @@ fn refuse_compressed(file: &File) -> Result<(), Refusal> {
 }
 
 fn read_failed(e: std::io::Error) -> Refusal {
-    Refusal::new(500, format!("reading the file failed: {e}"))
+    Refusal::read_failed(&e)
 }
 
 /// The year a timestamp without one is read in: the file's modification

@@ -21,7 +21,7 @@ use crate::logging::connlog::{ConnLog, log_target};
 use crate::serve::http::{self, Answer, Request};
 use crate::serve::stall::Stalling;
 use crate::wire::query::{self, Query};
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 use crate::{history::scan, serve::routes::download, serve::routes::list, serve::routes::page};
 
 /// What every connection thread shares: the checked configuration and the
@@ -109,7 +109,7 @@ fn route(
     let websocket = req.is_websocket();
     let head_only = req.method == "HEAD" && !websocket;
     if req.method != "GET" && !head_only {
-        return Err(Refusal::new(405, "only GET is served"));
+        return Err(Refusal::new(Kind::Method, "only GET is served"));
     }
     let q = query::parse(&req.target)?;
     access::authorize(req, &q, cfg)?;
@@ -125,7 +125,7 @@ fn route(
         let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
     } else if q.path == b"/favicon.ico" {
-        return Err(Refusal::new(404, "no favicon"));
+        return Err(Refusal::new(Kind::NotFound, "no favicon"));
     } else {
         let status = page_status(req, &q, cfg);
         page::serve(stream, &shared.page, status, head_only)
@@ -145,7 +145,7 @@ fn open_named(
     let opened = access::open_path(&cfg.roots, &access::unalias(&cfg.root_aliases, raw))?;
     if raw.ends_with(b"/") || raw.ends_with(b"/.") {
         return Err(Refusal::new(
-            404,
+            Kind::NotFound,
             "the path names a directory, and a file is no directory (remove the trailing '/')",
         ));
     }
@@ -182,7 +182,10 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         ));
     }
     if req.header("sec-websocket-version") != Some("13") {
-        return Err(Refusal::new(426, "only WebSocket version 13 is spoken"));
+        return Err(Refusal::new(
+            Kind::Version,
+            "only WebSocket version 13 is spoken",
+        ));
     }
     if req.version != "HTTP/1.1" {
         return Err(Refusal::bad_request(
