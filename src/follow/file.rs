@@ -42,7 +42,8 @@ use crate::follow::gzip;
 use crate::history::source::Source;
 use crate::limits::{GENERATION_RELIST, MAX_COPY_CHECK, MAX_GZIP_COPY_CANDIDATES, MAX_SEEN};
 use crate::wire::meta::Born;
-use crate::wire::tag::{TAG_BYTES, Tag, Window};
+use crate::wire::names::{Compression, Event};
+use crate::wire::tag::{Recent, TAG_BYTES, Tag};
 
 /// What happened to the file under the follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,13 +68,14 @@ pub enum Change {
 }
 
 impl Change {
-    pub fn name(self) -> &'static str {
+    /// The event that tells a client about it.
+    pub fn event(self) -> Event {
         match self {
-            Change::Rotated => "rotated",
-            Change::Truncated => "truncated",
-            Change::Deleted => "deleted",
-            Change::Recreated => "recreated",
-            Change::Unreadable => "unreadable",
+            Change::Rotated => Event::Rotated,
+            Change::Truncated => Event::Truncated,
+            Change::Deleted => Event::Deleted,
+            Change::Recreated => Event::Recreated,
+            Change::Unreadable => Event::Unreadable,
         }
     }
 }
@@ -166,7 +168,7 @@ pub struct Followed {
     /// `copytruncate`), which its size alone cannot show. They are compared
     /// with the file after every read, and whenever its size or
     /// modification time changed.
-    before: Window,
+    before: Recent,
     /// The size and modification time at which `before` was last found in
     /// the file.
     verified: Option<(u64, Option<SystemTime>)>,
@@ -211,7 +213,7 @@ impl Followed {
         id: (u64, u64),
         pos: u64,
     ) -> Self {
-        let mut before = Window::default();
+        let mut before = Recent::default();
         if before.fill_from(&file, pos).is_err() {
             before.clear();
         }
@@ -287,7 +289,7 @@ impl Followed {
     }
 
     /// The bytes just before the read position.
-    pub fn before(&self) -> &Window {
+    pub fn before(&self) -> &Recent {
         &self.before
     }
 
@@ -571,7 +573,7 @@ impl Followed {
             })
             .filter_map(|g| {
                 let bytes = match g.compressed {
-                    Some("gzip") => {
+                    Some(Compression::Gzip) => {
                         let gz = g.open(&self.roots)?;
                         let t = gzip::trailer(&gz, g.size)?;
                         if gzip::is_copy_of(t, file, meta.len(), MAX_COPY_CHECK) {
@@ -606,7 +608,7 @@ impl Followed {
             return None;
         }
         let bytes = match g.compressed {
-            Some("gzip") => {
+            Some(Compression::Gzip) => {
                 let gz = g.open(&self.roots)?;
                 let size = u64::from(gzip::trailer(&gz, g.size)?.size);
                 if size <= self.pos {
@@ -696,7 +698,7 @@ impl Followed {
     /// before `size` (its end): the copy was made, but the truncation that
     /// follows it has not happened yet.
     fn path_still_holds(&self, copy: &Source, size: u64) -> bool {
-        let mut end = Window::default();
+        let mut end = Recent::default();
         if end.fill_from(copy, size).is_err() {
             return false;
         }
@@ -746,7 +748,7 @@ impl Followed {
         let Some(Source::Plain(file)) = &self.file else {
             return false;
         };
-        if g.compressed != Some("gzip") {
+        if g.compressed != Some(Compression::Gzip) {
             return false;
         }
         let Some(gz) = g.open(&self.roots) else {

@@ -1,6 +1,7 @@
-//! The backward scan of a request (`window::find_window`) run over its open
-//! WebSocket: the scan may cover up to `--scan-limit` bytes, so while it
-//! runs, after every block, the client is looked at — gone (its connection
+//! The scans of a request run over its open WebSocket — the backward scan
+//! for the last lines (`window::find_window`) and the time search of
+//! `since=` (`since::find`): a scan may cover up to `--scan-limit` bytes,
+//! so while it runs, after every block, the client is looked at — gone (its connection
 //! closed, or a Close frame) stops the scan at once — and, with `meta=1`,
 //! a `{"progress":{"scanned":B,"total":T}}` frame goes out at most every
 //! `PROGRESS_EVERY`. The socket is non-blocking while the scan runs, so that
@@ -30,20 +31,36 @@ pub fn run(
     meta: bool,
 ) -> Result<Window, End> {
     let top = ask.before.map_or(len, |b| b.min(len));
+    watched(ws, meta, top.min(ask.limit), |go_on| {
+        window::find_window(file, len, ask, go_on)
+    })
+}
+
+/// Runs `work` — a scan that calls its argument after every block with the
+/// bytes covered so far, and stops with `Ok(None)` when told to — while
+/// the client is watched: gone, it stops the scan; with `meta=1` it gets
+/// progress frames (`total`: the most bytes the scan can cover). `Err`
+/// when the client left (or the socket failed) or reading failed.
+pub fn watched<T>(
+    ws: &mut WebSocket<Stalling>,
+    meta: bool,
+    total: u64,
+    work: impl FnOnce(&mut dyn FnMut(u64) -> bool) -> io::Result<Option<T>>,
+) -> Result<T, End> {
     let mut watch = Watch {
         ws,
         meta,
-        total: top.min(ask.limit),
+        total,
         started: Instant::now(),
         last: None,
         end: None,
     };
     watch.nonblocking(true)?;
-    let found = window::find_window(file, len, ask, &mut |scanned| watch.go_on(scanned));
+    let found = work(&mut |scanned| watch.go_on(scanned));
     let end = watch.end.take();
     watch.nonblocking(false)?;
     match found {
-        Ok(Some(window)) => Ok(window),
+        Ok(Some(found)) => Ok(found),
         Ok(None) => Err(end.unwrap_or(End::ClientClosed)),
         Err(e) => Err(End::FileError(e)),
     }

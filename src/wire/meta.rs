@@ -10,6 +10,7 @@
 
 use std::fmt::{self, Write as _};
 
+use crate::wire::names::{Compression, Event};
 use crate::wire::tag::Tag;
 
 /// One meta frame.
@@ -19,8 +20,16 @@ pub enum Meta {
     /// message and after each event.
     Position(Position),
     /// Something happened to the file (`rotated`, `truncated`, `deleted`,
-    /// `recreated`, `binary`, …).
-    Event(Event),
+    /// `recreated`, `binary`, …); `bytes` says how much was skipped, where
+    /// that is known.
+    /// For a `skipped` gzip generation that does not inflate, `path`
+    /// names it and `reason` says `corrupt gzip`.
+    Event {
+        event: Event,
+        bytes: Option<u64>,
+        path: Option<String>,
+        reason: Option<String>,
+    },
     /// How far a scan has come, in file bytes.
     Progress { scanned: u64, total: u64 },
 }
@@ -96,21 +105,13 @@ pub enum Previous {
         path: String,
         inode: u64,
         size: u64,
-        compressed: Option<String>,
+        compressed: Option<Compression>,
     },
     /// A compressed file: the chain of generations ends here.
-    Compressed { path: String, compression: String },
-}
-
-/// An event; `bytes` says how much was skipped, where that is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub name: String,
-    pub bytes: Option<u64>,
-    /// The file it is about (`skipped`: the generation that was not read).
-    pub path: Option<String>,
-    /// Why (`skipped`: `corrupt gzip`).
-    pub reason: Option<String>,
+    Compressed {
+        path: String,
+        compression: Compression,
+    },
 }
 
 impl Position {
@@ -134,13 +135,13 @@ impl Meta {
     }
 
     /// An event without a byte count.
-    pub fn event(name: &str) -> Meta {
-        Meta::Event(Event {
-            name: name.to_string(),
+    pub fn event(event: Event) -> Meta {
+        Meta::Event {
+            event,
             bytes: None,
             path: None,
             reason: None,
-        })
+        }
     }
 
     /// The frame's JSON text.
@@ -193,16 +194,18 @@ impl Meta {
                 Some(Value::Number(n)) => Some(*n),
                 _ => None,
             };
+            // An event this version does not know is ignored, like any
+            // object it does not know.
             let text = |k: &str| match get(k) {
                 Some(Value::String(s)) => Some(s.clone()),
                 _ => None,
             };
-            return Some(Meta::Event(Event {
-                name: name.clone(),
+            return Some(Meta::Event {
+                event: Event::parse(name)?,
                 bytes,
                 path: text("path"),
                 reason: text("reason"),
-            }));
+            });
         }
         if let Some(Value::Object(p)) = get("progress") {
             let num = |k: &str| {
@@ -227,15 +230,15 @@ impl Previous {
             return None;
         };
         let compressed = match get("compressed") {
-            Some(Value::String(c)) => Some(c.clone()),
+            Some(Value::String(c)) => Some(Compression::parse(c)?),
             _ => None,
         };
-        if let Some(c) = &compressed
+        if let Some(compression) = compressed
             && get("inode").is_none()
         {
             return Some(Previous::Compressed {
                 path: path.clone(),
-                compression: c.clone(),
+                compression,
             });
         }
         match (get("inode"), get("size")) {
@@ -269,17 +272,14 @@ impl fmt::Display for Meta {
                         write_string(f, path)?;
                         write!(f, ",\"inode\":{inode},\"size\":{size}")?;
                         if let Some(c) = compressed {
-                            f.write_str(",\"compressed\":")?;
-                            write_string(f, c)?;
+                            write!(f, ",\"compressed\":\"{c}\"")?;
                         }
                         f.write_char('}')?;
                     }
                     Some(Previous::Compressed { path, compression }) => {
                         f.write_str(",\"previous\":{\"path\":")?;
                         write_string(f, path)?;
-                        f.write_str(",\"compressed\":")?;
-                        write_string(f, compression)?;
-                        f.write_char('}')?;
+                        write!(f, ",\"compressed\":\"{compression}\"}}")?;
                     }
                     None => {}
                 }
@@ -291,17 +291,21 @@ impl fmt::Display for Meta {
                 }
                 f.write_char('}')
             }
-            Meta::Event(e) => {
-                f.write_str("{\"event\":")?;
-                write_string(f, &e.name)?;
-                if let Some(n) = e.bytes {
+            Meta::Event {
+                event,
+                bytes,
+                path,
+                reason,
+            } => {
+                write!(f, "{{\"event\":\"{event}\"")?;
+                if let Some(n) = bytes {
                     write!(f, ",\"bytes\":{n}")?;
                 }
-                if let Some(p) = &e.path {
+                if let Some(p) = path {
                     f.write_str(",\"path\":")?;
                     write_string(f, p)?;
                 }
-                if let Some(r) = &e.reason {
+                if let Some(r) = reason {
                     f.write_str(",\"reason\":")?;
                     write_string(f, r)?;
                 }
@@ -542,7 +546,7 @@ mod tests {
                     path: "/var/log/app.log.2.gz".into(),
                     inode: 9,
                     size: 12345,
-                    compressed: Some("gzip".into()),
+                    compressed: Some(Compression::Gzip),
                 }),
                 ..Position::new(0, 8, Tag::of(b""))
             }),
@@ -552,7 +556,7 @@ mod tests {
             Meta::Position(Position {
                 previous: Some(Previous::Compressed {
                     path: "/l/a \"q\"\\\n\u{1}é.gz".into(),
-                    compression: "xz".into(),
+                    compression: Compression::Xz,
                 }),
                 limit: true,
                 ..Position::new(0, 8, Tag::of(b""))
@@ -572,23 +576,23 @@ mod tests {
                 Tag::of(b"abc")
             ),
         );
-        round_trip(Meta::event("rotated"), "{\"event\":\"rotated\"}");
+        round_trip(Meta::event(Event::Rotated), "{\"event\":\"rotated\"}");
         round_trip(
-            Meta::Event(Event {
-                name: "skipped".into(),
+            Meta::Event {
+                event: Event::Skipped,
                 bytes: Some(4096),
                 path: None,
                 reason: None,
-            }),
+            },
             "{\"event\":\"skipped\",\"bytes\":4096}",
         );
         round_trip(
-            Meta::Event(Event {
-                name: "skipped".into(),
+            Meta::Event {
+                event: Event::Skipped,
                 bytes: None,
                 path: Some("/l/a.log.2.gz".into()),
                 reason: Some("corrupt gzip".into()),
-            }),
+            },
             "{\"event\":\"skipped\",\"path\":\"/l/a.log.2.gz\",\"reason\":\"corrupt gzip\"}",
         );
         round_trip(
@@ -614,10 +618,31 @@ mod tests {
                 born: None,
             }))
         );
+        // \u escapes, surrogate pairs included, in any string.
         assert_eq!(
-            Meta::parse(br#"{"event":"caf\u00e9 \ud83d\ude00"}"#),
-            Some(Meta::event("café 😀"))
+            Meta::parse(br#"{"event":"rot\u0061ted"}"#),
+            Some(Meta::event(Event::Rotated))
         );
+        assert_eq!(
+            Meta::parse(
+                br#"{"offset":0,"inode":1,"previous":{"path":"caf\u00e9 \ud83d\ude00","inode":2,"size":3}}"#
+            ),
+            Some(Meta::Position(Position {
+                offset: 0,
+                inode: 1,
+                tag: None,
+                previous: Some(Previous::File {
+                    path: "café 😀".into(),
+                    inode: 2,
+                    size: 3,
+                    compressed: None,
+                }),
+                limit: false,
+                born: None,
+            }))
+        );
+        // An event this version does not know is ignored.
+        assert_eq!(Meta::parse(br#"{"event":"caf\u00e9 \ud83d\ude00"}"#), None);
     }
 
     #[test]

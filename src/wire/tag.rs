@@ -37,7 +37,7 @@ impl Tag {
     /// The tag of `file` at `offset`, read from the file now. An offset
     /// beyond the end reads what is there (the tag then differs).
     pub fn of_file(file: &(impl FullRead + ?Sized), offset: u64) -> io::Result<Tag> {
-        let mut w = Window::default();
+        let mut w = Recent::default();
         w.fill_from(file, offset)?;
         Ok(w.tag())
     }
@@ -59,21 +59,21 @@ impl fmt::Display for Tag {
 
 /// The last `TAG_BYTES` bytes before a position, kept as bytes pass it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
+pub struct Recent {
     bytes: [u8; TAG_BYTES],
     len: usize,
 }
 
-impl Default for Window {
+impl Default for Recent {
     fn default() -> Self {
-        Window {
+        Recent {
             bytes: [0; TAG_BYTES],
             len: 0,
         }
     }
 }
 
-impl Window {
+impl Recent {
     /// Forgets everything (the position is 0 of a new content).
     pub fn clear(&mut self) {
         self.len = 0;
@@ -180,7 +180,7 @@ mod tests {
     fn window_follows_pushes_of_any_size() {
         let data: Vec<u8> = (0..300u32).map(|i| (i % 251) as u8).collect();
         for step in [1, 7, 63, 64, 65, 200] {
-            let mut w = Window::default();
+            let mut w = Recent::default();
             for (i, c) in data.chunks(step).enumerate() {
                 w.push(c);
                 let end = (i * step + c.len()).min(data.len());
