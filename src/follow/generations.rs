@@ -394,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn newest_first_and_a_compressed_one_ends_the_chain() {
+    fn newest_first_through_gzip_and_xz_ends_the_chain() {
         let d = dir("chain");
         let roots = vec![d.0.clone()];
         write(&d.0, "app.log", b"now\n", 0);
@@ -405,12 +405,22 @@ mod tests {
         write(&d.0, "app.log.4", b"four\n", 50);
         // Being written by a compressor: too short for its magic number.
         write(&d.0, "app.log.5.xz", b"", 60);
+        write(&d.0, "app.log.6", b"six\n", 70);
         write(&d.0, "other.log.1", b"x\n", 5);
+        // Being compressed: the original is still there.
+        write(&d.0, "app.log.2.gz", b"\x1f\x8b\x08", 1);
         let log = d.0.join("app.log");
         let gens = older(&log, &roots);
         assert_eq!(
             names(&gens),
-            ["app.log.1", "app.log.2", "app.log-20261201", "app.log.3.gz"]
+            [
+                "app.log.1",
+                "app.log.2",
+                "app.log-20261201",
+                "app.log.3.gz",
+                "app.log.4",
+                "app.log.5.xz"
+            ]
         );
         assert_eq!(gens[0].size, 4);
         assert_eq!(newest(&log, &roots), Some(gens[0].clone()));
@@ -425,7 +435,8 @@ mod tests {
                 "app.log-20261201",
                 "app.log.3.gz",
                 "app.log.4",
-                "app.log.5.xz"
+                "app.log.5.xz",
+                "app.log.6"
             ]
         );
         assert_eq!(every[5].compressed, Some(Compression::Xz));
