@@ -16,6 +16,7 @@ mod compress;
 mod compressed;
 mod filter;
 mod generations;
+mod gzip;
 mod hosts;
 mod http;
 mod http_details;

@@ -40,7 +40,9 @@ use crate::access;
 use crate::follow::generations::{self, Generation};
 use crate::follow::gzip;
 use crate::history::source::Source;
-use crate::limits::{GENERATION_RELIST, MAX_COPY_CHECK, MAX_GZIP_COPY_CANDIDATES, MAX_SEEN};
+use crate::limits::{
+    GENERATION_RELIST, MAX_COPY_CHECK, MAX_GZIP_COPY_CANDIDATES, MAX_MESSAGE_BYTES, MAX_SEEN,
+};
 use crate::wire::meta::Born;
 use crate::wire::names::{Compression, Event};
 use crate::wire::tag::{Recent, TAG_BYTES, Tag};
@@ -764,7 +766,12 @@ impl Followed {
     /// to report once its good bytes were sent (a follower that ends
     /// there, not following).
     pub fn take_corrupt(&mut self) -> Option<Skipped> {
-        if !std::mem::take(&mut self.corrupt) {
+        // Read up to where it stopped inflating (a window ends there
+        // without reading past it), or a read found it.
+        let at_stop = self.file.as_ref().is_some_and(|f| {
+            f.corrupt().is_some() && f.size().is_ok_and(|n| self.rest_is_one_line(f, n))
+        });
+        if !std::mem::take(&mut self.corrupt) && !at_stop {
             return None;
         }
         Some(Skipped {
@@ -772,6 +779,24 @@ impl Followed {
             bytes: None,
             reason: Some("is a corrupt gzip file"),
         })
+    }
+
+    /// True when what lies between the read position and `end` is at most
+    /// one unterminated line (a window ends before it): the reader is at
+    /// the end of the text, as far as lines go.
+    fn rest_is_one_line(&self, f: &Source, end: u64) -> bool {
+        if self.pos >= end {
+            return true;
+        }
+        let Ok(n) = usize::try_from(end - self.pos) else {
+            return false;
+        };
+        if n > MAX_MESSAGE_BYTES {
+            return false;
+        }
+        let mut rest = vec![0u8; n];
+        f.read_at(&mut rest, self.pos)
+            .is_ok_and(|got| !rest[..got].contains(&b'\n'))
     }
 
     /// True when the file being read is the one at the path (not an older
