@@ -170,7 +170,9 @@ mod tests {
                 let end = piece
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
                     .unwrap_or(piece.len());
-                loaded.push(&piece[..end]);
+                if piece[..end].contains('.') {
+                    loaded.push(&piece[..end]);
+                }
             }
         }
         for (name, _, _) in ASSETS {
@@ -189,10 +191,15 @@ mod tests {
     /// block each of them.
     #[test]
     fn the_page_holds_nothing_the_policy_blocks() {
-        assert!(!VIEWER.contains("<style"));
-        assert!(!VIEWER.contains(" style="));
-        assert!(!VIEWER.contains(" onclick="));
-        for piece in VIEWER.split("<script").skip(1) {
+        let (_, html) = VIEWER.split_once("-->").unwrap_or_default();
+        assert!(!html.contains("<style"));
+        assert!(!html.contains(" style="));
+        let handler = html.split(" on").skip(1).any(|rest| {
+            let name = rest.trim_start_matches(|c: char| c.is_ascii_lowercase());
+            name.len() < rest.len() && name.starts_with('=')
+        });
+        assert!(!handler, "an event handler attribute");
+        for piece in html.split("<script").skip(1) {
             let (attrs, rest) = piece.split_once('>').unwrap_or_default();
             let body = rest.split("</script>").next().unwrap_or_default();
             assert!(
