@@ -1054,5 +1054,6 @@ test('names in the separator between generations and the compressed generation\'
     const top = await page.textContent('#top');
     assert.ok(top.includes('download ' + shown + '.2.gz'), top);
     assert.ok(!/[\u202e\u0007]/.test(top), top);
+    await shots(page, 'generation-names-escaped', () => page.$eval('#log', (l) => { l.scrollTop = 0; }));
   });
 });
