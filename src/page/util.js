@@ -4,8 +4,8 @@
 // when it is called.
 
 /** Reconnecting: 0.5 s, doubling to at most 10 s, reset by every connection that opens. */
-export const BACKOFF_FIRST_MS = 500;
-export const BACKOFF_MAX_MS = 10000;
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 10000;
 
 export class Backoff {
   constructor(first = BACKOFF_FIRST_MS, max = BACKOFF_MAX_MS) {
@@ -74,7 +74,7 @@ export function fmtAge(secs, nowSecs) {
   return new Date(secs * 1000).toISOString().slice(0, 10);
 }
 export const utf8len = (s) => new TextEncoder().encode(s).length;
-export const asciiLower = (s) => s.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+const asciiLower = (s) => s.replace(/[A-Z]+/g, (c) => c.toLowerCase());
 
 // ------------------------------------------------------------ resume points
 const BORN = /^\d{1,20}\.\d{9}$/;
@@ -205,7 +205,7 @@ const TOKEN = /<span style="([^"<>]*)">|<\/span>|[^<]+|</g;
 // xterm's 16 colours (what the server sends for SGR 30-37, 90-97) become the
 // theme's, as a terminal's colour scheme would: black text stays readable
 // on a dark page, yellow on a light one. Foreground only.
-export const XTERM16 = ['000000', 'cd0000', '00cd00', 'cdcd00', '0000ee', 'cd00cd', '00cdcd', 'e5e5e5',
+const XTERM16 = ['000000', 'cd0000', '00cd00', 'cdcd00', '0000ee', 'cd00cd', '00cdcd', 'e5e5e5',
   '7f7f7f', 'ff0000', '00ff00', 'ffff00', '5c5cff', 'ff00ff', '00ffff', 'ffffff'];
 export const themed = (style) => (';' + style).replace(/;(\s*)color:#([0-9a-fA-F]{6})/g, (all, sp, hex) => {
   const i = XTERM16.indexOf(hex.toLowerCase());
