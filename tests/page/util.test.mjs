@@ -1,5 +1,5 @@
 // Unit tests of the viewer page's pure helpers (src/page/util.js), with
-// node's own test runner: `node --test tests/page/`. Run by .ci/run.
+// node's own test runner: `node --test tests/page/*.test.mjs`. Run by .ci/run.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
