@@ -306,17 +306,6 @@ fn the_scan_limit_bounds_the_search() {
     assert_eq!(status, 400, "{text}");
 }
 
-/// The server's CPU time so far (user + system, in clock ticks of 10 ms),
-/// from `/proc/PID/stat`.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // The fields after the command's closing parenthesis: state is the
-    // first, utime the 12th and stime the 13th.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
-}
-
 /// Empty lines between the two timestamped ones: each is a line for the
 /// search to look at, so that the whole search takes seconds of CPU.
 const STRETCH: usize = 256 << 20;

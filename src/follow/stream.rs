@@ -203,7 +203,8 @@ pub struct Setup {
 impl<'a> Follower<'a> {
     /// A follower starting where the opening decided (`history::start`).
     pub fn new(ws: &'a mut WebSocket<Stalling>, begin: Begin, setup: Setup) -> Self {
-        let mut file = Followed::new(setup.path, setup.roots, begin.file, begin.id, begin.start);
+        let mut file = Followed::new(setup.path, setup.roots, begin.file, begin.id, begin.start)
+            .with_listing(begin.listing);
         if begin.copy {
             file.reading_copy();
         }

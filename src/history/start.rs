@@ -29,7 +29,7 @@ use crate::access;
 use crate::encode::filter::Filter;
 use crate::follow::compressed;
 use crate::follow::file::Change;
-use crate::follow::generations::{self, Generation};
+use crate::follow::generations::{self, Generation, Listing};
 use crate::follow::stream::End;
 use crate::history::since::{self, Since};
 use crate::history::timestamp::{self, Target, YearHint};
@@ -51,6 +51,8 @@ pub struct Opening {
     /// The file's length when it was opened.
     pub len: u64,
     place: Place,
+    /// The generations a resume listed (the follower walks them).
+    listing: Option<Listing>,
 }
 
 /// Where in the file, as far as it is known before the handshake.
@@ -95,6 +97,9 @@ pub struct Begin {
     /// With `meta=1`: the file's tail holds a NUL byte (`{"event":"binary"}`
     /// first).
     pub binary: bool,
+    /// The generations as the opening listed them, for the follower's walk
+    /// (listed once per resume).
+    pub listing: Option<Listing>,
 }
 
 /// The limits an opening works within (from the configuration).
@@ -122,6 +127,7 @@ pub fn open(
     refuse_compressed(&file)?;
     let id = access::file_id(&meta);
     let len = meta.len();
+    let mut listing = None;
     let (file, id, place) = match start {
         Start::Resume {
             from,
@@ -134,6 +140,7 @@ pub fn open(
             (file, id, len),
             (*from, *inode, *tag),
             *born,
+            &mut listing,
         ),
         Start::Since(target) => {
             let hint = year_hint(&meta);
@@ -163,6 +170,7 @@ pub fn open(
         id,
         len,
         place,
+        listing,
     })
 }
 
@@ -191,6 +199,7 @@ impl Opening {
             id,
             len,
             place,
+            listing,
         } = self;
         let (start, limited, end, event, copy) = match place {
             Place::At { at, event, copy } => (at, None, None, event, copy),
@@ -228,6 +237,7 @@ impl Opening {
             event,
             copy,
             binary,
+            listing,
         })
     }
 }
@@ -322,13 +332,15 @@ fn same_birth(asked: Option<Born>, file: Option<Born>) -> bool {
 }
 
 /// Decides where a resume starts. `file`, `id` and `len` are the file at
-/// `path`, just opened.
+/// `path`, just opened. The generations, when they had to be listed, are
+/// left in `listing` for the follower to walk.
 fn resume(
     path: &Path,
     roots: &[PathBuf],
     (file, id, len): (File, (u64, u64), u64),
     (from, inode, tag): (u64, u64, Option<Tag>),
     born: Option<Born>,
+    listing: &mut Option<Listing>,
 ) -> (File, (u64, u64), Place) {
     let here = |at: u64| Place::At {
         at,
@@ -380,8 +392,9 @@ fn resume(
     let generation = |g: &Generation| {
         g.compressed.is_none() && same_birth(born, g.created.and_then(Born::at)) && from <= g.size
     };
-    if let Some(g) = generations::find(path, roots, inode)
-        && generation(&g)
+    let listed = listing.insert(Listing::of(path, roots));
+    if let Some(g) = listed.older().iter().find(|g| g.inode == inode)
+        && generation(g)
         && let Some(gfile) = g.open(roots)
         && same_content(&gfile)
     {
