@@ -163,6 +163,16 @@ pub const MAX_SEEN: usize = 64;
 /// rotated on between the listing and its opening (a rotation storm).
 pub const GENERATION_RELIST: usize = 3;
 
+/// Listings of a log's directory, at most, while a follower walks through
+/// its generations (from a resume or a rotation until it reaches the file at
+/// the path): the chain is listed once and walked by index, and listed
+/// again only when a generation was rotated on before it was opened or the
+/// directory changed when the walk reached its end. So one request looks at
+/// no more than this many times `MAX_GENERATION_DIR_ENTRIES` directory
+/// entries per walk, however the directory is churned; past it the walk
+/// goes on with the file at the path.
+pub const MAX_WALK_LISTINGS: usize = 16;
+
 /// Bytes of a finished file read, at most, to tell whether a gzip
 /// generation newer than it is its own compressed copy (its CRC-32 over
 /// them), or another file that was compressed before it was read (then

@@ -212,7 +212,8 @@ impl<'a> Follower<'a> {
             (begin.file, begin.path),
             begin.id,
             begin.start,
-        );
+        )
+        .with_listing(begin.listing);
         if begin.copy {
             file.reading_copy();
         }
