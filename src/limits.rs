@@ -207,10 +207,18 @@ pub const GZIP_RESTART_MEMORY: usize = 64 << 20;
 pub const GZIP_INDEXED_FILES: usize = 10_000;
 
 /// Inflated bytes a reader of a gzip file keeps, at most, just before
-/// where it last read: a backward scan reads block after block below the
-/// last, and finds most of them there instead of inflating again from a
-/// restart point. Held only while the reader is open.
-pub const GZIP_READ_CACHE: usize = 1 << 20;
+/// where it last read: one restart spacing and a step more, so that a
+/// backward scan inflates each stretch between two restart points once
+/// and finds the blocks below in it. Held only while the reader reads
+/// (an idle follower gives it back); per connection, so `--max-clients`
+/// bounds the total.
+pub const GZIP_READ_CACHE: usize = GZIP_RESTART_EVERY as usize + (1 << 20);
+
+/// Inflated stretches that readers of gzip files left behind, kept for the
+/// next request on the same file (paging back: each page is a new
+/// connection, just below the last), at most this many bytes in all;
+/// least recently used dropped.
+pub const GZIP_SHARED_SPANS: usize = 32 << 20;
 
 /// gzip generations inflated, at most, to find the compressed copy of a
 /// file (a resume whose file was rotated and compressed meanwhile, a

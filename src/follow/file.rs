@@ -852,6 +852,14 @@ impl Followed {
             .is_ok_and(|got| !rest[..got].contains(&b'\n'))
     }
 
+    /// Gives back what a gzip generation's reader holds between reads (an
+    /// idle follower).
+    pub fn release(&self) {
+        if let Some(f) = &self.file {
+            f.release();
+        }
+    }
+
     /// True when the file being read is the one at the path (not an older
     /// generation).
     pub fn at_path(&self) -> bool {

@@ -467,6 +467,7 @@ impl<'a> Follower<'a> {
     /// Gives back the memory of buffers an idle follower does not need.
     fn release(&mut self) {
         self.chunker.release();
+        self.file.release();
         self.out = Vec::new();
         if let Encoder::Html(_, html) = &mut self.encoder {
             *html = String::new();
