@@ -43,7 +43,8 @@ pub fn serve_help() -> String {
 Usage: wstail serve [OPTIONS]
 
 Serves the files under the roots: the viewer page at http://ADDR/, WebSocket
-followers at ws://ADDR/ABSOLUTE/PATH?tail=1, downloads and a file list.
+followers at ws://ADDR/ABSOLUTE/PATH?tail=1, downloads and a file list. A log's
+older generations are read too, gzip ones through the inflater.
 
 Options:
   -l, --listen ADDR         address to bind [default: {DEFAULT_LISTEN}]
@@ -59,7 +60,8 @@ Options:
       --max-clients N       connections served at once; more get HTTP 503
                             [default: {DEFAULT_MAX_CLIENTS}]
       --scan-limit BYTES    most file bytes one request may scan for
-                            filtered lines or before=; K, M, G suffixes
+                            filtered lines, before= or since= (a gzip file's
+                            uncompressed bytes); K, M, G suffixes
                             [default: {DEFAULT_SCAN_LIMIT}]
       --token TOKEN         require this token (query token= or
                             Authorization: Bearer) [default: ${TOKEN_VARIABLE},
