@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use crate::cli::config::TailConfig;
 use crate::wire::meta::Meta;
+use crate::wire::names::Event;
 use output::Output;
 use resume::{Position, Resume};
 use session::{Fresh, Received, Session, Stop};
@@ -368,8 +369,11 @@ impl Stream<'_> {
                 });
                 return;
             }
-            Some(Meta::Event(e)) if e.name == "skipped" => {
-                let what = match e.bytes {
+            Some(Meta::Event {
+                event: Event::Skipped,
+                bytes,
+            }) => {
+                let what = match bytes {
                     Some(n) => format!("{n} bytes"),
                     None => "some bytes".to_string(),
                 };
@@ -378,15 +382,15 @@ impl Stream<'_> {
                 ));
                 return;
             }
-            Some(Meta::Event(e)) => e.name,
+            Some(Meta::Event { event, .. }) => event,
             _ => return,
         };
-        let notice = match event.as_str() {
-            "rotated" => "file replaced; following the new file from its start",
-            "truncated" => "file truncated; following it from its start",
-            "deleted" => "file deleted; waiting for it to come back",
-            "recreated" => "file appeared again; following it from its start",
-            "unreadable" => {
+        let notice = match event {
+            Event::Rotated => "file replaced; following the new file from its start",
+            Event::Truncated => "file truncated; following it from its start",
+            Event::Deleted => "file deleted; waiting for it to come back",
+            Event::Recreated => "file appeared again; following it from its start",
+            Event::Unreadable => {
                 "the path is no longer a readable regular file; waiting for one to appear"
             }
             _ => return,

@@ -26,8 +26,9 @@ use crate::logging::connlog::{ConnLog, log_target};
 use crate::serve::http::{self, Answer, Request};
 use crate::serve::stall::Stalling;
 use crate::wire::meta::Meta;
+use crate::wire::names::Event;
 use crate::wire::query::{self, Query};
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 use crate::wire::tag::Tag;
 use crate::{
     follow::compressed, follow::generations, history::scan, history::start, history::window,
@@ -134,7 +135,7 @@ fn route(
     let websocket = req.is_websocket();
     let head_only = req.method == "HEAD" && !websocket;
     if req.method != "GET" && !head_only {
-        return Err(Refusal::new(405, "only GET is served"));
+        return Err(Refusal::new(Kind::Method, "only GET is served"));
     }
     let q = query::parse(&req.target)?;
     access::authorize(req, &q, cfg)?;
@@ -150,7 +151,7 @@ fn route(
         let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
     } else if q.path == b"/favicon.ico" {
-        return Err(Refusal::new(404, "no favicon"));
+        return Err(Refusal::new(Kind::NotFound, "no favicon"));
     } else {
         let status = page_status(req, &q, cfg);
         page::serve(stream, &shared.page, status, head_only)
@@ -170,7 +171,7 @@ fn open_named(
     let opened = access::open_path(&cfg.roots, &access::unalias(&cfg.root_aliases, raw))?;
     if raw.ends_with(b"/") || raw.ends_with(b"/.") {
         return Err(Refusal::new(
-            404,
+            Kind::NotFound,
             "the path names a directory, and a file is no directory (remove the trailing '/')",
         ));
     }
@@ -205,7 +206,10 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         ));
     }
     if req.header("sec-websocket-version") != Some("13") {
-        return Err(Refusal::new(426, "only WebSocket version 13 is spoken"));
+        return Err(Refusal::new(
+            Kind::Version,
+            "only WebSocket version 13 is spoken",
+        ));
     }
     if req.version != "HTTP/1.1" {
         return Err(Refusal::bad_request(
@@ -309,7 +313,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     let mut ws =
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
     if up.binary
-        && let Err(e) = ws.send(Message::binary(Meta::event("binary").to_json()))
+        && let Err(e) = ws.send(Message::binary(Meta::event(Event::Binary).to_json()))
     {
         log.ended(format!("the client went away: {e}"));
         return;
@@ -427,7 +431,7 @@ fn pick_generation(
     };
     let gone = || {
         Refusal::new(
-            410,
+            Kind::Gone,
             format!(
                 "inode={inode} is neither the file at this path nor one of its older generations (deleted, or compressed); ask again without inode="
             ),
@@ -435,9 +439,7 @@ fn pick_generation(
     };
     let g = generations::find(&canonical, roots, inode).ok_or_else(gone)?;
     let file = g.open(roots).ok_or_else(gone)?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Refusal::new(500, format!("reading the file failed: {e}")))?;
+    let meta = file.metadata().map_err(|e| Refusal::read_failed(&e))?;
     // The log's own path: the follower reads the generation as a resume
     // into it would (and, following, goes on to the newer ones).
     Ok((canonical, file, meta))
@@ -448,13 +450,13 @@ fn pick_generation(
 fn refuse_compressed(file: &File) -> Result<(), Refusal> {
     match compressed::file_compression(file) {
         Ok(Some(c)) => Err(Refusal::new(
-            415,
+            Kind::Compressed,
             format!(
                 "the file is {c}-compressed and is not followed; download it with ?download and decompress it"
             ),
         )),
         Ok(None) => Ok(()),
-        Err(e) => Err(Refusal::new(500, format!("reading the file failed: {e}"))),
+        Err(e) => Err(Refusal::read_failed(&e)),
     }
 }
 
@@ -486,13 +488,13 @@ fn since_start(
         Ok(Since::At(at)) => Ok((at, false)),
         Ok(Since::Limit(at)) => Ok((at, true)),
         Ok(Since::NoTimestamps) => Err(Refusal::new(
-            422,
+            Kind::NoTimestamps,
             format!(
                 "since= needs timestamps, and none was recognised at the start of the file or at its end; known formats: {}",
                 timestamp::KNOWN_FORMATS
             ),
         )),
-        Err(e) => Err(Refusal::new(500, format!("reading the file failed: {e}"))),
+        Err(e) => Err(Refusal::read_failed(&e)),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::limits::{
     LINGER_BYTES, LINGER_TIME, MAX_LINGERING, MAX_REQUEST_HEAD, REQUEST_HEAD_TIMEOUT,
 };
 use crate::net::timed_out;
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 
 /// A parsed request head.
 #[derive(Debug)]
@@ -80,7 +80,7 @@ impl Answer {
 /// 408: the head did not arrive in time.
 fn head_timeout() -> Refusal {
     Refusal::new(
-        408,
+        Kind::Timeout,
         format!(
             "the request head did not arrive within {} s",
             REQUEST_HEAD_TIMEOUT.as_secs()
@@ -91,7 +91,7 @@ fn head_timeout() -> Refusal {
 /// 431: the head is too large.
 fn head_too_large() -> Refusal {
     Refusal::new(
-        431,
+        Kind::TooLarge,
         format!("the request head is over {} KiB", MAX_REQUEST_HEAD / 1024),
     )
 }
@@ -259,6 +259,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         416 => "Range Not Satisfiable",
         422 => "Unprocessable Content",
         426 => "Upgrade Required",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -302,19 +303,21 @@ pub fn write_response(
     out.flush()
 }
 
-/// A refusal: status line, the header its status requires, and a one-line
-/// text body naming the reason.
+/// A refusal: status line, its kind (`X-Wstail-Refusal`), the header its
+/// status requires, and a one-line text body naming the reason (escaped
+/// when the refusal was built).
 pub fn refuse(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
     let status = refusal.status();
     let body = format!("{status} {}: {}\n", reason_phrase(status), refusal.reason());
-    let extra: &[&str] = match status {
+    let required: &[&str] = match status {
         401 => &["WWW-Authenticate: Bearer"],
         405 => &["Allow: GET, HEAD"],
         426 => &["Sec-WebSocket-Version: 13"],
-        503 => &["Retry-After: 5"],
+        429 | 503 => &["Retry-After: 5"],
         _ => &[],
     };
-    let extra: Vec<String> = extra.iter().map(|h| (*h).to_string()).collect();
+    let mut extra = vec![format!("X-Wstail-Refusal: {}", refusal.kind())];
+    extra.extend(required.iter().map(|h| (*h).to_string()));
     write_response(
         out,
         status,
@@ -362,18 +365,23 @@ mod tests {
 
     #[test]
     fn a_refusal_carries_the_header_its_status_requires() {
-        for (status, header) in [
-            (401, Some("WWW-Authenticate: Bearer\r\n")),
-            (405, Some("Allow: GET, HEAD\r\n")),
-            (426, Some("Sec-WebSocket-Version: 13\r\n")),
-            (503, Some("Retry-After: 5\r\n")),
-            (403, None),
+        for (kind, header) in [
+            (Kind::Token, Some("WWW-Authenticate: Bearer\r\n")),
+            (Kind::Method, Some("Allow: GET, HEAD\r\n")),
+            (Kind::Version, Some("Sec-WebSocket-Version: 13\r\n")),
+            (Kind::Busy, Some("Retry-After: 5\r\n")),
+            (Kind::Origin, None),
         ] {
+            let status = kind.status();
             let mut out = Vec::new();
-            refuse(&mut out, &Refusal::new(status, "why")).unwrap();
+            refuse(&mut out, &Refusal::new(kind, "why")).unwrap();
             let text = String::from_utf8(out).unwrap();
             assert!(text.starts_with(&format!("HTTP/1.1 {status} ")), "{text}");
             assert!(text.ends_with(": why\n"), "{text}");
+            assert!(
+                text.contains(&format!("\r\nX-Wstail-Refusal: {kind}\r\n")),
+                "{text}"
+            );
             if let Some(h) = header {
                 assert!(text.contains(h), "{text}");
             }
@@ -385,7 +393,10 @@ mod tests {
         for status in [
             101, 200, 206, 304, 400, 401, 403, 404, 405, 408, 410, 415, 416, 422, 426, 431, 500,
             503,
-        ] {
+        ]
+        .into_iter()
+        .chain(Kind::ALL.map(Kind::status))
+        {
             assert_ne!(reason_phrase(status), "Unknown", "{status}");
         }
     }

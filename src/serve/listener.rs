@@ -27,7 +27,7 @@ use crate::limits::{
 use crate::logging::connlog::ConnLog;
 use crate::serve::conn::{self, Shared};
 use crate::serve::http;
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 
 /// A failure that ends the server: exit status 1, or 2 for `NotASocket`
 /// (`--inetd` used the wrong way, like a usage error); `main` picks it.
@@ -237,7 +237,7 @@ fn connection(
     let head = http::read_head(&stream);
     if !handshakes.finish(id) {
         let refusal = Refusal::new(
-            408,
+            Kind::Timeout,
             format!(
                 "{MAX_HANDSHAKES} newer connections were sending their request heads; this one had sent none complete in {:.1}s",
                 start.elapsed().as_secs_f64()
@@ -288,7 +288,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> bool {
 /// client would never see the answer).
 fn refuse_busy(mut stream: TcpStream, max: usize, log: &mut ConnLog) {
     let refusal = Refusal::new(
-        503,
+        Kind::Busy,
         format!("the server is serving its maximum of {max} clients; try again later"),
     );
     log.refused(&refusal);
