@@ -15,23 +15,26 @@
 //! quietly with status 0, as coreutils' `tail` does: the reader has what it
 //! wanted. Rust ignores SIGPIPE, so this shows up as a `BrokenPipe` error.
 //!
-//! Everything the client says on standard error passes `shown` (a server's
-//! words among it); the log text on standard output is printed as it is.
+//! Everything the client says on standard error passes one filter, the
+//! wire's `escape` (the one the server's refusals pass): control characters
+//! (C0, DEL, C1), bidi overrides and isolates and line separators become
+//! `\xNN` or `\u{N}`, so that no title change, cleared screen or OSC 52
+//! clipboard write a server (or a crafted URL it echoes) chose reaches the
+//! terminal. The log text on standard output is printed as it is: that is
+//! `tail -f`'s contract.
 //!
 //! This file holds the run: one thread per URL, each following its URL
 //! through connections one after another (the backoff lives here), and how
 //! each ended. `source.rs` checks the URLs, `session.rs` is one connection,
 //! `refusal.rs` reads a refused one, `resume.rs` where to pick up,
-//! `output.rs` the printing (plain or with prefixes), `shown.rs` the filter
-//! for the server's words; `timeline.rs` runs `--merge`, in the order of
-//! `merge.rs`.
+//! `output.rs` the printing (plain or with prefixes); `timeline.rs` runs
+//! `--merge`, in the order of `merge.rs`.
 
 mod merge;
 mod output;
 mod refusal;
 mod resume;
 mod session;
-mod shown;
 mod source;
 mod timeline;
 
@@ -46,7 +49,7 @@ use crate::wire::names::Event;
 use output::Output;
 use resume::{Position, Resume};
 use session::{Fresh, Received, Session, Stop};
-use shown::shown;
+use crate::wire::refusal::escape;
 use source::{Source, set_prefixes};
 use timeline::Feed;
 
@@ -89,7 +92,7 @@ pub fn run(cfg: TailConfig) -> Result<(), TailError> {
         std::thread::Builder::new()
             .name("wstail-tail".to_string())
             .spawn(move || {
-                let prefix = multi.then(|| shown(&source.prefix));
+                let prefix = multi.then(|| escape(&source.prefix));
                 let mut stream = Stream::new(source, &cfg, Sink::Print(Output::new(prefix)));
                 let ask = Ask {
                     follow: cfg.follow,
@@ -172,7 +175,7 @@ impl TailError {
 impl fmt::Display for TailError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TailError::Url { given, error } => write!(f, "{}: {error}", shown(given)),
+            TailError::Url { given, error } => write!(f, "{}: {error}", escape(given)),
             TailError::Thread(e) => write!(f, "cannot start a thread: {e}"),
             TailError::Output(e) => write!(f, "cannot write to standard output: {e}"),
             TailError::Failed => f.write_str("a stream failed"),
@@ -274,7 +277,7 @@ impl Stream<'_> {
     fn say(&self, what: &str) {
         eprintln!(
             "wstail: {}",
-            shown(&format!("{}: {what}", self.source.given))
+            escape(&format!("{}: {what}", self.source.given))
         );
     }
 

@@ -5,79 +5,39 @@
 //! wording: the server may reword its reasons freely.
 
 use super::session::Stop;
+use crate::wire::refusal::Kind;
 
 /// The header that names a refusal's kind.
 pub(super) const KIND_HEADER: &str = "X-Wstail-Refusal";
 
-/// The kinds DESIGN.md lists ("WebSocket protocol"), by the name the
-/// header carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
-    OutsideRoots,
-    NotRegular,
-    Unreadable,
-    NotFound,
-    Gone,
-    Compressed,
-    NoTimestamps,
-    Host,
-    Origin,
-    Token,
-    Busy,
-    PerAddress,
-}
-
-impl Kind {
-    const ALL: [Kind; 12] = [
-        Kind::OutsideRoots,
-        Kind::NotRegular,
-        Kind::Unreadable,
-        Kind::NotFound,
-        Kind::Gone,
-        Kind::Compressed,
-        Kind::NoTimestamps,
-        Kind::Host,
-        Kind::Origin,
-        Kind::Token,
-        Kind::Busy,
-        Kind::PerAddress,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::OutsideRoots => "outside-roots",
-            Kind::NotRegular => "not-regular",
-            Kind::Unreadable => "unreadable",
-            Kind::NotFound => "not-found",
-            Kind::Gone => "gone",
-            Kind::Compressed => "compressed",
-            Kind::NoTimestamps => "no-timestamps",
-            Kind::Host => "host",
-            Kind::Origin => "origin",
-            Kind::Token => "token",
-            Kind::Busy => "busy",
-            Kind::PerAddress => "per-address",
-        }
-    }
-
-    /// The kind a header value names (ASCII case and spaces around
-    /// ignored); `None` for a kind this version does not know.
-    pub fn parse(value: &str) -> Option<Kind> {
-        let v = value.trim();
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(v))
-    }
-
-    /// Whether waiting may cure it, as `tail -F` waits: a file not there
-    /// yet, a path that is for now not a readable regular file (a
-    /// directory, a file the server may not read), a busy server or one
-    /// that holds as many of this address's connections as it takes.
-    fn passes(self) -> bool {
-        matches!(
-            self,
-            Kind::NotFound | Kind::NotRegular | Kind::Unreadable | Kind::Busy | Kind::PerAddress
-        )
+/// Whether waiting may cure a refusal of this kind, as `tail -F` waits: a
+/// file not there yet, a path that is for now not a readable regular file
+/// (a directory, a file the server may not read, one replaced while it was
+/// opened), a server busy or slow to read the request, one that holds as
+/// many of this address's connections as it takes, a read that failed.
+/// The rest (the request itself, the roots, the Host, the origin, the
+/// token, a compression, a file without timestamps) stays as it is.
+fn waiting_may_cure(kind: Kind) -> bool {
+    match kind {
+        Kind::NotFound
+        | Kind::NotRegular
+        | Kind::Unreadable
+        | Kind::Changed
+        | Kind::Timeout
+        | Kind::Busy
+        | Kind::PerAddress
+        | Kind::Internal => true,
+        Kind::BadRequest
+        | Kind::Method
+        | Kind::Version
+        | Kind::TooLarge
+        | Kind::OutsideRoots
+        | Kind::Gone
+        | Kind::Compressed
+        | Kind::NoTimestamps
+        | Kind::Host
+        | Kind::Origin
+        | Kind::Token => false,
     }
 }
 
@@ -103,8 +63,8 @@ pub(super) fn refusal(status: u16, kind: Option<&str>, body: &[u8]) -> Stop {
         Some(r) => format!("{head}: {r}"),
         None => head,
     };
-    let passes = match kind.and_then(Kind::parse) {
-        Some(k) => k.passes(),
+    let passes = match kind.map(str::trim).and_then(Kind::parse) {
+        Some(k) => waiting_may_cure(k),
         // No kind (an older server, a proxy): a missing file, a timeout, a
         // busy, restarting or unreachable backend may all go away.
         None => matches!(status, 404 | 408 | 429) || status >= 500,
@@ -126,16 +86,6 @@ mod tests {
             Stop::Fatal(t) => (false, t),
             Stop::Output(e) => panic!("{e}"),
         }
-    }
-
-    #[test]
-    fn kinds_round_trip() {
-        for k in Kind::ALL {
-            assert_eq!(Kind::parse(k.as_str()), Some(k));
-        }
-        assert_eq!(Kind::parse(" Not-Found "), Some(Kind::NotFound));
-        assert_eq!(Kind::parse("not found"), None);
-        assert_eq!(Kind::parse(""), None);
     }
 
     #[test]
@@ -161,12 +111,19 @@ mod tests {
             ("not-found", true),
             ("busy", true),
             ("per-address", true),
+            ("changed", true),
+            ("timeout", true),
+            ("internal", true),
             ("gone", false),
             ("compressed", false),
             ("no-timestamps", false),
             ("host", false),
             ("origin", false),
             ("token", false),
+            ("bad-request", false),
+            ("method", false),
+            ("version", false),
+            ("too-large", false),
         ] {
             assert_eq!(text(refusal(400, Some(kind), b"")).0, retried, "{kind}");
         }

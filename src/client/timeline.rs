@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use super::merge::{Key, Keyer, Merge};
 use super::output::Lines;
 use super::session::Fresh;
-use super::shown::shown;
+use crate::wire::refusal::escape;
 use super::source::Source;
 use super::{Ask, Ends, Outcome, Retry, Sink, Stream, TailError};
 use crate::cli::config::TailConfig;
@@ -137,7 +137,7 @@ pub(super) fn run(sources: Vec<Source>, cfg: Arc<TailConfig>) -> Result<(), Tail
         .iter()
         .map(|s| match count {
             1 => Vec::new(),
-            _ => shown(&s.prefix).into_bytes(),
+            _ => escape(&s.prefix).into_bytes(),
         })
         .collect();
     let (later_tx, later_rx) = mpsc::channel();

@@ -32,9 +32,8 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    /// The instant, a zone-less time taken as UTC (also the order of a
-    /// merged view: `wstail tail --merge`).
-    pub fn instant(&self) -> i128 {
+    /// The instant, a zone-less time taken as UTC.
+    fn instant(&self) -> i128 {
         self.wall - i128::from(self.offset.unwrap_or(0)) * NANOS
     }
 }
