@@ -8,9 +8,14 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The common/combined log format's time is looked for in this many first
-/// bytes of a line (it follows the client address, identity and user).
-pub const STAMP_HEAD: usize = 200;
+/// The bytes of a line that `line_time` looks at: a JSON line's key is
+/// looked for in its first 4 KiB (Docker's json-file puts `time` last, after
+/// the whole message). A caller passes at least this much of a long line.
+pub const STAMP_HEAD: usize = 4096;
+
+/// A timestamp in brackets is looked for in this many first bytes of a line
+/// (the common log format's follows the client address, identity and user).
+pub const BRACKET_HEAD: usize = 200;
 
 /// The formats recognised at the start of a line, for the 422 reason and the
 /// documentation.
@@ -32,8 +37,9 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    /// The instant, a zone-less time taken as UTC.
-    fn instant(&self) -> i128 {
+    /// The instant (nanoseconds since 1970 UTC), a zone-less time taken as
+    /// UTC: what the timeline and a merge of files compare.
+    pub fn instant(&self) -> i128 {
         self.wall - i128::from(self.offset.unwrap_or(0)) * NANOS
     }
 }
@@ -58,23 +64,47 @@ impl Target {
     }
 }
 
-/// The year and month of a file's modification time: syslog lines carry no
-/// year, so theirs is the file's, or the one before for a month later in the
-/// year than the file's (a log written across New Year).
+/// A file's modification time, for the forms that leave out part of the
+/// date: a line without a year (syslog) takes the file's, or the one before
+/// for a month later in the year than the file's (a log written across New
+/// Year); a time alone takes the file's date, or the day before for a time
+/// later in the day than the file's. Build it with `from_time` (or `at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct YearHint {
-    pub year: i64,
-    pub month: u32,
+    year: i64,
+    month: u32,
+    /// Days since 1970 of the modification time's date.
+    days: i64,
+    /// Seconds into that day.
+    second: u32,
 }
 
 impl YearHint {
+    /// The hint of a modification time.
     pub fn from_time(t: SystemTime) -> Self {
         let secs = match t.duration_since(UNIX_EPOCH) {
             Ok(d) => d.as_secs() as i64,
             Err(e) => -(e.duration().as_secs() as i64),
         };
-        let (year, month, _) = civil_from_days(secs.div_euclid(86_400));
-        YearHint { year, month }
+        let days = secs.div_euclid(86_400);
+        let (year, month, _) = civil_from_days(days);
+        YearHint {
+            year,
+            month,
+            days,
+            second: secs.rem_euclid(86_400) as u32,
+        }
+    }
+
+    /// The hint of a modification time given as a date and a time of day
+    /// (UTC), for tests and callers that already hold one.
+    pub const fn at(year: i64, month: u32, day: u32, second: u32) -> Self {
+        YearHint {
+            year,
+            month,
+            days: days_from_civil(year, month, day),
+            second,
+        }
     }
 }
 
@@ -124,16 +154,16 @@ pub fn parse_target(text: &str, now: SystemTime) -> Result<Target, String> {
     }
 }
 
-/// The timestamp a log line starts with (after an optional `[`), or the
-/// common log format's `[01/Dec/2026:14:02:03 +0000]` within its first
-/// `STAMP_HEAD` bytes. `line` may hold more than the line's head.
-pub fn line_stamp(line: &[u8], hint: YearHint) -> Option<Stamp> {
-    let head = &line[..line.len().min(STAMP_HEAD)];
+/// The timestamp of one log line (without its `\n`; only its first
+/// `STAMP_HEAD` bytes are looked at), or None. Called per line by binary
+/// searches: it allocates nothing.
+pub fn line_time(line: &[u8], hint: &YearHint) -> Option<Stamp> {
+    let head = &line[..line.len().min(BRACKET_HEAD)];
     let start = head.strip_prefix(b"[").unwrap_or(head);
     if let Some((s, _)) = iso(start) {
         return Some(s);
     }
-    if let Some(s) = syslog(start, hint) {
+    if let Some(s) = syslog(start, *hint) {
         return Some(s);
     }
     head.iter()
@@ -316,12 +346,12 @@ fn clf(b: &[u8]) -> Option<Stamp> {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
 /// `days_from_civil`).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub const fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }
@@ -345,10 +375,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    const HINT: YearHint = YearHint {
-        year: 2026,
-        month: 12,
-    };
+    const HINT: YearHint = YearHint::at(2026, 12, 20, 12 * 3600);
 
     /// Wall-clock nanoseconds of a date and time, for expectations.
     fn wall(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i128 {
@@ -367,10 +394,7 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000); // 2026-11-18
         assert_eq!(
             YearHint::from_time(t),
-            YearHint {
-                year: 2026,
-                month: 11
-            }
+            YearHint::at(2026, 11, 18, 1_795_000_000 % 86_400)
         );
     }
 
@@ -399,7 +423,7 @@ mod tests {
             ("2026/12/01 14:02:03 [error] 1#1: nginx", at, None),
         ] {
             assert_eq!(
-                line_stamp(line.as_bytes(), HINT),
+                line_time(line.as_bytes(), &HINT),
                 Some(Stamp {
                     wall: w,
                     offset: off
@@ -418,16 +442,13 @@ mod tests {
             "INFO 2026-12-01 14:02:03 not at the start",
             "Traceback (most recent call last):",
         ] {
-            assert_eq!(line_stamp(line.as_bytes(), HINT), None, "{line}");
+            assert_eq!(line_time(line.as_bytes(), &HINT), None, "{line}");
         }
     }
 
     #[test]
     fn syslog_lines_take_the_year_from_the_file() {
-        let january = YearHint {
-            year: 2027,
-            month: 1,
-        };
+        let january = YearHint::at(2027, 1, 2, 0);
         for (line, hint, want) in [
             (
                 "Dec  1 14:02:03 host sshd[1]: x",
@@ -458,7 +479,7 @@ mod tests {
             ("Dex  1 14:02:03 host", HINT, None),
             ("December 1 14:02:03", HINT, None),
         ] {
-            let got = line_stamp(line.as_bytes(), hint).map(|s| s.wall);
+            let got = line_time(line.as_bytes(), &hint).map(|s| s.wall);
             assert_eq!(got, want, "{line}");
         }
     }
@@ -468,17 +489,17 @@ mod tests {
         let at = wall(2026, 12, 1, 14, 2, 3);
         let line = b"203.0.113.9 - frank [01/Dec/2026:14:02:03 +0100] \"GET / HTTP/1.1\" 200 2326";
         assert_eq!(
-            line_stamp(line, HINT),
+            line_time(line, &HINT),
             Some(Stamp {
                 wall: at,
                 offset: Some(3600)
             })
         );
         let late = format!("{} [01/Dec/2026:14:02:03 +0000]", "x".repeat(STAMP_HEAD));
-        assert_eq!(line_stamp(late.as_bytes(), HINT), None);
-        assert_eq!(line_stamp(b"x [01/Dec/2026:14:02:03 +0000", HINT), None);
+        assert_eq!(line_time(late.as_bytes(), &HINT), None);
+        assert_eq!(line_time(b"x [01/Dec/2026:14:02:03 +0000", &HINT), None);
         assert_eq!(
-            line_stamp(b"x [a] [01/Dec/2026:14:02:03]", HINT).map(|s| s.wall),
+            line_time(b"x [a] [01/Dec/2026:14:02:03]", &HINT).map(|s| s.wall),
             Some(at)
         );
     }
@@ -529,7 +550,7 @@ mod tests {
 
     #[test]
     fn comparisons_follow_the_zone_rules() {
-        let line = |s: &str| line_stamp(s.as_bytes(), HINT).unwrap();
+        let line = |s: &str| line_time(s.as_bytes(), &HINT).unwrap();
         let now = UNIX_EPOCH;
         // Zone-less T against a zoned line: the line's clock as written.
         let t = parse_target("2026-12-01 14:02", now).unwrap();
