@@ -16,7 +16,7 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use crate::history::timestamp::{YearHint, line_stamp};
+use crate::history::timestamp::{YearHint, line_time};
 
 /// A line's place in the merged order: its instant in nanoseconds, or
 /// `None` before the source's first timestamp (such lines come first).
@@ -39,10 +39,10 @@ impl Keyer {
         }
     }
 
-    /// The key of the next line of the source (`line` may hold more than
-    /// the line's head).
+    /// The key of the next line of the source (with or without its `\n`).
     pub fn key(&mut self, line: &[u8]) -> Key {
-        if let Some(s) = line_stamp(line, self.hint) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        if let Some(s) = line_time(line, &self.hint) {
             self.last = Some(s.instant());
         }
         self.last
@@ -152,15 +152,29 @@ mod tests {
             "1.2.3.4 - - [01/Dec/2026:10:00:02 +0000] \"GET / HTTP/1.1\" 200",
             "2026/12/01 10:00:03 [error] 7#7: boom",
         ];
-        let zoned: &[&str] = &["2026-12-01T05:00:00.5-05:00 zoned"];
+        let zoned: &[&str] = &["2026-12-01T05:00:00.5-05:00 zoned\n"];
         let out = merged(&[app, nginx, zoned]);
         assert_eq!(
             out,
             [
-                "2:2026-12-01T05:00:00.5-05:00 zoned",
+                "2:2026-12-01T05:00:00.5-05:00 zoned\n",
                 "0:2026-12-01 11:00:01,500+01:00 app",
                 "1:1.2.3.4 - - [01/Dec/2026:10:00:02 +0000] \"GET / HTTP/1.1\" 200",
                 "1:2026/12/01 10:00:03 [error] 7#7: boom",
+            ]
+        );
+    }
+
+    #[test]
+    fn json_lines_with_their_newline() {
+        let json: &[&str] = &["{\"time\":\"2026-12-01T10:00:02.5Z\",\"msg\":\"j\"}\n"];
+        let text: &[&str] = &["2026-12-01T10:00:02Z t2\n", "2026-12-01T10:00:03Z t3\n"];
+        assert_eq!(
+            merged(&[text, json]),
+            [
+                "0:2026-12-01T10:00:02Z t2\n",
+                "1:{\"time\":\"2026-12-01T10:00:02.5Z\",\"msg\":\"j\"}\n",
+                "0:2026-12-01T10:00:03Z t3\n",
             ]
         );
     }

@@ -46,10 +46,10 @@ use std::time::Duration;
 use crate::cli::config::TailConfig;
 use crate::wire::meta::Meta;
 use crate::wire::names::Event;
+use crate::wire::refusal::escape;
 use output::Output;
 use resume::{Position, Resume};
 use session::{Fresh, Received, Session, Stop};
-use crate::wire::refusal::escape;
 use source::{Source, set_prefixes};
 use timeline::Feed;
 

@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 use super::merge::{Key, Keyer, Merge};
 use super::output::Lines;
 use super::session::Fresh;
-use crate::wire::refusal::escape;
 use super::source::Source;
 use super::{Ask, Ends, Outcome, Retry, Sink, Stream, TailError};
 use crate::cli::config::TailConfig;
+use crate::wire::refusal::escape;
 
 /// Notes a source may have queued for the printer while its initial lines
 /// are merged (each holds the lines of at most one server message, 64 KiB
