@@ -742,6 +742,21 @@ fn a_servers_words_reach_the_terminal_escaped() {
     assert_eq!(err, format!("wstail: {url}: 403 Forbidden: {escaped}\n"));
     assert_eq!(raw_controls(&err), []);
 
+    // A phrase with ESC and BEL is no HTTP: said so, without them.
+    let (listener, port) = fake_server();
+    let url = format!("ws://127.0.0.1:{port}/x");
+    let mut t = Tail::spawn(&[&url]);
+    let (mut conn, _) = accept_head(&listener);
+    let answer = format!("HTTP/1.1 403 {nasty}\r\nContent-Length: 0\r\n\r\n");
+    conn.write_all(answer.as_bytes()).unwrap();
+    assert_eq!(t.wait(Duration::from_secs(20)).code(), Some(1));
+    let err = t.err();
+    assert!(
+        err.starts_with(&format!("wstail: {url}: the handshake failed (")),
+        "{err}"
+    );
+    assert_eq!(raw_controls(&err), []);
+
     // A Close frame's reason, an event's name; and the log text.
     let (listener, port) = fake_server();
     let url = format!("ws://127.0.0.1:{port}/x");

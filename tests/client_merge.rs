@@ -325,3 +325,67 @@ fn without_retry_a_refused_source_fails_the_run_after_the_others() {
         )
     );
 }
+
+/// A source appended to without a pause is printed as it comes, not held
+/// until it pauses; `| head` ends a merge quietly with status 0.
+#[test]
+fn a_steady_stream_is_printed_while_it_flows_and_a_closed_pipe_ends_it() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let _w = watchdog(Duration::from_secs(90));
+    let two = Two::new("cm-steady", APP, Some(WEB));
+    let (a, b) = two.urls();
+    let t = Tail::spawn(&["-f", "--merge", "-n", "0", &a, &b]);
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let mut i = 0;
+    while t.out().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        append(
+            &two.files.0,
+            format!("2026-12-01T11:00:00Z steady {i}\n").as_bytes(),
+        );
+        i += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        t.out().contains("steady 0\n"),
+        "nothing printed while the file grew: {}",
+        t.err()
+    );
+    drop(t);
+
+    // Many lines, read three, close the pipe.
+    let many: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "2026-12-01T12:{:02}:{:02}Z many {i}\n",
+                i / 600 % 60,
+                i / 10 % 60
+            )
+        })
+        .collect();
+    std::fs::write(&two.files.0, &many).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["tail", "--merge", "-n", "20000", &a, &b])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while got.iter().filter(|&&b| b == b'\n').count() < 3 {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1);
+        got.push(byte[0]);
+    }
+    drop(stdout);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(std::time::Instant::now() < deadline, "did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}

@@ -317,8 +317,11 @@ fn print(
                     }
                 }
             }
+            // A steady stream is printed every SETTLE_MAX all the same.
             let left = SETTLE_MAX.saturating_sub(started.elapsed());
-            note = later.recv_timeout(SETTLE.min(left)).ok();
+            if !left.is_zero() {
+                note = later.recv_timeout(SETTLE.min(left)).ok();
+            }
         }
         while let Some((source, line)) = merge.next_arrived() {
             printer.line(source, &line)?;
