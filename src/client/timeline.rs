@@ -123,10 +123,12 @@ impl Feed {
     }
 
     /// The initial lines are all sent; what follows goes on the shared
-    /// channel.
+    /// channel. Said once.
     fn initial_done(&mut self) {
-        let _ = self.send(Note::InitialDone);
-        self.initial = None;
+        if self.initial.is_some() {
+            let _ = self.send(Note::InitialDone);
+            self.initial = None;
+        }
     }
 }
 
