@@ -190,6 +190,9 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
+/// Headers a request may hold once: a second copy is a 400.
+const SINGLE_HEADERS: [&str; 4] = ["host", "origin", "authorization", "sec-websocket-key"];
+
 /// Parses a complete head (request line and header lines).
 pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
     let text = std::str::from_utf8(head)
@@ -231,7 +234,15 @@ pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
                 "a header value holds control characters",
             ));
         }
-        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+        let name = name.to_ascii_lowercase();
+        if SINGLE_HEADERS.contains(&name.as_str()) && headers.iter().any(|(n, _)| *n == name) {
+            // RFC 9112, 3.2 for Host; for the others, which copy would be
+            // checked and which obeyed is exactly what must not be guessed.
+            return Err(Refusal::bad_request(format!(
+                "the request has more than one {name} header"
+            )));
+        }
+        headers.push((name, value.trim().to_string()));
     }
     Ok(Request {
         method: method.to_string(),
@@ -354,6 +365,10 @@ mod tests {
             b"GET /x HTTP/1.1\r\nA: b\x01c\r\n\r\n",
             b"GET /x\x7f HTTP/1.1\r\n\r\n",
             b"GET /\xff HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nOrigin: http://a\r\nOrigin: http://a\r\n\r\n",
+            b"GET / HTTP/1.1\r\nAuthorization: Bearer a\r\nAUTHORIZATION: Bearer b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Key: b\r\n\r\n",
         ] {
             assert!(
                 parse_head(head, vec![]).is_err_and(|r| r.status() == 400),
