@@ -18,7 +18,8 @@ use super::source::Source;
 use crate::cli::VERSION;
 use crate::cli::config::TailConfig;
 use crate::net::{Restarting, timed_out};
-use crate::wire::handshake::{client_key, derive_accept_key};
+use tungstenite::handshake::client::generate_key as client_key;
+use tungstenite::handshake::derive_accept_key;
 
 /// Time allowed to open a TCP connection to one address of the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

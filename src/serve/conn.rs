@@ -8,8 +8,8 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use crate::wire::handshake::{derive_accept_key, valid_client_key};
 use log::debug;
+use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 
@@ -21,9 +21,9 @@ use crate::follow::file::{Change, Followed};
 use crate::follow::stream::{End, Follower, StartPoint, Timing};
 use crate::history::since::{self, Since};
 use crate::history::timestamp::{self, YearHint};
-use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_READ_BUFFER};
+use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_MAX_WRITE_BUFFER, WS_READ_BUFFER};
 use crate::logging::connlog::{ConnLog, log_target};
-use crate::serve::http::{self, Answer, Request};
+use crate::serve::http::{self, Answer, Request, valid_client_key};
 use crate::serve::stall::Stalling;
 use crate::wire::meta::Meta;
 use crate::wire::names::Event;
@@ -321,7 +321,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     let config = WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
-        .max_write_buffer_size(16 << 20)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =

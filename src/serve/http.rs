@@ -253,6 +253,18 @@ pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
     })
 }
 
+/// Whether a client's `Sec-WebSocket-Key` is what RFC 6455 (4.1) asks for:
+/// 16 bytes in base64 — 22 base64 characters then `==`, the last of the 22
+/// carrying only 2 bits (its low 4 bits zero: `A`, `Q`, `g` or `w`).
+pub fn valid_client_key(key: &str) -> bool {
+    let k = key.as_bytes();
+    let base64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+    k.len() == 24
+        && k.ends_with(b"==")
+        && k[..22].iter().all(base64)
+        && matches!(k[21], b'A' | b'Q' | b'g' | b'w')
+}
+
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         101 => "Switching Protocols",
@@ -414,6 +426,36 @@ mod tests {
         {
             assert_ne!(reason_phrase(status), "Unknown", "{status}");
         }
+    }
+
+    #[test]
+    fn only_16_byte_keys_are_valid() {
+        assert!(valid_client_key("dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(valid_client_key(
+            &tungstenite::handshake::client::generate_key()
+        ));
+        for bad in [
+            "",
+            "x",
+            "dGhlIHNhbXBsZSBub25jZQ",
+            "dGhlIHNhbXBsZSBub25jZQ=",
+            "dGhlIHNhbXBsZSBub25jZR==",
+            "dGhlIHNhbXBsZSBub25j*Q==",
+            "dGhlIHNhbXBsZSBub25jZQ==x",
+            "dGhlIHNhbXBsZSBub25jZQ=?",
+            "dGhlIHNhbXBsZSBub25jZQ1Z",
+        ] {
+            assert!(!valid_client_key(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_accept_key_is_the_rfc_example() {
+        // RFC 6455, 1.3 (computed by tungstenite).
+        assert_eq!(
+            tungstenite::handshake::derive_accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 
     #[test]

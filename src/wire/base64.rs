@@ -1,6 +1,5 @@
-//! Standard base64 with padding (RFC 4648, 4), the one encoding two places
-//! need: the WebSocket accept key (`handshake.rs`) and the page's CSP script
-//! hashes (`page.rs`).
+//! Standard base64 with padding (RFC 4648, 4), for the page's CSP script
+//! hashes (`page.rs`) only, until the page is served under `/?asset=`.
 
 /// The standard alphabet (RFC 4648, 4); also what a client key is checked against.
 pub const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
