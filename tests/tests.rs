@@ -28,6 +28,7 @@ mod logging;
 mod manpage;
 mod oracle;
 mod race;
+mod refusals;
 mod resume;
 mod rotation;
 mod scan;

@@ -8,8 +8,8 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use crate::wire::handshake::{derive_accept_key, valid_client_key};
 use log::debug;
+use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 
@@ -21,9 +21,9 @@ use crate::follow::file::{Change, Followed};
 use crate::follow::stream::{End, Follower, StartPoint, Timing};
 use crate::history::since::{self, Since};
 use crate::history::timestamp::{self, YearHint};
-use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_READ_BUFFER};
+use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_MAX_WRITE_BUFFER, WS_READ_BUFFER};
 use crate::logging::connlog::{ConnLog, log_target};
-use crate::serve::http::{self, Answer, Request};
+use crate::serve::http::{self, Answer, Request, valid_client_key};
 use crate::serve::stall::Stalling;
 use crate::wire::meta::Meta;
 use crate::wire::names::Event;
@@ -134,13 +134,21 @@ fn route(
     let cfg = &shared.cfg;
     let websocket = req.is_websocket();
     let head_only = req.method == "HEAD" && !websocket;
+    // DESIGN.md's order, so that a malformed request is 400 whatever else
+    // is wrong with it: the head's syntax (read_head), the method, the
+    // upgrade headers, the query, then Host, Origin and token, then the path.
     if req.method != "GET" && !head_only {
         return Err(Refusal::new(Kind::Method, "only GET is served"));
     }
+    let key = if websocket {
+        Some(upgrade_key(req)?)
+    } else {
+        None
+    };
     let q = query::parse(&req.target)?;
     access::authorize(req, &q, cfg)?;
-    if websocket {
-        return websocket_checks(req, q, cfg).map(Some);
+    if let Some(key) = key {
+        return websocket_checks(key, q, cfg).map(Some);
     }
     let answer = if q.list {
         if q.path != b"/" {
@@ -202,9 +210,9 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
     checked.map_or_else(|r| r.status(), |()| 200)
 }
 
-/// The WebSocket route's checks: the upgrade headers, the path rule, and
-/// where to start.
-fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
+/// The upgrade headers of a WebSocket request (RFC 6455, 4.1): its
+/// `Sec-WebSocket-Key`, or the refusal (426 for another version, else 400).
+fn upgrade_key(req: &Request) -> Result<String, Refusal> {
     if !req.header_has("connection", "upgrade") {
         return Err(Refusal::bad_request(
             "a WebSocket request needs 'Connection: Upgrade'",
@@ -229,6 +237,12 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
             "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64",
         ));
     };
+    Ok(key.to_string())
+}
+
+/// The WebSocket route's checks once the request is admitted: the path
+/// rule, and where to start.
+fn websocket_checks(key: String, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
     let at_path = open_named(cfg, &q.path)?;
     let (canonical, file, meta) = pick_generation(&cfg.roots, at_path, q.inode)?;
     let id = access::file_id(&meta);
@@ -282,7 +296,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
             .metadata()
             .is_ok_and(|m| tail_is_binary(&file, m.len()));
     Ok(Upgrade {
-        key: key.to_string(),
+        key,
         canonical,
         file,
         id,
@@ -312,7 +326,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     let config = WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
-        .max_write_buffer_size(16 << 20)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =
