@@ -723,7 +723,7 @@ fn a_servers_words_reach_the_terminal_escaped() {
     use std::io::Write;
     let _w = watchdog(Duration::from_secs(60));
     let nasty = "\x1b]52;c;aGk=\x07 \x1b[2J\x1b[H\u{202e}gol\x07";
-    let escaped = "\\x1b]52;c;aGk=\\x07 \\x1b[2J\\x1b[H\\u{202e}gol\\x07";
+    let escaped = "\\x1b]52;c;aGk=\\x07 \\x1b[2J\\x1b[H\\xe2\\x80\\xaegol\\x07";
 
     // A refusal: the phrase and the body's reason.
     let (listener, port) = fake_server();

@@ -18,7 +18,7 @@
 //! Everything the client says on standard error passes one filter, the
 //! wire's `escape` (the one the server's refusals pass): control characters
 //! (C0, DEL, C1), bidi overrides and isolates and line separators become
-//! `\xNN` or `\u{N}`, so that no title change, cleared screen or OSC 52
+//! `\xNN` (each of their bytes), so that no title change, cleared screen or OSC 52
 //! clipboard write a server (or a crafted URL it echoes) chose reaches the
 //! terminal. The log text on standard output is printed as it is: that is
 //! `tail -f`'s contract.
