@@ -471,4 +471,23 @@ mod tests {
             "ws://h:1/f?format=text&tail=1&meta=1&match=a%26b&match=100%25+%2Bx&exclude=%C3%A9&from=10&inode=3"
         );
     }
+
+    /// Every URL the `url` crate writes is one tungstenite's request takes:
+    /// the characters a path or query may still hold pass `http::Uri`.
+    #[test]
+    fn url_spellings_are_requests() {
+        for given in [
+            "ws://h/a|b^c[d]!$'()*,;=:@~",
+            "ws://h/%zz/\u{e9}\u{1f600} x",
+            "ws://[::1]:8765/x?match=a|b^c[d]{e}\"<>`",
+            "http://127.0.0.1/x",
+        ] {
+            let source = Source::parse(given).unwrap();
+            let url = source.request(&[("match", "a b&c\u{7f}".into())]);
+            let uri: Result<Uri, _> = url.as_str().parse();
+            assert!(uri.is_ok(), "{given}: {url} {uri:?}");
+            let request = ClientRequestBuilder::new(uri.unwrap()).into_client_request();
+            assert!(request.is_ok(), "{given}");
+        }
+    }
 }
