@@ -92,7 +92,14 @@ impl fmt::Display for Born {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Previous {
     /// A plain file that can be opened with `inode=`.
-    File { path: String, inode: u64, size: u64 },
+    /// `born`: its birth time where recorded, so that a client names it
+    /// by more than its reusable inode number.
+    File {
+        path: String,
+        inode: u64,
+        born: Option<Born>,
+        size: u64,
+    },
     /// A compressed file: the chain of generations ends here.
     Compressed {
         path: String,
@@ -214,6 +221,10 @@ impl Previous {
             (Some(Value::Number(inode)), Some(Value::Number(size))) => Some(Previous::File {
                 path: path.clone(),
                 inode: *inode,
+                born: match get("born") {
+                    Some(Value::String(b)) => Born::parse(b),
+                    _ => None,
+                },
                 size: *size,
             }),
             _ => None,
@@ -230,10 +241,19 @@ impl fmt::Display for Meta {
                     write!(f, ",\"tag\":\"{tag}\"")?;
                 }
                 match &p.previous {
-                    Some(Previous::File { path, inode, size }) => {
+                    Some(Previous::File {
+                        path,
+                        inode,
+                        born,
+                        size,
+                    }) => {
                         f.write_str(",\"previous\":{\"path\":")?;
                         write_string(f, path)?;
-                        write!(f, ",\"inode\":{inode},\"size\":{size}}}")?;
+                        write!(f, ",\"inode\":{inode}")?;
+                        if let Some(born) = born {
+                            write!(f, ",\"born\":\"{born}\"")?;
+                        }
+                        write!(f, ",\"size\":{size}}}")?;
                     }
                     Some(Previous::Compressed { path, compression }) => {
                         f.write_str(",\"previous\":{\"path\":")?;
@@ -479,11 +499,24 @@ mod tests {
                 previous: Some(Previous::File {
                     path: "/var/log/app.log.1".into(),
                     inode: 7,
+                    born: None,
                     size: 99,
                 }),
                 ..Position::new(0, 8, Tag::of(b""))
             }),
             "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/var/log/app.log.1\",\"inode\":7,\"size\":99}}",
+        );
+        round_trip(
+            Meta::Position(Position {
+                previous: Some(Previous::File {
+                    path: "/var/log/app.log.1".into(),
+                    inode: 7,
+                    born: Born::parse("1764547200.000000005"),
+                    size: 99,
+                }),
+                ..Position::new(0, 8, Tag::of(b""))
+            }),
+            "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/var/log/app.log.1\",\"inode\":7,\"born\":\"1764547200.000000005\",\"size\":99}}",
         );
         round_trip(
             Meta::Position(Position {
@@ -556,6 +589,7 @@ mod tests {
                 previous: Some(Previous::File {
                     path: "café 😀".into(),
                     inode: 2,
+                    born: None,
                     size: 3,
                 }),
                 limit: false,
