@@ -74,6 +74,8 @@ pub struct Query {
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
     pub download: bool,
+    /// `?asset=NAME`: one of the viewer page's files (HTTP route).
+    pub asset: Option<String>,
 }
 
 /// Splits and decodes a request target. Errors are 400s.
@@ -97,6 +99,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         token: None,
         list: false,
         download: false,
+        asset: None,
     };
     let (mut from, mut inode, mut tag, mut born) = (None, None, None, None);
     let (mut lines, mut before, mut since) = (None, None, None);
@@ -138,6 +141,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             }
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
+            "asset" => q.asset = Some(value.into_owned()),
             _ => {}
         }
     }
