@@ -29,7 +29,7 @@ use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT}
 use crate::logging::connlog::escape;
 use crate::net::timed_out;
 use crate::serve::stall::Stalling;
-use crate::wire::meta::{Meta, Position, Previous};
+use crate::wire::meta::{Born, Meta, Position, Previous};
 use crate::wire::names::Event;
 use crate::wire::query::Format;
 use crate::wire::tag::Tag;
@@ -511,6 +511,7 @@ impl<'a> Follower<'a> {
             c => Previous::File {
                 path,
                 inode: g.inode,
+                born: g.created.and_then(Born::at),
                 size: g.text_size(roots),
                 compressed: c,
             },
