@@ -1,6 +1,7 @@
 //! `since=` on log files written by the real programs: Python's logging,
-//! structlog, loguru, gunicorn, Flask, Django, pino, winston, bunyan, nginx,
-//! Apache, PHP-FPM, Redis, MariaDB, PostgreSQL, squid, mosquitto and BIND,
+//! structlog, loguru, gunicorn, Flask, Django, uWSGI, pino, winston, bunyan,
+//! Ruby's Logger, nginx, Apache, PHP-FPM, Redis, MariaDB, PostgreSQL, squid,
+//! mosquitto, BIND, vsftpd and rsyslog (32 files),
 //! each driven on 127.0.0.1 by tests/formats/produce.py in bursts two seconds
 //! apart, under TZ=Europe/Paris. For each file, `since=` at three burst
 //! seconds must land exactly where the burst's lines start, an offset the
