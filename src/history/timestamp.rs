@@ -1267,6 +1267,25 @@ mod tests {
                 Some(0),
             ),
         ];
+        // Every prefix of every line, and each line with bytes changed at
+        // random: an answer or None, never a panic (the parsers index
+        // ahead of where they are).
+        let mut rng = crate::test_rng::Rng(7);
+        let alphabet = b" :-+./,[]{}\"0123456789ZTAMPJD\x1b";
+        for &(line, _, _) in cases {
+            let b = line.as_bytes();
+            for n in 0..=b.len() {
+                let _ = line_time(&b[..n], &HINT);
+            }
+            for _ in 0..200 {
+                let mut m = b.to_vec();
+                for _ in 0..1 + rng.below(4) {
+                    let at = rng.below(m.len());
+                    m[at] = alphabet[rng.below(alphabet.len())];
+                }
+                let _ = line_time(&m, &HINT);
+            }
+        }
         for &(line, w, off) in cases {
             // `{"ns":…}` is not a key of the list: the epoch is read as
             // nothing and no other form is there.

@@ -849,13 +849,17 @@ def main():
             continue
         t = threading.Thread(target=run_producer, args=(name, files_zoned, fn), daemon=True)
         t.start()
-        threads.append(t)
+        threads.append((name, files_zoned, t))
     end = time.time() + DEADLINE
     try:
-        for t in threads:
+        for _, _, t in threads:
             t.join(max(0.1, end - time.time()))
     finally:
         stop_all()
+    for name, files_zoned, t in threads:
+        if t.is_alive():
+            for f, _ in files_zoned:
+                note("fail", f"{name}-{f}" if f else name, f"still running after {DEADLINE} s")
     with lock:
         lines = list(manifest)
     with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
