@@ -442,6 +442,30 @@ fn since_lands_on_the_first_line_at_or_after_t_in_documented_formats() {
             }
         }
     }
+    // A file with none of them: 422, and the reason lists the forms.
+    let plain = dir.join("plain.log");
+    std::fs::write(&plain, "no\ntimes\nhere\n").unwrap();
+    let (status, text) = s.ws_status(&format!("{}?since=-1h", url_path(&plain)), "");
+    assert_eq!(status, 422, "{text}");
+    for form in [
+        "JSON",
+        "__REALTIME_TIMESTAMP",
+        "logfmt",
+        "64 bytes",
+        "+0100",
+        "CET",
+        "ctime",
+        "01-Dec-2026",
+        "Redis",
+        "MySQL",
+        "Java",
+        "klog",
+        "epoch",
+        "a time alone",
+        "brackets within 200 bytes",
+    ] {
+        assert!(text.contains(form), "{form} not in the reason: {text}");
+    }
     eprintln!(
         "since_formats: {} documented formats, {} problems",
         DOCUMENTED.len(),
