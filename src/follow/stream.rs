@@ -460,27 +460,7 @@ impl<'a> Follower<'a> {
     /// frame at 0: the newest older one when it is the file at the path, the
     /// next in the chain when it is itself an older generation (`inode=`).
     fn previous(&self) -> Option<Previous> {
-        let (path, roots) = (self.file.path(), self.file.roots());
-        let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
-        let g = if at_path == Some(self.file.inode()) {
-            generations::newest(path, roots)?
-        } else {
-            let chain = generations::older(path, roots);
-            let at = chain.iter().position(|g| g.inode == self.file.inode())?;
-            chain.into_iter().nth(at + 1)?
-        };
-        let path = g.path.to_string_lossy().into_owned();
-        Some(match g.compressed {
-            Some(c) => Previous::Compressed {
-                path,
-                compression: c.to_string(),
-            },
-            None => Previous::File {
-                path,
-                inode: g.inode,
-                size: g.size,
-            },
-        })
+        previous_of(&self.file)
     }
 
     /// Queues one meta frame.
@@ -680,7 +660,35 @@ impl<'a> Follower<'a> {
     }
 }
 
-fn socket_end(e: WsError) -> End {
+/// The generation just older than the file being read, for a start frame
+/// at 0: the newest older one when it is the file at the path, the next in
+/// the chain when it is itself an older generation (`inode=`).
+pub fn previous_of(file: &Followed) -> Option<Previous> {
+    let (path, roots) = (file.path(), file.roots());
+    let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
+    let g = if at_path == Some(file.inode()) {
+        generations::newest(path, roots)?
+    } else {
+        let chain = generations::older(path, roots);
+        let at = chain.iter().position(|g| g.inode == file.inode())?;
+        chain.into_iter().nth(at + 1)?
+    };
+    let path = g.path.to_string_lossy().into_owned();
+    Some(match g.compressed {
+        Some(c) => Previous::Compressed {
+            path,
+            compression: c.to_string(),
+        },
+        None => Previous::File {
+            path,
+            inode: g.inode,
+            size: g.size,
+        },
+    })
+}
+
+/// How a socket error ends a follower.
+pub fn socket_end(e: WsError) -> End {
     match e {
         WsError::ConnectionClosed | WsError::AlreadyClosed => End::ClientClosed,
         WsError::Capacity(_) => End::TooLarge,

@@ -292,6 +292,22 @@ pub fn time_at<R: ReadAt>(file: &R, len: u64, at: u64, hint: YearHint, limit: u6
     }
 }
 
+/// `at` moved down to a line boundary (0, or just after a `\n`), as
+/// `before=` is for one file.
+pub fn line_boundary<R: ReadAt>(file: &R, at: u64) -> io::Result<u64> {
+    let mut hi = at;
+    while hi > 0 {
+        let n = (TAIL_BLOCK as u64).min(hi);
+        let mut buf = vec![0u8; n as usize];
+        file.read_exact_at(&mut buf, hi - n)?;
+        if let Some(p) = buf.iter().rposition(|&b| b == b'\n') {
+            return Ok(hi - n + p as u64 + 1);
+        }
+        hi -= n;
+    }
+    Ok(0)
+}
+
 /// True when a timestamp is recognised in a line of the file's first or
 /// last block (as `since=` judges a file); an empty file has nothing to
 /// judge and is taken.
@@ -508,6 +524,10 @@ mod tests {
         assert_eq!(time_at(&bytes, len, trace, HINT, u64::MAX), head);
         assert_eq!(time_at(&bytes, len, 0, HINT, u64::MAX), head);
         assert!(has_stamps(&bytes, len, HINT).unwrap());
+        assert_eq!(line_boundary(&bytes, len).unwrap(), len);
+        assert_eq!(line_boundary(&bytes, len - 1).unwrap(), trace + 8);
+        assert_eq!(line_boundary(&bytes, trace + 3).unwrap(), trace);
+        assert_eq!(line_boundary(&bytes, 3).unwrap(), 0);
         let plain = b"no time here\n".to_vec();
         assert!(!has_stamps(&plain, plain.len() as u64, HINT).unwrap());
     }
