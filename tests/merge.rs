@@ -674,3 +674,55 @@ fn refusals_name_the_file() {
     ));
     assert_eq!(s, 404, "{body}");
 }
+
+#[test]
+fn following_sends_each_look_in_time_order_and_never_reorders() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("merge-follow");
+    let files: Vec<PathBuf> = ["a.log", "b.log", "c.log"]
+        .iter()
+        .map(|n| dir.join(n))
+        .collect();
+    for f in &files {
+        append(f, b"2026-12-06 09:00:00,000 started\n");
+    }
+    // A long interval: once idle, the follower looks every 2 s, and the
+    // three appends below land between two looks.
+    let server = Server::rooted(dir.path(), &["--interval", "2"]);
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let mut ws = Ws::connect(&merge_url(&server, &paths, "format=text&tail=1&lines=0"));
+    let mut view = View::default();
+    read_view(&mut ws, &mut view, Duration::from_secs(10), |v| {
+        (0..3).all(|k| v.metas.iter().any(|(s, _)| *s == k))
+    });
+    std::thread::sleep(Duration::from_secs(6));
+    // Times interleaved across the files, file c's the latest first.
+    let line = |ms: u32, k: usize| format!("2026-12-06 10:00:00,{ms:03} from {k}\n");
+    let mut batches = vec![String::new(); 3];
+    for ms in 0..90u32 {
+        let k = (ms as usize * 7 + ms as usize / 5) % 3;
+        batches[k].push_str(&line(ms, k));
+        if ms % 10 == 3 {
+            batches[k].push_str("  continuation\n");
+        }
+    }
+    for k in [2, 1, 0] {
+        append(&files[k], batches[k].as_bytes());
+    }
+    read_view(&mut ws, &mut view, Duration::from_secs(20), |v| {
+        (0..3).all(|k| v.text_of(k) == batches[k])
+    });
+    let got = view.lines();
+    let want = merge_here(&batches);
+    assert_eq!(got, want);
+    // A line stamped before what was sent arrives later: it is sent when it
+    // arrives, after what was sent.
+    append(&files[0], line(1, 0).as_bytes());
+    append(&files[1], line(999, 1).as_bytes());
+    read_view(&mut ws, &mut view, Duration::from_secs(20), |v| {
+        v.lines().len() == want.len() + 2
+    });
+    let got = view.lines();
+    assert_eq!(&got[..want.len()], &want[..]);
+    assert_eq!(got.len(), want.len() + 2);
+}

@@ -383,17 +383,6 @@ mod tests {
         month: 12,
     };
 
-    impl ReadAt for Vec<u8> {
-        fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-            let at = offset as usize;
-            let src = self
-                .get(at..at + buf.len())
-                .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "past the end"))?;
-            buf.copy_from_slice(src);
-            Ok(())
-        }
-    }
-
     fn stamped(sec: u32, text: &str) -> String {
         format!("2026-12-01T10:{:02}:{:02}Z {text}\n", sec / 60, sec % 60)
     }
