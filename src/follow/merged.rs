@@ -23,7 +23,9 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 use crate::encode::ansi::AnsiHtml;
 use crate::encode::chunk::{Chunker, Flush};
 use crate::follow::file::{Change, Followed};
-use crate::follow::stream::{End, StartPoint, Timing, previous_of, socket_end};
+use crate::follow::stream::{
+    End, OP_BINARY, OP_TEXT, StartPoint, Timing, previous_of, push_frame, socket_end,
+};
 use crate::history::merge::{self, Key, NO_TIME};
 use crate::history::timestamp::YearHint;
 use crate::limits::{MAX_MESSAGE_BYTES, ROTATION_CHECK_BUSY};
@@ -36,9 +38,10 @@ use crate::wire::query::Format;
 /// One file of a merged view.
 pub struct Source {
     file: Followed,
-    /// Bytes read from the file and not yet given to `chunker`: at most one
-    /// message's worth and a line.
+    /// Bytes read from the file; those from `head` on are not yet given to
+    /// `chunker`: at most one message's worth and a line.
     pending: Vec<u8>,
+    head: usize,
     /// `pending` starts inside a line whose head was already sent (a long
     /// line, or a partial line sent after an idle interval).
     mid_line: bool,
@@ -71,6 +74,7 @@ impl Source {
         Source {
             file,
             pending: Vec::new(),
+            head: 0,
             mid_line: false,
             chunker,
             html: (format == Format::Html).then(Box::default),
@@ -118,7 +122,9 @@ impl Source {
     }
 
     fn line_at(&self, at: usize, interval: Duration) -> Option<(usize, i128)> {
-        let rest = self.pending.get(at..).filter(|r| !r.is_empty())?;
+        let rest = self.pending[self.head..]
+            .get(at..)
+            .filter(|r| !r.is_empty())?;
         let len = match rest.iter().position(|&b| b == b'\n') {
             Some(p) => p + 1,
             None if rest.len() >= MAX_MESSAGE_BYTES || self.partial_ok(interval) => rest.len(),
@@ -142,6 +148,10 @@ impl Source {
         if let Some(end) = self.end {
             avail = avail.min(end.saturating_sub(self.file.pos()));
         }
+        // What was given out goes (only a partial line is left when a
+        // file is read again).
+        self.pending.drain(..self.head);
+        self.head = 0;
         let room = MAX_MESSAGE_BYTES.saturating_sub(self.pending.len()).max(1);
         let want = avail.min(room as u64) as usize;
         if want == 0 {
@@ -169,12 +179,14 @@ impl Source {
     /// Moves the first `n` bytes of `pending` (whole lines, or a partial
     /// line allowed to go) to the chunker.
     fn give(&mut self, n: usize) {
-        self.chunker.space(n).copy_from_slice(&self.pending[..n]);
+        let given = &self.pending[self.head..self.head + n];
+        self.chunker.space(n).copy_from_slice(given);
         self.chunker.commit(n, n);
-        self.mid_line = self.pending[n - 1] != b'\n';
-        self.pending.drain(..n);
-        if self.pending.is_empty() && self.pending.capacity() > 2 * MAX_MESSAGE_BYTES {
-            self.pending = Vec::new();
+        self.mid_line = given[n - 1] != b'\n';
+        self.head += n;
+        if self.head == self.pending.len() {
+            self.pending.clear();
+            self.head = 0;
         }
     }
 }
@@ -193,6 +205,9 @@ pub struct Merged<'a> {
     label: String,
     out: Vec<u8>,
     html: String,
+    /// Whole frames (data and meta) not yet written: written together, in
+    /// one call, when a message's worth is held and at the end of a look.
+    batch: Vec<u8>,
 }
 
 /// A meta frame's JSON with `"source":K` first.
@@ -221,6 +236,7 @@ impl<'a> Merged<'a> {
             label,
             out: Vec::new(),
             html: String::new(),
+            batch: Vec::new(),
         }
     }
 
@@ -355,9 +371,7 @@ impl<'a> Merged<'a> {
             };
             self.send(i, flush)?;
         }
-        if total > 0 || self.sources.iter().any(|s| !s.chunker.is_empty()) {
-            self.flush()?;
-        }
+        self.write_batch()?;
         Ok(total)
     }
 
@@ -386,9 +400,15 @@ impl<'a> Merged<'a> {
             }
             self.sent += text.len() as u64;
             let position = Meta::position(end, s.file.inode(), s.chunker.tag());
-            self.write(Message::binary(format!("{{\"source\":{k}}}").into_bytes()))?;
-            self.write(Message::text(text))?;
+            push_frame(&mut self.batch, OP_BINARY, format!("{{\"source\":{k}}}").as_bytes());
+            push_frame(&mut self.batch, OP_TEXT, text.as_bytes());
+            if s.html.is_some() {
+                self.html = text; // its buffer, for the next message
+            }
             self.write_meta(k, &position)?;
+            if self.batch.len() >= MAX_MESSAGE_BYTES {
+                self.write_batch()?;
+            }
         }
     }
 
@@ -400,8 +420,8 @@ impl<'a> Merged<'a> {
         self.sources[k].ending = true;
         self.look()?;
         let s = &mut self.sources[k];
-        if !s.pending.is_empty() {
-            let n = s.pending.len();
+        let n = s.pending.len() - s.head;
+        if n > 0 {
             s.give(n);
         }
         self.send(k, Flush::End)?;
@@ -453,7 +473,27 @@ impl<'a> Merged<'a> {
     }
 
     fn write_meta(&mut self, k: usize, m: &Meta) -> Result<(), End> {
-        self.write(Message::binary(with_source(k, m).into_bytes()))
+        push_frame(&mut self.batch, OP_BINARY, with_source(k, m).as_bytes());
+        Ok(())
+    }
+
+    /// Writes the batched frames, after what tungstenite may hold (a queued
+    /// Pong), so that frames never interleave.
+    fn write_batch(&mut self) -> Result<(), End> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.flush_ws()?;
+        let written = io::Write::write_all(self.ws.get_mut(), &self.batch);
+        self.batch.clear();
+        if self.batch.capacity() > 4 * MAX_MESSAGE_BYTES {
+            self.batch = Vec::new();
+        }
+        match written {
+            Ok(()) => Ok(()),
+            Err(e) if timed_out(&e) => Err(End::Stalled),
+            Err(e) => Err(socket_end(WsError::Io(e))),
+        }
     }
 
     fn write(&mut self, msg: Message) -> Result<(), End> {
@@ -464,7 +504,13 @@ impl<'a> Merged<'a> {
         }
     }
 
+    /// Writes everything queued: the batch and tungstenite's frames.
     fn flush(&mut self) -> Result<(), End> {
+        self.write_batch()?;
+        self.flush_ws()
+    }
+
+    fn flush_ws(&mut self) -> Result<(), End> {
         match self.ws.flush() {
             Ok(()) => Ok(()),
             Err(WsError::Io(e)) if timed_out(&e) => Err(End::Stalled),
@@ -523,7 +569,7 @@ impl<'a> Merged<'a> {
                 Ok(Message::Pong(_)) => self.ping_sent = None,
                 Ok(Message::Text(t)) if t.trim() == "pong" => self.ping_sent = None,
                 Ok(Message::Close(_)) => return Err(End::ClientClosed),
-                Ok(Message::Ping(_)) => self.flush()?,
+                Ok(Message::Ping(_)) => self.flush_ws()?,
                 Ok(_) => {}
                 Err(WsError::Io(e)) if timed_out(&e) => return Ok(()),
                 Err(e) => return Err(socket_end(e)),

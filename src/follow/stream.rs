@@ -115,8 +115,8 @@ enum Encoder {
 /// flushed before a data frame is written, so frames never interleave.
 const HEADROOM: usize = 10;
 
-const OP_TEXT: u8 = 0x1;
-const OP_BINARY: u8 = 0x2;
+pub(crate) const OP_TEXT: u8 = 0x1;
+pub(crate) const OP_BINARY: u8 = 0x2;
 
 /// Writes the header of an unmasked, final frame of `len` payload bytes just
 /// before `buf[at..]`; returns where the frame starts.
@@ -139,7 +139,7 @@ fn put_header(buf: &mut [u8], at: usize, opcode: u8, len: usize) -> usize {
 }
 
 /// Appends a whole frame (header and payload) to `buf`.
-fn push_frame(buf: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
+pub(crate) fn push_frame(buf: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
     let at = buf.len() + HEADROOM;
     buf.resize(at, 0);
     let start = put_header(buf, at, opcode, payload.len());

@@ -144,14 +144,9 @@ fn admit_file(
         |e: std::io::Error| Refusal::new(500, format!("reading the file failed: {e}"));
     let len = meta.len();
     let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
-    if !merge::has_stamps(&file, len, hint).map_err(read_failed)? {
-        return Err(Refusal::new(
-            422,
-            format!(
-                "a merged view orders lines by their timestamps, and none was recognised at the start of this file or at its end; known formats: {}",
-                timestamp::KNOWN_FORMATS
-            ),
-        ));
+    // since= judges the file itself (its first and last blocks too).
+    if q.since.is_none() && !merge::has_stamps(&file, len, hint).map_err(read_failed)? {
+        return Err(no_stamps());
     }
     let mut a = Admitted {
         canonical,
@@ -196,10 +191,22 @@ fn admit_file(
                 a.since_limited = true;
                 at
             }
+            Since::NoTimestamps if len > 0 => return Err(no_stamps()),
             Since::NoTimestamps => len,
         });
     }
     Ok(a)
+}
+
+/// 422: no timestamp recognised in the file.
+fn no_stamps() -> Refusal {
+    Refusal::new(
+        422,
+        format!(
+            "a merged view orders lines by their timestamps, and none was recognised at the start of this file or at its end; known formats: {}",
+            timestamp::KNOWN_FORMATS
+        ),
+    )
 }
 
 /// Each file's source: where it starts (its part of the last `lines`
