@@ -400,7 +400,11 @@ impl<'a> Merged<'a> {
             }
             self.sent += text.len() as u64;
             let position = Meta::position(end, s.file.inode(), s.chunker.tag());
-            push_frame(&mut self.batch, OP_BINARY, format!("{{\"source\":{k}}}").as_bytes());
+            push_frame(
+                &mut self.batch,
+                OP_BINARY,
+                format!("{{\"source\":{k}}}").as_bytes(),
+            );
             push_frame(&mut self.batch, OP_TEXT, text.as_bytes());
             if s.html.is_some() {
                 self.html = text; // its buffer, for the next message
