@@ -50,6 +50,8 @@ pub struct Query {
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
     pub download: bool,
+    /// `?asset=NAME`: one of the viewer page's files (HTTP route).
+    pub asset: Option<String>,
     /// `merge=/A&merge=/B…`: several files as one timeline, with the
     /// per-file values of its comma lists.
     pub merge: Option<Merge>,
@@ -91,6 +93,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         since: None,
         list: false,
         download: false,
+        asset: None,
         merge: None,
     };
     if form_pairs(raw_query).any(|(k, _)| k == "merge") {
@@ -167,6 +170,7 @@ fn one_pair(
         }
         "list" => q.list = flag("list", &value)?,
         "download" => q.download = flag("download", &value)?,
+        "asset" => q.asset = Some(value.into_owned()),
         _ => {}
     }
     Ok(())
