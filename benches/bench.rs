@@ -519,8 +519,16 @@ fn bench_merge(report: &mut Report, dir: &TempDir, quick: bool) {
     let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
     let server = Server::rooted(dir.path(), &[]);
     let at = stamp(3 * (lines / 2));
+    // A pause between runs: the previous connection's thread, still
+    // sending when its client left, is gone before the next is timed.
     let timed = |url: &str| -> Duration {
-        let mut v: Vec<Duration> = (0..runs + 2).map(|_| first_message(url)).skip(2).collect();
+        let mut v: Vec<Duration> = (0..runs + 2)
+            .map(|_| {
+                thread::sleep(Duration::from_millis(100));
+                first_message(url)
+            })
+            .skip(2)
+            .collect();
         median(&mut v)
     };
     let one = timed(&server.ws_url(&files[0], &format!("?format=text&since={at}")));
