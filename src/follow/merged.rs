@@ -32,7 +32,8 @@ use crate::limits::{MAX_MESSAGE_BYTES, ROTATION_CHECK_BUSY};
 use crate::logging::connlog::escape;
 use crate::net::timed_out;
 use crate::serve::stall::Stalling;
-use crate::wire::meta::{Event, Meta, Position};
+use crate::wire::meta::{Meta, Position};
+use crate::wire::names::Event;
 use crate::wire::query::Format;
 
 /// One file of a merged view.
@@ -481,10 +482,10 @@ impl<'a> Merged<'a> {
                 self.label,
                 escape(sk.path.as_os_str().as_encoded_bytes()),
             );
-            let m = Meta::Event(Event {
-                name: "skipped".to_string(),
+            let m = Meta::Event {
+                event: Event::Skipped,
                 bytes: sk.bytes,
-            });
+            };
             self.write_meta(k, &m)?;
         }
         if let Some(event) = event {
@@ -492,7 +493,7 @@ impl<'a> Merged<'a> {
                 "{}: \"{}\": file {}",
                 self.label,
                 escape(self.sources[k].file.path().as_os_str().as_encoded_bytes()),
-                event.name()
+                event.event()
             );
             self.send_event(k, event)?;
         }
@@ -501,7 +502,7 @@ impl<'a> Merged<'a> {
 
     /// The event, then the new resume point of source `k`.
     fn send_event(&mut self, k: usize, change: Change) -> Result<(), End> {
-        self.write_meta(k, &Meta::event(change.name()))?;
+        self.write_meta(k, &Meta::event(change.event()))?;
         let f = &self.sources[k].file;
         if !f.is_waiting() {
             let mut p = Position::new(f.pos(), f.inode(), f.tag());
