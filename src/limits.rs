@@ -230,3 +230,7 @@ pub const GZIP_SHARED_SPANS: usize = 32 << 20;
 /// `copytruncate` copy compressed before the rest was read): the copy is
 /// one of the newest; each candidate costs a pass through it.
 pub const MAX_GZIP_COPY_CANDIDATES: usize = 3;
+/// Most files in one merged view (`merge=`, HTTP 400 beyond): each file
+/// holds an open descriptor, a message's worth of buffered lines and a
+/// backward scan at the start, all on one client slot.
+pub const MAX_MERGED_FILES: usize = 16;

@@ -27,6 +27,7 @@ mod liveness;
 mod load;
 mod logging;
 mod manpage;
+mod merge;
 mod oracle;
 mod race;
 mod refusals;
