@@ -726,3 +726,79 @@ fn following_sends_each_look_in_time_order_and_never_reorders() {
     assert_eq!(&got[..want.len()], &want[..]);
     assert_eq!(got.len(), want.len() + 2);
 }
+
+#[test]
+fn a_gzip_generation_pages_back_and_resumes_in_a_merged_view() {
+    use std::os::unix::fs::MetadataExt;
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("merge-gzip");
+    let (a, b) = (dir.join("a.log"), dir.join("b.log"));
+    let old = dir.join("a.log.1");
+    // a.log's older generation, compressed by logrotate's `compress`: lines
+    // stamped before every line of a.log and b.log.
+    let old_text: String = (0..300)
+        .map(|i| format!("2026-12-06 10:00:{:02},{:03} old line {i}\n", i / 10, i))
+        .collect();
+    std::fs::write(&old, &old_text).unwrap();
+    let gz = Command::new("gzip").arg(&old).status().unwrap();
+    assert!(gz.success());
+    let gz_path = dir.join("a.log.1.gz");
+    let a_text: String = (0..50)
+        .map(|i| format!("2026-12-06 11:00:{:02},000 a line {i}\n", i))
+        .collect();
+    let b_text: String = (0..50)
+        .map(|i| format!("2026-12-06 11:00:{:02},500 b line {i}\n", i))
+        .collect();
+    std::fs::write(&a, &a_text).unwrap();
+    std::fs::write(&b, &b_text).unwrap();
+    let server = Server::rooted(dir.path(), &[]);
+    let paths = [a.as_path(), b.as_path()];
+    // Page 1: both files whole, a's start frame names the gzip generation.
+    let first = whole_view(&merge_url(&server, &paths, "format=text&lines=1000"));
+    assert_eq!(first.text_of(0), a_text);
+    assert_eq!(first.text_of(1), b_text);
+    let gz_inode = std::fs::metadata(&gz_path).unwrap().ino();
+    let size = match first.start(0).previous {
+        Some(Previous::File {
+            inode,
+            size,
+            compressed,
+            ..
+        }) => {
+            assert_eq!(inode, gz_inode);
+            assert!(compressed.is_some(), "{compressed:?}");
+            size
+        }
+        other => panic!("a's previous: {other:?}"),
+    };
+    assert_eq!(size, old_text.len() as u64);
+    // Page 2: into the gzip generation, its text inflated, in time order.
+    let b_inode = first.start(1).inode;
+    let q = format!("format=text&lines=1000&before={size},0&inode={gz_inode},{b_inode}");
+    let second = whole_view(&merge_url(&server, &paths, &q));
+    assert_eq!(second.text_of(0), old_text);
+    assert_eq!(second.start(0).inode, gz_inode);
+    assert_eq!(second.text_of(1), "");
+    // A resume at the middle of the gzip generation (the offset counts its
+    // uncompressed bytes): the rest of it, then a.log, then b.log's lines
+    // in order among them.
+    let mid = old_text
+        .lines()
+        .take(150)
+        .map(|l| l.len() + 1)
+        .sum::<usize>();
+    let q = format!("format=text&tail=1&from={mid},0&inode={gz_inode},{b_inode}");
+    let mut ws = Ws::connect(&merge_url(&server, &paths, &q));
+    let mut view = View::default();
+    let want_a = old_text.len() - mid + a_text.len();
+    read_view(&mut ws, &mut view, Duration::from_secs(30), |v| {
+        v.text_of(0).len() >= want_a && v.text_of(1).len() >= b_text.len()
+    });
+    assert_eq!(view.text_of(0), format!("{}{a_text}", &old_text[mid..]));
+    assert_eq!(view.text_of(1), b_text);
+    let lines = view.lines();
+    let order: Vec<&str> = lines.iter().map(|(_, l)| &l[..23]).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "not in time order");
+}

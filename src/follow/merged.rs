@@ -79,12 +79,16 @@ pub struct Source {
     /// What the start frame says (`None`: the read position).
     window: Option<Window>,
     first_event: Option<Change>,
+    /// The file is an older generation of its path (a resume behind a
+    /// rotation), not the file at it.
+    older: bool,
 }
 
 impl Source {
     /// A file of the view, read from the followed file's position on, the
     /// lines before it keyed with `time` (the record the start is in).
     pub fn new(file: Followed, chunker: Chunker, format: Format, hint: YearHint) -> Self {
+        let older = !file.at_path();
         Source {
             file,
             pending: Vec::new(),
@@ -101,6 +105,7 @@ impl Source {
             last_data: Instant::now(),
             window: None,
             first_event: None,
+            older,
         }
     }
 
@@ -123,6 +128,16 @@ impl Source {
     pub fn with_event(mut self, event: Option<Change>) -> Self {
         self.first_event = event;
         self
+    }
+
+    /// True when the file is an older generation read to its end, with
+    /// nothing held: the next newer one can be opened at once.
+    fn done_with_generation(&self) -> bool {
+        self.older
+            && self.end.is_none()
+            && self.exhausted
+            && !self.ending
+            && self.head == self.pending.len()
     }
 
     /// True when a partial last line may go out as a line.
@@ -369,11 +384,24 @@ impl<'a> Merged<'a> {
         let mut total = 0;
         loop {
             let mut keys = Vec::with_capacity(self.sources.len());
-            for s in &mut self.sources {
+            let mut walk = None;
+            for (k, s) in self.sources.iter_mut().enumerate() {
                 if s.next_line(interval).is_none() {
                     total += s.fill()?;
+                    if walk.is_none() && self.follow && s.done_with_generation() {
+                        walk = Some(k);
+                    }
                 }
                 keys.push(s.next_line(interval).map(|(_, t)| t));
+            }
+            // An older generation read to its end (a resume behind a
+            // rotation): the next newer one is opened before any other
+            // file sends, so that its lines are not taken for late ones.
+            if let Some(k) = walk
+                && let Some(change) = self.sources[k].file.check()
+            {
+                self.switch(k, change)?;
+                continue;
             }
             let Some(i) = merge::first(&keys) else {
                 break;
@@ -477,12 +505,19 @@ impl<'a> Merged<'a> {
         if n > 0 {
             s.give(n);
         }
+        self.switch(k, change)
+    }
+
+    /// Source `k`, whose file was read to its end, goes on to the file
+    /// its change names.
+    fn switch(&mut self, k: usize, change: Change) -> Result<(), End> {
         self.send(k, Flush::End)?;
         let s = &mut self.sources[k];
         s.ending = false;
         s.mid_line = false;
         let event = s.file.switch(change);
         s.chunker.restart(s.file.pos(), s.file.before().clone());
+        s.older = !s.file.at_path();
         let skipped = s.file.take_skipped();
         for sk in &skipped {
             self.report_skipped(k, sk)?;
