@@ -146,7 +146,7 @@ fn route(
         None
     };
     let q = query::parse(&req.target)?;
-    access::authorize(req, &q, cfg)?;
+    access::authorize(req, &q, &cfg.access)?;
     if let Some(key) = key {
         return websocket_checks(key, q, cfg).map(Some);
     }
@@ -199,7 +199,7 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
     if q.path == b"/" {
         return 200;
     }
-    let checked = if access::token_holder(req, q, cfg) {
+    let checked = if access::token_holder(req, q, &cfg.access) {
         // inode= too: the page asks this way whether a generation is gone.
         open_named(cfg, &q.path)
             .and_then(|opened| pick_generation(&cfg.roots, opened, q.inode))
