@@ -501,7 +501,7 @@ fn open_handle(roots: &[PathBuf], canonical: &Path) -> Result<(File, Metadata), 
 /// `/proc/self/fd/N` for an open file: the kernel's link to the very file
 /// the descriptor holds (reading the link gives where it lives now; opening
 /// it opens that same file, whatever its path names by then).
-fn fd_link(file: &File) -> PathBuf {
+pub fn fd_link(file: &File) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 

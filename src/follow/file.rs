@@ -40,6 +40,7 @@ use crate::access;
 use crate::follow::generations::{self, Generation};
 use crate::follow::gzip;
 use crate::limits::{GENERATION_RELIST, MAX_COPY_CHECK, MAX_SEEN};
+use crate::net::restart;
 use crate::wire::meta::Born;
 use crate::wire::names::{Compression, Event};
 use crate::wire::tag::{TAG_BYTES, Tag, Window};
@@ -293,13 +294,7 @@ impl Followed {
         if self.rewritten {
             return Ok(0);
         }
-        let n = loop {
-            match file.read_at(buf, self.pos) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
+        let n = restart(|| file.read_at(buf, self.pos))?;
         if n == 0 {
             return Ok(0);
         }
@@ -492,9 +487,7 @@ impl Followed {
     /// by ` (deleted)`); without `/proc`, whether this follower saw it
     /// renamed.
     fn renamed_away(&self, file: &File) -> bool {
-        use std::os::fd::AsRawFd;
-        let link = format!("/proc/self/fd/{}", file.as_raw_fd());
-        match std::fs::read_link(link) {
+        match std::fs::read_link(access::fd_link(file)) {
             Ok(name) => {
                 let name = name.as_os_str().as_bytes();
                 let name = name.strip_suffix(b" (deleted)").unwrap_or(name);

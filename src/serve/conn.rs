@@ -342,7 +342,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
             Ok(w) => (w.start, Some(w)),
             Err(end) => {
                 log.ended(format!("{} (during the backward scan)", end.describe()));
-                scan::close(&mut ws, &end);
+                crate::follow::stream::close(&mut ws, &end);
                 return;
             }
         }
