@@ -77,7 +77,7 @@ fuzz_target!(|data: &[u8]| {
     wstail::serve::http::refuse(&mut out, &r).unwrap();
     let answer = String::from_utf8(out).unwrap();
     let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    assert!(head.contains(&format!("\r\nX-Wstail-Refusal: {kind}\r\n")));
+    assert!(format!("{head}\r\n").contains(&format!("\r\nX-Wstail-Refusal: {kind}\r\n")));
     assert_eq!(body.matches('\n').count(), 1, "{body:?}");
     assert!(body.ends_with('\n'));
 });
