@@ -12,6 +12,7 @@ mod before;
 mod bounds;
 mod cli;
 mod client;
+mod client_merge;
 mod compress;
 mod compressed;
 mod filter;
