@@ -16,14 +16,12 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use log::{info, warn};
-use tungstenite::protocol::CloseFrame;
-use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::encode::ansi::AnsiHtml;
 use crate::encode::chunk::{Chunker, Flush};
 use crate::follow::file::{Change, Followed, Skipped};
-use crate::follow::stream::{End, OP_BINARY, OP_TEXT, Timing, previous_of, push_frame, socket_end};
+use crate::follow::stream::{self, End, OP_BINARY, OP_TEXT, Timing, previous_of, push_frame};
 use crate::history::merge::{self, Key, NO_TIME};
 use crate::history::timestamp::YearHint;
 use crate::limits::{MAX_MESSAGE_BYTES, ROTATION_CHECK_BUSY};
@@ -595,7 +593,7 @@ impl<'a> Merged<'a> {
         match written {
             Ok(()) => Ok(()),
             Err(e) if timed_out(&e) => Err(End::Stalled),
-            Err(e) => Err(socket_end(WsError::Io(e))),
+            Err(e) => Err(End::of(WsError::Io(e))),
         }
     }
 
@@ -603,7 +601,7 @@ impl<'a> Merged<'a> {
         match self.ws.write(msg) {
             Ok(()) => Ok(()),
             Err(WsError::Io(e)) if timed_out(&e) => Err(End::Stalled),
-            Err(e) => Err(socket_end(e)),
+            Err(e) => Err(End::of(e)),
         }
     }
 
@@ -617,7 +615,7 @@ impl<'a> Merged<'a> {
         match self.ws.flush() {
             Ok(()) => Ok(()),
             Err(WsError::Io(e)) if timed_out(&e) => Err(End::Stalled),
-            Err(e) => Err(socket_end(e)),
+            Err(e) => Err(End::of(e)),
         }
     }
 
@@ -660,7 +658,7 @@ impl<'a> Merged<'a> {
         match self.ws.get_ref().get_ref().peek(&mut [0u8; 1]) {
             Ok(_) => self.drain_incoming(),
             Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => Err(socket_end(WsError::Io(e))),
+            Err(e) => Err(End::of(WsError::Io(e))),
         }
     }
 
@@ -675,7 +673,7 @@ impl<'a> Merged<'a> {
                 Ok(Message::Ping(_)) => self.flush_ws()?,
                 Ok(_) => {}
                 Err(WsError::Io(e)) if timed_out(&e) => return Ok(()),
-                Err(e) => return Err(socket_end(e)),
+                Err(e) => return Err(End::of(e)),
             }
         }
         Ok(())
@@ -696,38 +694,6 @@ impl<'a> Merged<'a> {
     /// Closes the connection as well as the way it ended allows (as one
     /// follower does).
     fn close(&mut self, end: &End) {
-        let (code, reason) = match end {
-            End::Finished => (CloseCode::Normal, ""),
-            End::ClientClosed | End::Socket(_) | End::Stalled => {
-                self.ws.get_mut().set_limit(Duration::from_secs(1));
-                let _ = self.ws.flush();
-                return;
-            }
-            End::NoPong(_) => (CloseCode::Policy, "no pong"),
-            End::TooLarge => (CloseCode::Size, "message too large"),
-            End::Protocol(code, _) => (*code, "protocol error"),
-            End::FileError(_) => (CloseCode::Error, "reading the file failed"),
-        };
-        self.ws.get_mut().set_limit(Duration::from_secs(1));
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        if self.ws.close(Some(frame)).is_err() || self.ws.flush().is_err() {
-            return;
-        }
-        if end.leaves_input_unread() {
-            return;
-        }
-        let _ = self
-            .ws
-            .get_ref()
-            .get_ref()
-            .set_read_timeout(Some(Duration::from_secs(1)));
-        for _ in 0..16 {
-            if self.ws.read().is_err() {
-                break;
-            }
-        }
+        stream::close(self.ws, end);
     }
 }

@@ -86,7 +86,7 @@ pub fn serve(stream: Stalling, req: &Request, shared: &Shared, log: &mut ConnLog
         Ok(s) => s,
         Err(end) => {
             log.ended(format!("{} (during the opening)", end.describe()));
-            scan::close(&mut ws, &end);
+            crate::follow::stream::close(&mut ws, &end);
             return;
         }
     };
@@ -115,7 +115,7 @@ fn admit(req: &Request, cfg: &ServeConfig) -> Result<(Query, String, Vec<Admitte
         return Err(Refusal::new(Kind::Method, "only GET is served"));
     }
     let q = query::parse(&req.target)?;
-    crate::access::authorize(req, &q, cfg)?;
+    crate::access::authorize(req, &q, &cfg.access)?;
     let key = conn::upgrade_key(req)?;
     let Some(m) = &q.merge else {
         return Err(Refusal::bad_request("a merged view needs merge= files"));
