@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use crate::follow::generations::{self, Generation};
 use crate::history::source::Source;
-use crate::history::timestamp::{STAMP_HEAD, Stamp, Target, YearHint, line_stamp};
+use crate::history::timestamp::{STAMP_HEAD, Stamp, Target, YearHint, line_time};
 use crate::limits::TAIL_BLOCK;
 
 /// One file of the chain, opened.
@@ -113,5 +113,5 @@ fn first_stamp(opened: &Opened) -> Option<Stamp> {
     };
     buf[..n]
         .split(|&b| b == b'\n')
-        .find_map(|line| line_stamp(&line[..line.len().min(STAMP_HEAD)], hint))
+        .find_map(|line| line_time(&line[..line.len().min(STAMP_HEAD)], &hint))
 }
