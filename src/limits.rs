@@ -49,6 +49,19 @@ pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// a thousand 120-byte lines take two reads, small enough to stay cheap.
 pub const TAIL_BLOCK: usize = 64 * 1024;
 
+/// Bytes a timeline's probe reads: its N + 1 binary searches per file need
+/// only the head of the first line after each probe, so a small block keeps
+/// a 120-bucket timeline of a 1 GB log to about 2,000 reads of 8 KiB.
+pub const TIMELINE_BLOCK: usize = 8 * 1024;
+
+/// Buckets of a `?timeline` that names no `buckets=`: one bar every few
+/// pixels of a page's strip.
+pub const TIMELINE_DEFAULT_BUCKETS: usize = 120;
+
+/// Most buckets a `?timeline` may ask for (more is 400): each costs one
+/// binary search per file.
+pub const TIMELINE_MAX_BUCKETS: usize = 1_000;
+
 /// Longest escape sequence followed: the converter abandons a longer one,
 /// and a message end is not held back for it. Real SGR/OSC sequences are far
 /// shorter; garbage must neither hide text nor stall a follower.

@@ -8,5 +8,6 @@ pub mod scan;
 pub mod since;
 pub mod source;
 pub mod start;
+pub mod timeline;
 pub mod timestamp;
 pub mod window;

@@ -22,7 +22,10 @@ use crate::serve::http::{self, Answer, Request};
 use crate::serve::stall::Stalling;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::{Kind, Refusal};
-use crate::{history::scan, serve::routes::download, serve::routes::list, serve::routes::page};
+use crate::{
+    history::scan, serve::routes::download, serve::routes::list, serve::routes::page,
+    serve::routes::timeline,
+};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -124,6 +127,15 @@ fn route(
     } else if q.download {
         let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
+    } else if q.timeline {
+        let (canonical, file, meta) = open_named(cfg, &q.path)?;
+        let members = timeline::chain(&canonical, &cfg.roots, file, &meta)?;
+        let socket = stream
+            .get_ref()
+            .try_clone()
+            .map_err(|e| Refusal::read_failed(&e))?;
+        let logs = vec![(canonical, members)];
+        timeline::serve(&socket, stream, &q, logs, cfg.scan_limit, head_only)?
     } else if q.path == b"/favicon.ico" {
         return Err(Refusal::new(Kind::NotFound, "no favicon"));
     } else {
