@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::io;
 
 use crate::history::since::{self, Since};
-use crate::history::timestamp::{Target, YearHint, civil_from_days};
+use crate::history::timestamp::{STAMP_HEAD, Target, YearHint, civil_from_days, line_time};
 use crate::history::window::ReadAt;
 use crate::limits::TIMELINE_BLOCK;
 
@@ -109,8 +109,22 @@ pub fn count<F: ReadAt>(
         bytes: Cell::new(0),
         newlines: Cell::new(0),
     };
+    // An edge at or before the file's first timestamp is at 0, one after
+    // its last is at its end: only the edges inside its span are searched
+    // (a chain's file spans a few of a timeline's buckets).
+    let span = span(&sampled, part.len, part.hint)?;
     let mut offsets = Vec::with_capacity(edges.len());
     for &edge in edges {
+        let known = match span {
+            Some((first, _)) if edge <= first => Some(0),
+            Some((_, last)) if edge > last => Some(part.len),
+            _ => None,
+        };
+        if let Some(at) = known {
+            let prev = offsets.last().copied().unwrap_or(0);
+            offsets.push(at.max(prev));
+            continue;
+        }
         let target = Target::Instant(edge);
         let Some((found, cost)) = since::find_with_block(
             &sampled,
@@ -148,6 +162,32 @@ pub fn count<F: ReadAt>(
     counts.sampled_bytes = sampled.bytes.get();
     counts.sampled_lines = sampled.newlines.get();
     Ok(Some(counts))
+}
+
+/// The instants of the first timestamp in the file's first block and of
+/// the last one in its last block (two reads); `None` when either has none.
+fn span<F: ReadAt>(file: &F, len: u64, hint: YearHint) -> io::Result<Option<(i128, i128)>> {
+    let block = (TIMELINE_BLOCK.max(STAMP_HEAD) as u64).min(len);
+    let mut buf = vec![0u8; block as usize];
+    file.read_exact_at(&mut buf, 0)?;
+    let stamp = |line: &[u8]| line_time(&line[..line.len().min(STAMP_HEAD)], &hint);
+    let Some(first) = buf.split(|&b| b == b'\n').find_map(stamp) else {
+        return Ok(None);
+    };
+    file.read_exact_at(&mut buf, len - block)?;
+    // The block's first line may be cut: it is not judged, unless the block
+    // is the whole file.
+    let whole = if block == len {
+        &buf[..]
+    } else {
+        buf.iter()
+            .position(|&b| b == b'\n')
+            .map_or(&[][..], |k| &buf[k + 1..])
+    };
+    let Some(last) = whole.rsplit(|&b| b == b'\n').find_map(stamp) else {
+        return Ok(None);
+    };
+    Ok(Some((first.instant(), last.instant())))
 }
 
 /// A reader that counts the reads and the newlines in what it read.
