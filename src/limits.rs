@@ -71,6 +71,11 @@ pub const MAX_ESCAPE_SEQUENCE: usize = 4 * 1024;
 /// so a small stack lets thousands of followers fit in little memory.
 pub const CLIENT_STACK: usize = 256 * 1024;
 
+/// What tungstenite may hold of frames written but not yet taken by a
+/// client; past it a send fails and the follower ends (a client that takes
+/// nothing for `SEND_STALL_TIMEOUT` is dropped before that, in most cases).
+pub const WS_MAX_WRITE_BUFFER: usize = 16 * 1024 * 1024;
+
 /// tungstenite's read buffer per connection (its default is 128 KiB, which
 /// would cost 128 MB for a thousand idle followers).
 pub const WS_READ_BUFFER: usize = 4 * 1024;
@@ -176,6 +181,16 @@ pub const MAX_SEEN: usize = 64;
 /// rotated on between the listing and its opening (a rotation storm).
 pub const GENERATION_RELIST: usize = 3;
 
+/// Listings of a log's directory, at most, while a follower walks through
+/// its generations (from a resume or a rotation until it reaches the file at
+/// the path): the chain is listed once and walked by index, and listed
+/// again only when a generation was rotated on before it was opened or the
+/// directory changed when the walk reached its end. So one request looks at
+/// no more than this many times `MAX_GENERATION_DIR_ENTRIES` directory
+/// entries per walk, however the directory is churned; past it the walk
+/// goes on with the file at the path.
+pub const MAX_WALK_LISTINGS: usize = 16;
+
 /// Bytes of a finished file read, at most, to tell whether a gzip
 /// generation newer than it is its own compressed copy (its CRC-32 over
 /// them), or another file that was compressed before it was read (then
@@ -210,10 +225,18 @@ pub const GZIP_RESTART_MEMORY: usize = 64 << 20;
 pub const GZIP_INDEXED_FILES: usize = 10_000;
 
 /// Inflated bytes a reader of a gzip file keeps, at most, just before
-/// where it last read: a backward scan reads block after block below the
-/// last, and finds most of them there instead of inflating again from a
-/// restart point. Held only while the reader is open.
-pub const GZIP_READ_CACHE: usize = 1 << 20;
+/// where it last read: one restart spacing and a step more, so that a
+/// backward scan inflates each stretch between two restart points once
+/// and finds the blocks below in it. Held only while the reader reads
+/// (an idle follower gives it back); per connection, so `--max-clients`
+/// bounds the total.
+pub const GZIP_READ_CACHE: usize = GZIP_RESTART_EVERY as usize + (1 << 20);
+
+/// Inflated stretches that readers of gzip files left behind, kept for the
+/// next request on the same file (paging back: each page is a new
+/// connection, just below the last), at most this many bytes in all;
+/// least recently used dropped.
+pub const GZIP_SHARED_SPANS: usize = 32 << 20;
 
 /// gzip generations inflated, at most, to find the compressed copy of a
 /// file (a resume whose file was rotated and compressed meanwhile, a

@@ -400,6 +400,9 @@ fn a_start_frame_at_zero_names_the_previous_generation() {
         Some(Previous::File {
             path: dir.join("app.log.1").to_string_lossy().into_owned(),
             inode: inode(&dir.join("app.log.1")),
+            born: std::fs::metadata(dir.join("app.log.1"))
+                .ok()
+                .and_then(|m| wstail::wire::meta::Born::of(&m)),
             size: 7,
             compressed: None,
         })
@@ -421,6 +424,9 @@ fn a_start_frame_at_zero_names_the_previous_generation() {
         Some(Previous::File {
             path: dir.join("app.log.1").to_string_lossy().into_owned(),
             inode: inode(&dir.join("app.log.1")),
+            born: std::fs::metadata(dir.join("app.log.1"))
+                .ok()
+                .and_then(|m| wstail::wire::meta::Born::of(&m)),
             size: 6,
             compressed: Some(Compression::Gzip),
         })

@@ -8,15 +8,18 @@ use crate::wire::names::Compression;
 /// How many first bytes `compression` needs to see.
 pub const MAGIC_LEN: usize = 6;
 
+/// The compressions recognised, by their magic numbers (the page gets this
+/// table from the server too).
+pub const MAGIC: [(&[u8], Compression); 4] = [
+    (&[0x1f, 0x8b], Compression::Gzip),
+    (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], Compression::Xz),
+    (&[0x28, 0xb5, 0x2f, 0xfd], Compression::Zstd),
+    (b"BZh", Compression::Bzip2),
+];
+
 /// The compression a file's first bytes announce.
 pub fn compression(head: &[u8]) -> Option<Compression> {
-    const KNOWN: [(&[u8], Compression); 4] = [
-        (&[0x1f, 0x8b], Compression::Gzip),
-        (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], Compression::Xz),
-        (&[0x28, 0xb5, 0x2f, 0xfd], Compression::Zstd),
-        (b"BZh", Compression::Bzip2),
-    ];
-    KNOWN
+    MAGIC
         .iter()
         .find(|(magic, _)| head.starts_with(magic))
         .map(|&(_, name)| name)

@@ -37,10 +37,13 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::access;
-use crate::follow::generations::{self, Generation};
+use crate::follow::generations::{self, Generation, Listing};
 use crate::follow::gzip;
 use crate::history::source::Source;
-use crate::limits::{GENERATION_RELIST, MAX_COPY_CHECK, MAX_GZIP_COPY_CANDIDATES, MAX_SEEN};
+use crate::limits::{
+    GENERATION_RELIST, MAX_COPY_CHECK, MAX_GZIP_COPY_CANDIDATES, MAX_MESSAGE_BYTES, MAX_SEEN,
+    MAX_WALK_LISTINGS,
+};
 use crate::wire::meta::Born;
 use crate::wire::names::{Compression, Event};
 use crate::wire::tag::{Recent, TAG_BYTES, Tag};
@@ -199,6 +202,12 @@ pub struct Followed {
     renamed: bool,
     /// What the last `switch` knows it skipped, for the caller to report.
     skipped: Vec<Skipped>,
+    /// The generations as last listed, walked by index (`next_generation`);
+    /// dropped when the follower reaches the file at the path.
+    listing: Option<Listing>,
+    /// Listings made since the follower last reached the file at the path
+    /// (at most `MAX_WALK_LISTINGS`).
+    walk_listings: usize,
 }
 
 impl Followed {
@@ -238,7 +247,31 @@ impl Followed {
             looked_past: None,
             renamed: false,
             skipped: Vec::new(),
+            listing: None,
+            walk_listings: 0,
         }
+    }
+
+    /// Starts with the generations a resume has already listed, so that the
+    /// walk from it does not list them again.
+    pub fn with_listing(mut self, listing: Option<Listing>) -> Self {
+        self.listing = listing;
+        self
+    }
+
+    /// Lists the generations unless a listing is held; false when the
+    /// walk's bound on listings is reached. `fresh`: listed just now.
+    fn ensure_listing(&mut self, fresh: &mut bool) -> bool {
+        if self.listing.is_some() {
+            return true;
+        }
+        if self.walk_listings >= MAX_WALK_LISTINGS {
+            return false;
+        }
+        self.walk_listings += 1;
+        self.listing = Some(Listing::of(&self.path, &self.roots));
+        *fresh = true;
+        true
     }
 
     /// The file being read is the copy `copytruncate` made of the file at
@@ -508,7 +541,8 @@ impl Followed {
                         reason: Some("is a corrupt gzip file"),
                     });
                 }
-                self.skipped.extend(self.compressed_unread());
+                let unread = self.compressed_unread();
+                self.skipped.extend(unread);
                 if let Some((g, file)) = self.next_generation() {
                     self.set_file(file, (g.dev, g.inode), g.path);
                     self.restart();
@@ -553,8 +587,11 @@ impl Followed {
     /// usual `compress`: the renamed file, compressed at once) is none of
     /// them: its modification time is the file's own (logrotate keeps it),
     /// or its gzip trailer names the finished file's bytes.
-    fn compressed_unread(&self) -> Vec<Skipped> {
-        let Some(Source::Plain(file)) = &self.file else {
+    fn compressed_unread(&mut self) -> Vec<Skipped> {
+        if !self.ensure_listing(&mut false) {
+            return Vec::new();
+        }
+        let (Some(Source::Plain(file)), Some(listing)) = (&self.file, &self.listing) else {
             return Vec::new();
         };
         let Ok(meta) = file.metadata() else {
@@ -563,8 +600,9 @@ impl Followed {
         let Ok(modified) = meta.modified() else {
             return Vec::new();
         };
-        let mut out: Vec<Skipped> = generations::all(&self.path, &self.roots)
-            .into_iter()
+        let mut out: Vec<Skipped> = listing
+            .all
+            .iter()
             .filter(|g| {
                 // gzip generations are read, not skipped.
                 !g.readable()
@@ -584,7 +622,7 @@ impl Followed {
                     _ => None,
                 };
                 Some(Skipped {
-                    path: g.path,
+                    path: g.path.clone(),
                     bytes,
                     reason: None,
                 })
@@ -631,6 +669,9 @@ impl Followed {
         self.restart();
         // Open, then verify (as every open): a symlink swapped in at the
         // path between the check and the open is refused.
+        // The walk through the generations ends here.
+        self.listing = None;
+        self.walk_listings = 0;
         match access::open_verified(&self.roots, &self.path) {
             Ok((_, file, meta)) => {
                 let path = self.path.clone();
@@ -660,14 +701,18 @@ impl Followed {
     /// After a `copytruncate` copy, only a copy modified later than it is
     /// newer: copies are never read otherwise, so a tie of times cannot be
     /// told from an older copy by what was read.
-    fn next_generation(&self) -> Option<(Generation, Source)> {
+    fn next_generation(&mut self) -> Option<(Generation, Source)> {
         let modified = self
             .file
             .as_ref()
             .and_then(|f| f.file().metadata().ok())
             .and_then(|m| m.modified().ok())?;
+        let mut fresh = false;
         for _ in 0..GENERATION_RELIST {
-            let chain = generations::older(&self.path, &self.roots);
+            if !self.ensure_listing(&mut fresh) {
+                return None;
+            }
+            let chain = self.listing.as_ref()?.older();
             let newer: Vec<&Generation> =
                 match chain.iter().position(|g| (g.dev, g.inode) == self.id) {
                     Some(k) => chain[..k].iter().collect(),
@@ -679,7 +724,16 @@ impl Followed {
                     && !self.seen.iter().any(|s| s.same(&Seen::of_generation(g)))
                     && self.floor.is_none_or(|floor| g.modified >= floor)
                     && !self.is_gzip_copy_of_current(g)
-            })?;
+            });
+            let Some(next) = next.cloned() else {
+                // The end of the listing: the end of the chain, unless
+                // the directory changed since it was listed.
+                if fresh || self.listing.as_ref()?.current(&self.path) {
+                    return None;
+                }
+                self.listing = None;
+                continue;
+            };
             if let Some(file) = next.source(&self.roots) {
                 let size = next.text_size(&self.roots);
                 if self.leaving_copy.is_some() && self.path_still_holds(&file, size) {
@@ -687,9 +741,10 @@ impl Followed {
                     // truncated since: the path's file holds it all.
                     return None;
                 }
-                return Some((next.clone(), file));
+                return Some((next, file));
             }
             // Rotated on since the listing: list again.
+            self.listing = None;
         }
         None
     }
@@ -764,7 +819,12 @@ impl Followed {
     /// to report once its good bytes were sent (a follower that ends
     /// there, not following).
     pub fn take_corrupt(&mut self) -> Option<Skipped> {
-        if !std::mem::take(&mut self.corrupt) {
+        // Read up to where it stopped inflating (a window ends there
+        // without reading past it), or a read found it.
+        let at_stop = self.file.as_ref().is_some_and(|f| {
+            f.corrupt().is_some() && f.size().is_ok_and(|n| self.rest_is_one_line(f, n))
+        });
+        if !std::mem::take(&mut self.corrupt) && !at_stop {
             return None;
         }
         Some(Skipped {
@@ -772,6 +832,32 @@ impl Followed {
             bytes: None,
             reason: Some("is a corrupt gzip file"),
         })
+    }
+
+    /// True when what lies between the read position and `end` is at most
+    /// one unterminated line (a window ends before it): the reader is at
+    /// the end of the text, as far as lines go.
+    fn rest_is_one_line(&self, f: &Source, end: u64) -> bool {
+        if self.pos >= end {
+            return true;
+        }
+        let Ok(n) = usize::try_from(end - self.pos) else {
+            return false;
+        };
+        if n > MAX_MESSAGE_BYTES {
+            return false;
+        }
+        let mut rest = vec![0u8; n];
+        f.read_at(&mut rest, self.pos)
+            .is_ok_and(|got| !rest[..got].contains(&b'\n'))
+    }
+
+    /// Gives back what a gzip generation's reader holds between reads (an
+    /// idle follower).
+    pub fn release(&self) {
+        if let Some(f) = &self.file {
+            f.release();
+        }
     }
 
     /// True when the file being read is the one at the path (not an older
@@ -1038,6 +1124,63 @@ mod tests {
         assert_eq!(lf.check(), Some(Change::Truncated));
         assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));
         assert_eq!(lf.pos(), 0);
+    }
+
+    #[test]
+    fn a_walk_through_a_thousand_generations_lists_them_once() {
+        let (d, path, _) = setup("walk", b"");
+        // a.log.1000 (oldest) .. a.log.1, then a.log: each one line, each
+        // modified later than the one before.
+        let base = std::time::SystemTime::now() - std::time::Duration::from_secs(5000);
+        let n = 1000;
+        for k in (1..=n).rev() {
+            let g = d.0.join(format!("a.log.{k}"));
+            std::fs::write(&g, format!("line of generation {k}\n")).unwrap();
+            let t = base + std::time::Duration::from_secs((n - k) as u64);
+            File::options()
+                .write(true)
+                .open(&g)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+        std::fs::write(&path, b"current\n").unwrap();
+        // The directory changed well before the resume lists it.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let before = generations::listings();
+        let roots = vec![d.0.clone()];
+        let listing = Listing::of(&path, &roots);
+        let oldest = listing.older().last().unwrap().clone();
+        assert_eq!(oldest.path, d.0.join("a.log.1000"));
+        let file = oldest.open(&roots).unwrap();
+        let mut lf = Followed::new(
+            path.clone(),
+            roots,
+            (Source::Plain(file), oldest.path.clone()),
+            (oldest.dev, oldest.inode),
+            0,
+        )
+        .with_listing(Some(listing));
+        let began = std::time::Instant::now();
+        let mut text = read_all(&mut lf);
+        for _ in 0..=n {
+            let Some(change) = lf.check() else { break };
+            text.extend(read_all(&mut lf));
+            lf.switch(change);
+            text.extend(read_all(&mut lf));
+        }
+        let want: String = (1..=n)
+            .rev()
+            .map(|k| format!("line of generation {k}\n"))
+            .chain(["current\n".to_string()])
+            .collect();
+        assert_eq!(String::from_utf8(text).unwrap(), want);
+        assert_eq!(generations::listings() - before, 1, "listed once");
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            began.elapsed()
+        );
     }
 
     #[test]

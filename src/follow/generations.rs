@@ -166,6 +166,7 @@ fn candidates(path: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
+    LISTINGS.with(|n| n.set(n.get() + 1));
     let mut found: Vec<(PathBuf, SystemTime, Option<u64>)> = Vec::new();
     for entry in entries.take(MAX_GENERATION_DIR_ENTRIES).flatten() {
         let entry_name = entry.file_name();
@@ -196,6 +197,75 @@ fn candidates(path: &Path) -> Vec<PathBuf> {
     // Cut after sorting, so that the newest are the ones kept.
     found.truncate(MAX_GENERATIONS);
     found.into_iter().map(|(p, _, _)| p).collect()
+}
+
+thread_local! {
+    /// Directory listings made so far by this thread — one connection's
+    /// (for tests: a walk through the chain lists it once).
+    static LISTINGS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many times this thread listed a log's directory for its generations.
+pub fn listings() -> usize {
+    LISTINGS.with(std::cell::Cell::get)
+}
+
+/// A log's generations as listed once (newest first, on past compressed
+/// ones: `all`), walked by index by a follower or a resume instead of
+/// listing the directory again at every step. It is listed again only when
+/// a generation it names cannot be opened any more (rotated on since), or
+/// when the walk reaches its end and the directory changed since.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub all: Vec<Generation>,
+    /// The directory's modification time when it was listed, and when the
+    /// listing was made: an unchanged time that was already in the past
+    /// then (by more than the kernel's clock tick) means no entry came or
+    /// went since.
+    dir_modified: Option<SystemTime>,
+    listed_at: SystemTime,
+}
+
+/// How far in the past a directory's modification time must have been
+/// when it was listed for an unchanged time to prove that nothing changed
+/// since: file times come from the kernel's coarse clock, up to a tick
+/// (at most 10 ms) behind.
+const CLOCK_TICK_MARGIN: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl Listing {
+    /// Lists the generations of the log at `path`.
+    pub fn of(path: &Path, roots: &[PathBuf]) -> Listing {
+        let listed_at = SystemTime::now();
+        let dir_modified = dir_modified(path);
+        Listing {
+            all: all(path, roots),
+            dir_modified,
+            listed_at,
+        }
+    }
+
+    /// The chain a follower reads: the generations up to (and with) the
+    /// first one compressed with xz, zstd or bzip2 (gzip ones are read).
+    pub fn older(&self) -> &[Generation] {
+        let end = self
+            .all
+            .iter()
+            .position(|g| !g.readable())
+            .map_or(self.all.len(), |k| k + 1);
+        &self.all[..end]
+    }
+
+    /// True when no entry of the directory of `path` can have come or gone
+    /// since the listing.
+    pub fn current(&self, path: &Path) -> bool {
+        self.dir_modified.is_some_and(|m| {
+            m + CLOCK_TICK_MARGIN < self.listed_at && dir_modified(path) == Some(m)
+        })
+    }
+}
+
+fn dir_modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path.parent()?).ok()?.modified().ok()
 }
 
 /// The file with `inode`: the one at `path`, or one of its generations.

@@ -18,7 +18,9 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use crate::follow::gzip::Snapshot;
-use crate::limits::{GZIP_INDEXED_FILES, GZIP_RESTART_EVERY, GZIP_RESTART_MEMORY};
+use crate::limits::{
+    GZIP_INDEXED_FILES, GZIP_RESTART_EVERY, GZIP_RESTART_MEMORY, GZIP_SHARED_SPANS,
+};
 
 /// Which file (and which content of it) points belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,6 +186,69 @@ pub fn set_end(key: &Key, end: End) {
     if c.files.len() > GZIP_INDEXED_FILES {
         evict_file(&mut c);
     }
+}
+
+/// An inflated stretch a reader left behind: `bytes` start at `at`.
+struct Span {
+    key: Key,
+    at: u64,
+    bytes: Vec<u8>,
+    used: u64,
+}
+
+#[derive(Default)]
+struct Spans {
+    spans: Vec<Span>,
+    held: usize,
+    tick: u64,
+}
+
+static SPANS: LazyLock<Mutex<Spans>> = LazyLock::new(Mutex::default);
+
+fn spans() -> MutexGuard<'static, Spans> {
+    SPANS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Keeps an inflated stretch of `key` for the next reader of it (within
+/// `GZIP_SHARED_SPANS`, least recently used dropped).
+pub fn keep_span(key: &Key, at: u64, bytes: Vec<u8>) {
+    if bytes.is_empty() || bytes.len() > GZIP_SHARED_SPANS {
+        return;
+    }
+    let mut s = spans();
+    s.tick += 1;
+    let used = s.tick;
+    s.held += bytes.len();
+    s.spans.push(Span {
+        key: *key,
+        at,
+        bytes,
+        used,
+    });
+    while s.held > GZIP_SHARED_SPANS {
+        let Some(k) = (0..s.spans.len()).min_by_key(|&k| s.spans[k].used) else {
+            break;
+        };
+        let gone = s.spans.swap_remove(k);
+        s.held -= gone.bytes.len();
+    }
+}
+
+/// Copies what a kept stretch of `key` holds at `at` into `buf` (as much
+/// as it holds, from `at` on); `None` when none holds `at`.
+pub fn read_span(key: &Key, at: u64, buf: &mut [u8]) -> Option<usize> {
+    let mut s = spans();
+    s.tick += 1;
+    let tick = s.tick;
+    let span = s
+        .spans
+        .iter_mut()
+        .find(|sp| sp.key == *key && sp.at <= at && at < sp.at + sp.bytes.len() as u64)?;
+    span.used = tick;
+    let from = (at - span.at) as usize;
+    let n = buf.len().min(span.bytes.len() - from);
+    buf[..n].copy_from_slice(&span.bytes[from..from + n]);
+    Some(n)
 }
 
 /// Points held now, and the bytes they hold (for tests and the benchmark).

@@ -29,7 +29,7 @@ use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT}
 use crate::logging::connlog::escape;
 use crate::net::timed_out;
 use crate::serve::stall::Stalling;
-use crate::wire::meta::{Meta, Position, Previous};
+use crate::wire::meta::{Born, Meta, Position, Previous};
 use crate::wire::names::Event;
 use crate::wire::query::Format;
 use crate::wire::tag::Tag;
@@ -212,7 +212,8 @@ impl<'a> Follower<'a> {
             (begin.file, begin.path),
             begin.id,
             begin.start,
-        );
+        )
+        .with_listing(begin.listing);
         if begin.copy {
             file.reading_copy();
         }
@@ -466,6 +467,7 @@ impl<'a> Follower<'a> {
     /// Gives back the memory of buffers an idle follower does not need.
     fn release(&mut self) {
         self.chunker.release();
+        self.file.release();
         self.out = Vec::new();
         if let Encoder::Html(_, html) = &mut self.encoder {
             *html = String::new();
@@ -509,6 +511,7 @@ impl<'a> Follower<'a> {
             c => Previous::File {
                 path,
                 inode: g.inode,
+                born: g.created.and_then(Born::at),
                 size: g.text_size(roots),
                 compressed: c,
             },

@@ -26,6 +26,9 @@ use crate::wire::tag::FullRead;
 /// Inflated bytes produced per step.
 const STEP: usize = 64 * 1024;
 
+/// Bytes dropped from the front of a full read cache at once.
+const DROP: usize = 1 << 20;
+
 /// A file read by offset in the bytes it holds.
 #[derive(Debug)]
 pub enum Source {
@@ -68,6 +71,13 @@ impl Source {
         }
     }
 
+    /// Gives back the memory a gzip reader holds between reads.
+    pub fn release(&self) {
+        if let Source::Gzip(g) = self {
+            g.release();
+        }
+    }
+
     /// For a gzip file that stopped inflating before its end: why.
     pub fn corrupt(&self) -> Option<String> {
         match self {
@@ -92,6 +102,12 @@ impl ReadAt for Source {
             Source::Plain(f) => FileExt::read_exact_at(f, buf, offset),
             Source::Gzip(g) => g.read_exact_at(buf, offset),
         }
+    }
+}
+
+impl Drop for GzFile {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -171,6 +187,16 @@ impl GzFile {
         Ok(done)
     }
 
+    /// Gives back the read cache (an idle follower): what it holds is kept
+    /// for the next reader of the file, within the shared bound.
+    pub fn release(&self) {
+        let mut inner = self.inner.borrow_mut();
+        let bytes = std::mem::take(&mut inner.cache);
+        let at = inner.cache_at;
+        inner.cache_at += bytes.len() as u64;
+        restart::keep_span(&self.key, at, bytes);
+    }
+
     /// Why the file stops inflating before its end, once a pass found it.
     pub fn corrupt(&self) -> Option<String> {
         match restart::end(&self.key) {
@@ -188,7 +214,7 @@ impl GzFile {
         let mut inner = self.inner.borrow_mut();
         let mut done = 0;
         while done < buf.len() {
-            let want = (buf.len() - done).min(GZIP_READ_CACHE / 2);
+            let want = (buf.len() - done).min(GZIP_READ_CACHE - DROP - STEP);
             let at = offset + done as u64;
             if at >= len {
                 if done == 0
@@ -218,14 +244,21 @@ impl GzFile {
         Ok(())
     }
 
-    /// One read of at most `GZIP_READ_CACHE / 2` bytes, through the cache.
+    /// One read of at most `GZIP_READ_CACHE - DROP - STEP` bytes, through
+    /// the cache (and what earlier readers left behind).
     fn read_some(&self, inner: &mut Inner, buf: &mut [u8], at: u64) -> io::Result<usize> {
         let end = at.saturating_add(buf.len() as u64);
         let cache_end = inner.cache_at + inner.cache.len() as u64;
         let hit = at >= inner.cache_at && (end <= cache_end || (inner.at_end && at <= cache_end));
+        if !hit && let Some(n) = restart::read_span(&self.key, at, buf) {
+            return Ok(n);
+        }
         if !hit {
             self.position(inner, at);
-            self.advance(inner, end, at)?;
+            // Kept: up to a restart spacing below `at` — all that was
+            // inflated from the restart point, where a backward scan reads
+            // next.
+            self.advance(inner, end, at.saturating_sub(GZIP_RESTART_EVERY))?;
         }
         let cache_end = inner.cache_at + inner.cache.len() as u64;
         if at >= cache_end {
@@ -286,11 +319,11 @@ impl GzFile {
                 *next_point = live.out_pos() + GZIP_RESTART_EVERY;
             }
             if keep > live.out_pos() + STEP as u64 || cache.len() + STEP > GZIP_READ_CACHE {
-                // Not wanted (yet), or room needed: keep the last half.
+                // Not wanted (yet), or room needed: drop the oldest.
                 let drop = if keep > live.out_pos() {
                     cache.len()
                 } else {
-                    cache.len().saturating_sub(GZIP_READ_CACHE / 2)
+                    cache.len().min(DROP)
                 };
                 cache.drain(..drop);
                 *cache_at += drop as u64;

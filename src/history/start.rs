@@ -37,7 +37,7 @@ use crate::access;
 use crate::encode::filter::Filter;
 use crate::follow::compressed;
 use crate::follow::file::Change;
-use crate::follow::generations::{self, Generation};
+use crate::follow::generations::{self, Generation, Listing};
 use crate::follow::stream::End;
 use crate::history::chain::{self, Choice, Opened};
 use crate::history::since::{self, Since};
@@ -69,6 +69,8 @@ pub struct Opening {
     no_follow: bool,
     /// Reading starts in an older generation that `since=` chose.
     walk_chain: bool,
+    /// The generations a resume listed (the follower walks them).
+    listing: Option<Listing>,
 }
 
 /// Where in the file, as far as it is known before the handshake.
@@ -122,6 +124,9 @@ pub struct Begin {
     /// Reading starts in an older generation chosen by `since=`: the newer
     /// ones follow, also without `tail=1`.
     pub walk_chain: bool,
+    /// The generations as the opening listed them, for the follower's walk
+    /// (listed once per resume).
+    pub listing: Option<Listing>,
 }
 
 /// The limits an opening works within (from the configuration).
@@ -152,6 +157,7 @@ pub fn open(
     let no_follow = file.is_gzip() && id == at_path_id;
     let len = (!file.is_gzip()).then_some(meta.len());
     let mut walk_chain = false;
+    let mut listing = None;
     let (file, path, id, place) = match start {
         Start::Resume {
             from,
@@ -169,6 +175,7 @@ pub fn open(
                 (file, path, id, size),
                 (*from, *inode, *tag),
                 *born,
+                &mut listing,
             )
         }
         Start::Since(target) => {
@@ -249,6 +256,7 @@ pub fn open(
         place,
         no_follow,
         walk_chain,
+        listing,
     })
 }
 
@@ -280,6 +288,7 @@ impl Opening {
             place,
             no_follow,
             mut walk_chain,
+            listing,
         } = self;
         // A gzip file's size: one pass through it the first time (which
         // leaves its restart points for the scan that follows).
@@ -336,6 +345,7 @@ impl Opening {
             binary,
             no_follow,
             walk_chain,
+            listing,
         })
     }
 }
@@ -432,13 +442,16 @@ fn same_birth(asked: Option<Born>, file: Option<Born>) -> bool {
 }
 
 /// Decides where a resume starts. `file`, `path`, `id` and `len` are the
-/// file at `path`, just opened (`len`: the bytes of its text).
+/// file at `path`, just opened (`len`: the bytes of its text). The
+/// generations, when they had to be listed, are left in `listing` for the
+/// follower to walk.
 fn resume(
     path: &Path,
     roots: &[PathBuf],
     (file, own_path, id, len): (Source, PathBuf, (u64, u64), u64),
     (from, inode, tag): (u64, u64, Option<Tag>),
     born: Option<Born>,
+    listing: &mut Option<Listing>,
 ) -> (Source, PathBuf, (u64, u64), Place) {
     let here = |at: u64| Place::At {
         at,
@@ -492,19 +505,20 @@ fn resume(
     let generation = |g: &Generation| {
         g.readable() && same_birth(born, g.created.and_then(Born::at)) && from <= g.text_size(roots)
     };
-    if let Some(g) = generations::find(path, roots, inode)
-        && generation(&g)
+    let listed = listing.insert(Listing::of(path, roots));
+    if let Some(g) = listed.older().iter().find(|g| g.inode == inode)
+        && generation(g)
         && let Some(gfile) = g.source(roots)
         && same_content(&gfile)
     {
-        return (gfile, g.path, (g.dev, g.inode), here(from));
+        return (gfile, g.path.clone(), (g.dev, g.inode), here(from));
     }
     // Rotated and compressed meanwhile (logrotate `compress`): its gzip
     // copy holds the same bytes before N — only a whole tag can tell.
     if tag.is_some() && from >= TAG_BYTES as u64 {
-        let copy = generations::older(path, roots)
-            .into_iter()
-            .take_while(Generation::readable)
+        let copy = listed
+            .older()
+            .iter()
             .filter(|g| g.compressed == Some(Compression::Gzip) && g.text_size(roots) >= from)
             .take(MAX_GZIP_COPY_CANDIDATES)
             .find_map(|g| {
@@ -512,7 +526,7 @@ fn resume(
                 same_content(&f).then_some((g, f))
             });
         if let Some((g, f)) = copy {
-            return (f, g.path, (g.dev, g.inode), here(from));
+            return (f, g.path.clone(), (g.dev, g.inode), here(from));
         }
     }
     (file, own_path, id, over(Change::Rotated))

@@ -1,10 +1,16 @@
-//! Timestamps for `since=T`: the time a client asks for, and the time at the
-//! start of a log line, in the formats logs really use. Pure functions on
-//! bytes, no time-zone database: a time is kept as written (its wall clock,
-//! counted in nanoseconds as if it were UTC) plus its zone offset when it
-//! has one. A zone-less `T` is compared with each line's wall clock as
-//! written; an absolute `T` (RFC 3339 with a zone, or relative to now) with
-//! each line's instant, a zone-less line being taken as UTC.
+//! Timestamps for `since=T`, the timeline and merged views: the time a
+//! client asks for, and the time of a log line wherever real logs put it —
+//! a JSON line's time key, logfmt's `time=`, the first known form in a
+//! line's first 64 bytes, one in brackets within 200 (DESIGN.md "History",
+//! in that order). `line_time` runs per line inside binary searches, so it
+//! allocates nothing and uses no regular expressions: each form is a small
+//! hand-written parser over bytes. No time-zone database: a time is kept as
+//! written (its wall clock, counted in nanoseconds as if it were UTC) plus
+//! the zone offset it writes (`Z`, `+01:00`, ` +0100`, or a name such as
+//! `CET`), read, never dropped. A zone-less `T` is compared with each line's
+//! wall clock as written; an absolute `T` (RFC 3339 with a zone, or
+//! relative to now) with each line's instant, a zone-less line being taken
+//! as UTC.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,7 +31,8 @@ pub const KNOWN_FORMATS: &str = "JSON lines by their time, ts, timestamp, @times
      common log format (01/Dec/2026:14:02:03 +0000, 01/Dec/2026 14:02:03), nginx/Go (2026/12/01 14:02:03), \
      PHP/BIND (01-Dec-2026 14:02:03.123), Redis (01 Dec 2026 14:02:03.123), MySQL (261201 14:02:03), \
      Java (Dec 01, 2026 2:02:03 PM), klog (I1201 14:02:03.123456), epoch seconds at the start \
-     (1733061723.123), a time alone (14:02:03.123); or one of these in brackets within 200 bytes";
+     (1796133723.123, 1796133723:), a time alone (14:02:03.123); or one of these in brackets within 200 bytes; \
+     zones (Z, +01:00, +0100, UTC, CET, EST, ...) are read";
 
 /// What `since=` accepts, for the 400 reason.
 pub const TARGET_FORMS: &str = "2026-12-01T14:02:00Z, 2026-12-01T14:02:00+01:00, 2026-12-01 14:02[:00] (no zone) or -90s, -15m, -2h, -1d";
@@ -202,7 +209,9 @@ fn text_time(b: &[u8], hint: &YearHint) -> Option<Stamp> {
         return Some(s);
     }
     for i in 0..b.len().min(FORM_HEAD) {
-        if starts_word(b, i)
+        // Every form starts with a digit or a capital letter.
+        if (b[i].is_ascii_digit() || b[i].is_ascii_uppercase())
+            && starts_word(b, i)
             && let Some(s) = form_at(&b[i..], hint, i == 0 || b[i - 1] == b'[')
         {
             return Some(s);
@@ -361,10 +370,11 @@ fn epoch_by_size(b: &[u8], seconds_only: bool) -> Option<(Stamp, usize)> {
     if n == 0 || n > 19 {
         return None;
     }
-    let mut int: i128 = 0;
+    let mut int: u64 = 0;
     for &c in &b[..n] {
-        int = int * 10 + i128::from(c - b'0');
+        int = int * 10 + u64::from(c - b'0');
     }
+    let int = i128::from(int);
     let unit: i128 = match n {
         ..=10 => NANOS,
         _ if seconds_only => return None,
@@ -374,14 +384,10 @@ fn epoch_by_size(b: &[u8], seconds_only: bool) -> Option<(Stamp, usize)> {
     };
     let mut nanos = int * unit;
     let mut i = n;
-    if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-        let mut scale = unit / 10;
-        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
-            nanos += i128::from(c - b'0') * scale;
-            scale /= 10;
-            i += 1;
-        }
+    if b.get(i) == Some(&b'.') {
+        let (f, end) = fraction(b, i + 1, unit as u64);
+        nanos += i128::from(f);
+        i = end;
     }
     if b.get(i).is_some_and(|c| c.is_ascii_alphanumeric())
         || !(EPOCH_MIN..EPOCH_MAX).contains(&nanos)
@@ -467,9 +473,10 @@ fn form_at(b: &[u8], hint: &YearHint, alone_ok: bool) -> Option<Stamp> {
 
 /// A weekday name (`Tue `, `Tue, `): what follows it.
 fn weekday(b: &[u8]) -> Option<&[u8]> {
-    const DAYS: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
-    let name = b.get(..3)?;
-    if !DAYS.iter().any(|d| &d[..] == name) {
+    if !matches!(
+        b.get(..3)?,
+        b"Mon" | b"Tue" | b"Wed" | b"Thu" | b"Fri" | b"Sat" | b"Sun"
+    ) {
         return None;
     }
     let rest = &b[3..];
@@ -555,57 +562,57 @@ fn clock_after_hour(
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    let mut nanos: i128 = 0;
-    if matches!(b.get(i), Some(b'.' | b',')) && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-        let mut scale = NANOS / 10;
-        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
-            nanos += i128::from(c - b'0') * scale;
-            scale /= 10;
-            i += 1;
-        }
+    let mut nanos = 0;
+    if matches!(b.get(i), Some(b'.' | b',')) {
+        (nanos, i) = fraction(b, i + 1, NANOS as u64);
     }
     let secs = i128::from(hour * 3600 + minute * 60 + second);
-    Some((secs * NANOS + nanos, i))
+    Some((secs * NANOS + i128::from(nanos), i))
+}
+
+/// The digits after a decimal point at `b[i..]`, as nanoseconds of a unit
+/// of `unit` nanoseconds (digits beyond a nanosecond are read and dropped),
+/// and the position after them; (0, i - 1) when no digit follows (the point
+/// is then not part of the time). In u64: this runs per line, and i128
+/// division is slow.
+fn fraction(b: &[u8], mut i: usize, unit: u64) -> (u64, usize) {
+    if !b.get(i).is_some_and(u8::is_ascii_digit) {
+        return (0, i - 1);
+    }
+    let (mut nanos, mut scale) = (0, unit / 10);
+    while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+        nanos += u64::from(c - b'0') * scale;
+        scale /= 10;
+        i += 1;
+    }
+    (nanos, i)
 }
 
 /// Zone abbreviations and their offsets east of UTC in seconds: RFC 822's
 /// and the ones logs of Europe, the Americas, Asia and Australia write.
 /// Ambiguous names take RFC 822's meaning (`CST` is US Central) or are left
 /// out (`IST`).
-const ZONES: [(&[u8], i64); 31] = [
-    (b"UTC", 0),
-    (b"GMT", 0),
-    (b"UT", 0),
-    (b"Z", 0),
-    (b"WET", 0),
-    (b"WEST", 3600),
-    (b"BST", 3600),
-    (b"CET", 3600),
-    (b"CEST", 7200),
-    (b"MET", 3600),
-    (b"MEST", 7200),
-    (b"EET", 7200),
-    (b"EEST", 10_800),
-    (b"MSK", 10_800),
-    (b"EST", -5 * 3600),
-    (b"EDT", -4 * 3600),
-    (b"CST", -6 * 3600),
-    (b"CDT", -5 * 3600),
-    (b"MST", -7 * 3600),
-    (b"MDT", -6 * 3600),
-    (b"PST", -8 * 3600),
-    (b"PDT", -7 * 3600),
-    (b"AKST", -9 * 3600),
-    (b"AKDT", -8 * 3600),
-    (b"HST", -10 * 3600),
-    (b"JST", 9 * 3600),
-    (b"KST", 9 * 3600),
-    (b"HKT", 8 * 3600),
-    (b"AEST", 10 * 3600),
-    (b"AEDT", 11 * 3600),
-    (b"NZST", 12 * 3600),
-];
+fn zone_offset(name: &[u8]) -> Option<i64> {
+    Some(match name {
+        b"UTC" | b"GMT" | b"UT" | b"Z" | b"WET" => 0,
+        b"WEST" | b"BST" | b"CET" | b"MET" => 3600,
+        b"CEST" | b"MEST" | b"EET" => 7200,
+        b"EEST" | b"MSK" => 10_800,
+        b"EST" | b"CDT" => -5 * 3600,
+        b"EDT" => -4 * 3600,
+        b"CST" | b"MDT" => -6 * 3600,
+        b"MST" | b"PDT" => -7 * 3600,
+        b"PST" | b"AKDT" => -8 * 3600,
+        b"AKST" => -9 * 3600,
+        b"HST" => -10 * 3600,
+        b"JST" | b"KST" => 9 * 3600,
+        b"HKT" => 8 * 3600,
+        b"AEST" => 10 * 3600,
+        b"AEDT" => 11 * 3600,
+        b"NZST" => 12 * 3600,
+        _ => return None,
+    })
+}
 
 /// A numeric offset `+01:00`, `+0100` or `+01` at `b[i..]`: seconds east of
 /// UTC and the position after it.
@@ -632,7 +639,7 @@ fn numeric_offset(b: &[u8], i: usize, hour_alone: bool) -> Option<(i64, usize)> 
 }
 
 /// The zone after a clock ending at `b[i..]`: `Z`, `+01:00`, `+0100`, `+01`
-/// attached; or after one space `+0100`, `+01:00` or a name of `ZONES`.
+/// attached; or after one space `+0100`, `+01:00` or a name `zone_offset` knows.
 /// Returns the offset (None when no zone is written) and the position after.
 fn zone(b: &[u8], i: usize) -> (Option<i64>, usize) {
     let not_letter = |at: usize| !b.get(at).is_some_and(u8::is_ascii_alphabetic);
@@ -654,7 +661,7 @@ fn zone(b: &[u8], i: usize) -> (Option<i64>, usize) {
                 .count();
             if n >= 2
                 && not_letter(i + 1 + n)
-                && let Some(&(_, o)) = ZONES.iter().find(|(name, _)| *name == &b[i + 1..i + 1 + n])
+                && let Some(o) = zone_offset(&b[i + 1..i + 1 + n])
             {
                 return (Some(o), i + 1 + n);
             }
@@ -690,16 +697,22 @@ fn iso(b: &[u8]) -> Option<(Stamp, usize)> {
     ))
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
-
 fn month_of(b: &[u8], at: usize) -> Option<u32> {
-    let name = b.get(at..at + 3)?;
-    MONTHS
-        .iter()
-        .position(|m| &m[..] == name)
-        .map(|i| i as u32 + 1)
+    Some(match b.get(at..at + 3)? {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    })
 }
 
 /// A day, a month name and a year, then a clock and a zone: `01/Dec/2026:
@@ -1261,6 +1274,25 @@ mod tests {
                 Some(0),
             ),
         ];
+        // Every prefix of every line, and each line with bytes changed at
+        // random: an answer or None, never a panic (the parsers index
+        // ahead of where they are).
+        let mut rng = crate::test_rng::Rng(7);
+        let alphabet = b" :-+./,[]{}\"0123456789ZTAMPJD\x1b";
+        for &(line, _, _) in cases {
+            let b = line.as_bytes();
+            for n in 0..=b.len() {
+                let _ = line_time(&b[..n], &HINT);
+            }
+            for _ in 0..200 {
+                let mut m = b.to_vec();
+                for _ in 0..1 + rng.below(4) {
+                    let at = rng.below(m.len());
+                    m[at] = alphabet[rng.below(alphabet.len())];
+                }
+                let _ = line_time(&m, &HINT);
+            }
+        }
         for &(line, w, off) in cases {
             // `{"ns":…}` is not a key of the list: the epoch is read as
             // nothing and no other form is there.

@@ -100,10 +100,12 @@ impl fmt::Display for Born {
 pub enum Previous {
     /// A file that can be opened with `inode=`: plain, or gzip
     /// (`compressed` then says so, and `size` counts its uncompressed
-    /// bytes).
+    /// bytes). `born`: its birth time where recorded, so that a client
+    /// names it by more than its reusable inode number.
     File {
         path: String,
         inode: u64,
+        born: Option<Born>,
         size: u64,
         compressed: Option<Compression>,
     },
@@ -245,6 +247,10 @@ impl Previous {
             (Some(Value::Number(inode)), Some(Value::Number(size))) => Some(Previous::File {
                 path: path.clone(),
                 inode: *inode,
+                born: match get("born") {
+                    Some(Value::String(b)) => Born::parse(b),
+                    _ => None,
+                },
                 size: *size,
                 compressed,
             }),
@@ -265,12 +271,17 @@ impl fmt::Display for Meta {
                     Some(Previous::File {
                         path,
                         inode,
+                        born,
                         size,
                         compressed,
                     }) => {
                         f.write_str(",\"previous\":{\"path\":")?;
                         write_string(f, path)?;
-                        write!(f, ",\"inode\":{inode},\"size\":{size}")?;
+                        write!(f, ",\"inode\":{inode}")?;
+                        if let Some(born) = born {
+                            write!(f, ",\"born\":\"{born}\"")?;
+                        }
+                        write!(f, ",\"size\":{size}")?;
                         if let Some(c) = compressed {
                             write!(f, ",\"compressed\":\"{c}\"")?;
                         }
@@ -533,6 +544,7 @@ mod tests {
                 previous: Some(Previous::File {
                     path: "/var/log/app.log.1".into(),
                     inode: 7,
+                    born: None,
                     size: 99,
                     compressed: None,
                 }),
@@ -545,12 +557,26 @@ mod tests {
                 previous: Some(Previous::File {
                     path: "/var/log/app.log.2.gz".into(),
                     inode: 9,
+                    born: None,
                     size: 12345,
                     compressed: Some(Compression::Gzip),
                 }),
                 ..Position::new(0, 8, Tag::of(b""))
             }),
             "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/var/log/app.log.2.gz\",\"inode\":9,\"size\":12345,\"compressed\":\"gzip\"}}",
+        );
+        round_trip(
+            Meta::Position(Position {
+                previous: Some(Previous::File {
+                    path: "/var/log/app.log.1".into(),
+                    inode: 7,
+                    born: Born::parse("1764547200.000000005"),
+                    size: 99,
+                    compressed: None,
+                }),
+                ..Position::new(0, 8, Tag::of(b""))
+            }),
+            "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/var/log/app.log.1\",\"inode\":7,\"born\":\"1764547200.000000005\",\"size\":99}}",
         );
         round_trip(
             Meta::Position(Position {
@@ -634,6 +660,7 @@ mod tests {
                 previous: Some(Previous::File {
                     path: "café 😀".into(),
                     inode: 2,
+                    born: None,
                     size: 3,
                     compressed: None,
                 }),

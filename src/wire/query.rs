@@ -79,6 +79,8 @@ pub struct Query {
     pub timeline: bool,
     pub buckets: Option<u64>,
     pub until: Option<Target>,
+    /// `?asset=NAME`: one of the viewer page's files (HTTP route).
+    pub asset: Option<String>,
 }
 
 /// Splits and decodes a request target. Errors are 400s.
@@ -105,6 +107,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         timeline: false,
         buckets: None,
         until: None,
+        asset: None,
     };
     let (mut from, mut inode, mut tag, mut born) = (None, None, None, None);
     let (mut lines, mut before, mut since) = (None, None, None);
@@ -152,6 +155,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
                 let t = timestamp::parse_target(&value, SystemTime::now());
                 q.until = Some(t.map_err(|e| Refusal::bad_request(format!("until={e}")))?);
             }
+            "asset" => q.asset = Some(value.into_owned()),
             _ => {}
         }
     }

@@ -734,6 +734,113 @@ def _bind(d, files):
     bursts(files, act)
 
 
+@producer("ruby", [("", False)])
+def _ruby(d, files):
+    ruby = need("ruby")
+    script = (
+        "require 'logger'\n"
+        "log = Logger.new(ARGV[0])\n"
+        "STDOUT.sync = true\n"
+        "STDIN.each_line { |k| 3.times { |i| log.info(\"burst #{k.strip} line #{i}\") }; puts 'ok' }\n"
+    )
+    p = start([ruby, "-e", script, files[0][1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def act(k):
+        p.stdin.write(f"{k}\n".encode())
+        p.stdin.flush()
+        if p.stdout.readline() != b"ok\n":
+            raise RuntimeError("ruby did not answer")
+
+    act(-1)
+    bursts(files, act)
+    p.stdin.close()
+
+
+@producer("vsftpd", [("", False)])
+def _vsftpd(d, files):
+    vsftpd = need("/usr/sbin/vsftpd")
+    port = free_port()
+    empty = os.path.join(d, "empty")
+    os.makedirs(empty, exist_ok=True)
+    os.chmod(empty, 0o755)
+    conf = os.path.join(d, "vsftpd.conf")
+    with open(conf, "w") as f:
+        f.write(
+            f"listen=YES\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\n"
+            "anonymous_enable=YES\nno_anon_password=YES\nftp_username=nobody\n"
+            f"anon_root={empty}\nlocal_enable=NO\nsyslog_enable=NO\nxferlog_enable=YES\n"
+            f"vsftpd_log_file={files[0][1]}\nlog_ftp_protocol=YES\nxferlog_std_format=NO\n"
+            f"secure_chroot_dir={empty}\nseccomp_sandbox=NO\n"
+        )
+    os.chmod(conf, 0o600)
+    start([vsftpd, conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not wait_port(port):
+        raise RuntimeError("vsftpd did not listen")
+
+    def act(k):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.recv(512)  # the banner
+            s.sendall(b"QUIT\r\n")
+            while s.recv(512):
+                pass
+
+    act(-1)
+    bursts(files, act)
+
+
+@producer("rsyslog", [("traditional", False), ("rfc3339", True)])
+def _rsyslog(d, files):
+    rsyslogd = need("/usr/sbin/rsyslogd")
+    logger = need("logger")
+    sock = os.path.join(d, "log.sock")
+    conf = os.path.join(d, "rsyslog.conf")
+    with open(conf, "w") as f:
+        f.write(
+            f'global(workDirectory="{d}")\n'
+            'module(load="imuxsock" SysSock.Use="off")\n'
+            f'input(type="imuxsock" Socket="{sock}")\n'
+            f'action(type="omfile" file="{files[0][1]}" template="RSYSLOG_TraditionalFileFormat")\n'
+            f'action(type="omfile" file="{files[1][1]}" template="RSYSLOG_FileFormat")\n'
+        )
+    start([rsyslogd, "-n", "-f", conf, "-i", os.path.join(d, "rsyslogd.pid")],
+          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.time() + 30
+    while not os.path.exists(sock):
+        if time.time() > end:
+            raise RuntimeError("rsyslogd did not open its socket")
+        time.sleep(0.1)
+
+    def act(k):
+        for i in range(2):
+            subprocess.run([logger, "-u", sock, "-t", "app", f"burst {k} line {i}"],
+                           check=True, timeout=10)
+
+    act(-1)
+    bursts(files, act)
+
+
+@producer("uwsgi", [("", False)])
+def _uwsgi(d, files):
+    uwsgi = need("uwsgi")
+    if not os.path.exists("/usr/lib/uwsgi/plugins/python3_plugin.so"):
+        raise Skip("uwsgi-plugin-python3 is not installed")
+    port = free_port()
+    with open(os.path.join(d, "app.py"), "w") as f:
+        f.write(
+            "def application(environ, start_response):\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    return [b'ok']\n"
+        )
+    start([uwsgi, "--plugin", "python3", "--http-socket", f"127.0.0.1:{port}",
+           "--wsgi-file", os.path.join(d, "app.py"), "--logto", files[0][1],
+           "--processes", "1", "--threads", "1"],
+          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d)
+    if not wait_port(port):
+        raise RuntimeError("uwsgi did not listen")
+    http_get(port, "/warm")
+    bursts(files, lambda k: [http_get(port, f"/burst{k}/{i}") for i in range(3)])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     threads = []
@@ -742,13 +849,17 @@ def main():
             continue
         t = threading.Thread(target=run_producer, args=(name, files_zoned, fn), daemon=True)
         t.start()
-        threads.append(t)
+        threads.append((name, files_zoned, t))
     end = time.time() + DEADLINE
     try:
-        for t in threads:
+        for _, _, t in threads:
             t.join(max(0.1, end - time.time()))
     finally:
         stop_all()
+    for name, files_zoned, t in threads:
+        if t.is_alive():
+            for f, _ in files_zoned:
+                note("fail", f"{name}-{f}" if f else name, f"still running after {DEADLINE} s")
     with lock:
         lines = list(manifest)
     with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
