@@ -23,8 +23,7 @@ use crate::serve::stall::Stalling;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::{Kind, Refusal};
 use crate::{
-    history::scan, serve::routes::download, serve::routes::list, serve::routes::page,
-    serve::routes::timeline,
+    serve::routes::download, serve::routes::list, serve::routes::page, serve::routes::timeline,
 };
 
 /// What every connection thread shares: the checked configuration and the
@@ -123,7 +122,7 @@ fn route(
         None
     };
     let q = query::parse(&req.target)?;
-    access::authorize(req, &q, cfg)?;
+    access::authorize(req, &q, &cfg.access)?;
     if let Some(key) = key {
         return websocket_checks(key, q, cfg).map(Some);
     }
@@ -185,7 +184,7 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
     if q.path == b"/" {
         return 200;
     }
-    let checked = if access::token_holder(req, q, cfg) {
+    let checked = if access::token_holder(req, q, &cfg.access) {
         // inode= too: the page asks this way whether a generation is gone.
         open_named(cfg, &q.path)
             .and_then(|(canonical, file, meta)| {
@@ -283,7 +282,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         Ok(b) => b,
         Err(end) => {
             log.ended(format!("{} (during {during})", end.describe()));
-            scan::close(&mut ws, &end);
+            crate::follow::stream::close(&mut ws, &end);
             return;
         }
     };
