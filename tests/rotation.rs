@@ -605,3 +605,45 @@ fn an_old_file_is_read_to_its_end_when_deleted_or_the_path_becomes_a_directory()
         );
     }
 }
+
+#[test]
+fn a_slow_reader_of_a_deleted_file_is_closed_past_max_behind() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("max-behind");
+    let f = dir.join("app.log");
+    let mut content = String::new();
+    let mut n = 0u64;
+    while content.len() < 48 << 20 {
+        content.push_str(&line(n));
+        n += 1;
+    }
+    std::fs::write(&f, &content).unwrap();
+    let s = Server::rooted(dir.path(), &["--max-behind", "1M"]);
+    let q = format!("?format=text&tail=1&from=0&inode={}", inode_of(&f));
+    let mut ws = s.ws(&f, &q);
+    // Deleted (logrotate `rotate 0`, an operator's rm): only this reader
+    // holds its disk space now.
+    std::fs::remove_file(&f).unwrap();
+    let mut got = 0usize;
+    let closed = loop {
+        match ws.next(Duration::from_secs(30)) {
+            Got::Text(t) => got += t.len(),
+            Got::Binary(_) => {}
+            Got::Closed(code) => break code,
+            Got::Timeout => panic!("no frame in 30 s after {got} bytes"),
+        }
+        assert!(
+            got < content.len() / 2,
+            "read {got} bytes of a deleted file without being closed"
+        );
+        // A slow reader: about 1 MB/s.
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(closed, Some(1008));
+    assert!(s.wait_log("behind the end of a deleted file", Duration::from_secs(5)));
+}
+
+fn inode_of(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).unwrap().ino()
+}

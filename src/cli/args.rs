@@ -14,9 +14,9 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use crate::cli::config::{
     DEFAULT_HEARTBEAT_SECS, DEFAULT_INTERVAL_SECS, DEFAULT_LISTEN, DEFAULT_LOG_LEVEL,
-    DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINES, DEFAULT_PONG_TIMEOUT_SECS, DEFAULT_SCAN_LIMIT,
-    DEFAULT_SERVE_LINES, DEFAULT_TAIL_LINES, RawServe, RawTail, ServeConfig, TOKEN_VARIABLE,
-    TailConfig, UsageError,
+    DEFAULT_MAX_BEHIND, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINES, DEFAULT_PONG_TIMEOUT_SECS,
+    DEFAULT_SCAN_LIMIT, DEFAULT_SERVE_LINES, DEFAULT_TAIL_LINES, RawServe, RawTail, ServeConfig,
+    TOKEN_VARIABLE, TailConfig, UsageError,
 };
 use crate::limits::INTERVAL_RANGE;
 
@@ -61,6 +61,9 @@ Options:
       --scan-limit BYTES    most file bytes one request may scan for
                             filtered lines or before=; K, M, G suffixes
                             [default: {DEFAULT_SCAN_LIMIT}]
+      --max-behind BYTES    close a follower that falls this far behind the
+                            end of a deleted file; 0 = no bound
+                            [default: {DEFAULT_MAX_BEHIND}]
       --token TOKEN         require this token (query token= or
                             Authorization: Bearer) [default: ${TOKEN_VARIABLE},
                             else none]
@@ -166,6 +169,7 @@ fn parse_serve(mut p: Parser) -> Result<Command, UsageError> {
             "--pong-timeout" => raw.pong_timeout = Some(p.value()?),
             "--max-clients" => raw.max_clients = Some(p.value()?),
             "--scan-limit" => raw.scan_limit = Some(p.value()?),
+            "--max-behind" => raw.max_behind = Some(p.value()?),
             "--token" => raw.token = Some(p.value()?),
             "--allow-origin" => raw.origins.push(p.value()?),
             "--allow-host" => raw.hosts.push(p.value()?),
@@ -711,6 +715,7 @@ mod tests {
             "--pong-timeout",
             "--max-clients",
             "--scan-limit",
+            "--max-behind",
             "--token",
             "--allow-origin",
             "--base-path",

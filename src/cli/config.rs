@@ -34,6 +34,10 @@ pub const DEFAULT_MAX_CLIENTS: usize = 1000;
 /// `wstail serve --scan-limit`: the most file bytes one request's backward
 /// scan (filtered lines, `before=`) covers, as the help prints it.
 pub const DEFAULT_SCAN_LIMIT: &str = "1G";
+/// `wstail serve --max-behind`: how far a follower may fall behind the end
+/// of a file no longer linked (renamed and deleted) before it is closed, so
+/// that a slow reader cannot pin a deleted file's disk space.
+pub const DEFAULT_MAX_BEHIND: &str = "256M";
 /// `wstail serve --log-level`.
 pub const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Info;
 /// `wstail tail --lines`.
@@ -62,6 +66,9 @@ pub struct ServeConfig {
     pub max_clients: usize,
     /// Most file bytes one request's backward scan covers.
     pub scan_limit: u64,
+    /// `--max-behind`: bytes a follower may lag behind a deleted file's
+    /// end (0: no bound).
+    pub max_behind: u64,
     pub token: Option<String>,
     pub origins: Origins,
     /// `--allow-host`.
@@ -103,6 +110,7 @@ pub struct RawServe {
     pub pong_timeout: Option<OsString>,
     pub max_clients: Option<OsString>,
     pub scan_limit: Option<OsString>,
+    pub max_behind: Option<OsString>,
     pub token: Option<OsString>,
     pub origins: Vec<OsString>,
     pub hosts: Vec<OsString>,
@@ -399,6 +407,10 @@ impl RawServe {
         )?;
         let max_clients = count("--max-clients", self.max_clients, 1, DEFAULT_MAX_CLIENTS)?;
         let scan_limit = bytes("--scan-limit", self.scan_limit, DEFAULT_SCAN_LIMIT)?;
+        let max_behind = match self.max_behind {
+            Some(v) if v == "0" => 0,
+            v => bytes("--max-behind", v, DEFAULT_MAX_BEHIND)?,
+        };
         let token = token(self.token)?;
         let origins = origins(self.origins)?;
         let hosts = hosts(self.hosts)?;
@@ -428,6 +440,7 @@ impl RawServe {
             pong_timeout,
             max_clients,
             scan_limit,
+            max_behind,
             token,
             origins,
             hosts,

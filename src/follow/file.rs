@@ -316,6 +316,14 @@ impl Followed {
         Born::of(&self.file.as_ref()?.metadata().ok()?)
     }
 
+    /// How far the read position is behind the end of the open file when
+    /// that file is no longer linked (deleted: its disk space is held only
+    /// by readers); `None` while it is linked.
+    pub fn behind_unlinked(&self) -> Option<u64> {
+        let m = self.file.as_ref()?.metadata().ok()?;
+        (m.nlink() == 0).then(|| m.len().saturating_sub(self.pos))
+    }
+
     pub fn is_waiting(&self) -> bool {
         self.file.is_none()
     }

@@ -279,6 +279,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
             pong_timeout: cfg.pong_timeout,
         },
         label,
+        max_behind: cfg.max_behind,
     };
     let mut follower = Follower::new(&mut ws, begin, setup);
     let end = follower.run();
