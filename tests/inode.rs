@@ -156,9 +156,11 @@ fn logrotate_numbered_and_compressed() {
     );
 
     let path = url_path(&log);
-    let (status, text) = s.ws_status(&format!("{path}?inode={}", ino(&one)), "");
-    assert_eq!(status, 415, "the compressed generation: {text}");
-    assert!(text.contains("gzip"), "{text}");
+    // The gzip generation is read like the others (its inode, its text).
+    assert_eq!(
+        read(&s, &log, &format!("?format=text&inode={}", ino(&one))),
+        ("one\n".to_string(), Some(1000))
+    );
     for gone in [ino(&other), 1] {
         let (status, text) = s.ws_status(&format!("{path}?inode={gone}"), "");
         assert_eq!(status, 410, "inode {gone}: {text}");

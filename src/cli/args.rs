@@ -43,7 +43,8 @@ pub fn serve_help() -> String {
 Usage: wstail serve [OPTIONS]
 
 Serves the files under the roots: the viewer page at http://ADDR/, WebSocket
-followers at ws://ADDR/ABSOLUTE/PATH?tail=1, downloads and a file list.
+followers at ws://ADDR/ABSOLUTE/PATH?tail=1, downloads and a file list. A log's
+older generations are read too, gzip ones through the inflater.
 
 Options:
   -l, --listen ADDR         address to bind [default: {DEFAULT_LISTEN}]
@@ -59,7 +60,8 @@ Options:
       --max-clients N       connections served at once; more get HTTP 503
                             [default: {DEFAULT_MAX_CLIENTS}]
       --scan-limit BYTES    most file bytes one request may scan for
-                            filtered lines or before=; K, M, G suffixes
+                            filtered lines, before= or since= (a gzip file's
+                            uncompressed bytes); K, M, G suffixes
                             [default: {DEFAULT_SCAN_LIMIT}]
       --max-behind BYTES    close a follower that falls this far behind the
                             end of a deleted file; 0 = no bound
@@ -95,7 +97,8 @@ Usage: wstail tail [OPTIONS] URL...
 
 Prints the last lines of each URL (ws://HOST:PORT/ABSOLUTE/PATH; http:// means
 the same) and, with -f, follows them. With several URLs every line is prefixed
-with its source.
+with its source. The log text is printed as it is; what a server says about a
+connection (a refusal, a close) is printed with control characters escaped.
 
 Options:
   -n, --lines N             print the last N lines [default: {DEFAULT_TAIL_LINES}]
@@ -114,6 +117,11 @@ Options:
       --match TEXT          print only lines that contain TEXT (repeatable:
                             any of them; plain text, ASCII case-insensitive)
       --exclude TEXT        leave out lines that contain TEXT (repeatable)
+      --merge               print the URLs (on one server or several) as one
+                            stream in the order of the lines' timestamps:
+                            the last N lines of the merged sequence (or those
+                            since T), then what is appended; ties in the
+                            order of the URLs [default: off]
   -h, --help                print this help
   -V, --version             print the version
 "
@@ -204,6 +212,7 @@ fn parse_tail(mut p: Parser) -> Result<Command, UsageError> {
             "--since" => raw.since = Some(p.value()?),
             "--match" => raw.matches.push(p.value()?),
             "--exclude" => raw.excludes.push(p.value()?),
+            "--merge" => raw.merge = true,
             _ => return Err(p.unknown(opt)),
         }
     }
@@ -590,6 +599,13 @@ mod tests {
         assert!(!d.follow && !d.retry);
         assert_eq!(d.urls, vec!["ws://h:1/a", "-"]);
         assert!(d.since.is_none() && d.matches.is_empty() && d.excludes.is_empty());
+        assert!(!d.merge);
+        let m = tail(&["tail", "--merge", "-f", "ws://h:1/a", "ws://g:2/b"]);
+        assert!(m.merge && m.follow);
+        assert_eq!(
+            err(&["tail", "--merge", "--html", "ws://h:1/a"]),
+            "'--merge' orders lines by the timestamps of their text: it cannot be used with '--html'"
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use crate::wire::names::Compression;
 /// How many first bytes `compression` needs to see.
 pub const MAGIC_LEN: usize = 6;
 
-/// The compressions recognised, by magic number (the page gets this table
-/// from the server too).
+/// The compressions recognised, by their magic numbers (the page gets this
+/// table from the server too).
 pub const MAGIC: [(&[u8], Compression); 4] = [
     (&[0x1f, 0x8b], Compression::Gzip),
     (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], Compression::Xz),

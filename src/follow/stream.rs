@@ -188,6 +188,9 @@ pub struct Follower<'a> {
     binary: bool,
     /// `--max-behind` (0: no bound).
     max_behind: u64,
+    /// Reading started in an older generation and, even without `tail=1`,
+    /// goes on through the newer ones to the end of the file at the path.
+    walk_chain: bool,
 }
 
 /// How a follower works, besides where it starts (`Begin`): the request's
@@ -213,8 +216,14 @@ pub struct Setup {
 impl<'a> Follower<'a> {
     /// A follower starting where the opening decided (`history::start`).
     pub fn new(ws: &'a mut WebSocket<Stalling>, begin: Begin, setup: Setup) -> Self {
-        let mut file = Followed::new(setup.path, setup.roots, begin.file, begin.id, begin.start)
-            .with_listing(begin.listing);
+        let mut file = Followed::new(
+            setup.path,
+            setup.roots,
+            (begin.file, begin.path),
+            begin.id,
+            begin.start,
+        )
+        .with_listing(begin.listing);
         if begin.copy {
             file.reading_copy();
         }
@@ -231,7 +240,8 @@ impl<'a> Follower<'a> {
             chunker,
             encoder,
             out: Vec::new(),
-            follow: setup.follow,
+            // A gzip file by its own name is a finished file.
+            follow: setup.follow && !begin.no_follow,
             meta: setup.meta,
             timing,
             ping_sent: None,
@@ -244,6 +254,7 @@ impl<'a> Follower<'a> {
             first_event: begin.event,
             binary: begin.binary,
             max_behind: setup.max_behind,
+            walk_chain: begin.walk_chain,
         }
     }
 
@@ -310,8 +321,18 @@ impl<'a> Follower<'a> {
                 self.heartbeat()?;
                 continue;
             }
+            if !self.follow && self.walk_chain && !self.file.at_path() {
+                // An older generation read to its end: the next newer one.
+                if let Some(change) = self.file.check() {
+                    self.change(change)?;
+                    continue;
+                }
+            }
             if !self.follow {
                 self.send_pieces(Flush::End)?;
+                if let Some(skipped) = self.file.take_corrupt() {
+                    self.report_skipped(&skipped)?;
+                }
                 return Ok(());
             }
             last_check = Instant::now();
@@ -470,6 +491,7 @@ impl<'a> Follower<'a> {
     /// Gives back the memory of buffers an idle follower does not need.
     fn release(&mut self) {
         self.chunker.release();
+        self.file.release();
         self.out = Vec::new();
         if let Encoder::Html(_, html) = &mut self.encoder {
             *html = String::new();
@@ -491,6 +513,10 @@ impl<'a> Follower<'a> {
     /// frame at 0: the newest older one when it is the file at the path, the
     /// next in the chain when it is itself an older generation (`inode=`).
     fn previous(&self) -> Option<Previous> {
+        if self.file.is_corrupt() {
+            // A gzip file that stops inflating ends the chain.
+            return None;
+        }
         let (path, roots) = (self.file.path(), self.file.roots());
         let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
         let g = if at_path == Some(self.file.inode()) {
@@ -502,15 +528,16 @@ impl<'a> Follower<'a> {
         };
         let path = g.path.to_string_lossy().into_owned();
         Some(match g.compressed {
-            Some(c) => Previous::Compressed {
+            Some(c) if !g.readable() => Previous::Compressed {
                 path,
                 compression: c,
             },
-            None => Previous::File {
+            c => Previous::File {
                 path,
                 inode: g.inode,
                 born: g.created.and_then(Born::at),
-                size: g.size,
+                size: g.text_size(roots),
+                compressed: c,
             },
         })
     }
@@ -520,16 +547,21 @@ impl<'a> Follower<'a> {
         self.write(Message::binary(m.to_json().into_bytes()))
     }
 
-    /// Data the follower knows it skipped (compressed before it was read):
-    /// a log line, and with `meta=1` `{"event":"skipped","bytes":N}` (no
-    /// `bytes` when the size is not known).
+    /// Data the follower knows it skipped (compressed with xz, zstd or
+    /// bzip2 before it was read, or the rest of a corrupt gzip file): a log
+    /// line, and with `meta=1` `{"event":"skipped","bytes":N}` (no `bytes`
+    /// when the size is not known), or for a corrupt gzip file
+    /// `{"event":"skipped","path":P,"reason":"corrupt gzip"}`.
     fn report_skipped(&mut self, skipped: &Skipped) -> Result<(), End> {
         let size = match skipped.bytes {
             Some(n) => format!("{n} bytes"),
             None => "an unknown number of bytes".to_string(),
         };
+        let why = skipped
+            .reason
+            .unwrap_or("was compressed before it was read");
         warn!(
-            "{}: \"{}\": skipped {size}: \"{}\" was compressed before it was read",
+            "{}: \"{}\": skipped {size}: \"{}\" {why}",
             self.label,
             escape(self.file.path().as_os_str().as_bytes()),
             escape(skipped.path.as_os_str().as_bytes()),
@@ -538,6 +570,10 @@ impl<'a> Follower<'a> {
             self.write_meta(&Meta::Event {
                 event: Event::Skipped,
                 bytes: skipped.bytes,
+                path: skipped
+                    .reason
+                    .map(|_| skipped.path.to_string_lossy().into_owned()),
+                reason: skipped.reason.map(|_| "corrupt gzip".to_string()),
             })?;
             self.flush()?;
         }

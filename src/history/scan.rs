@@ -7,7 +7,6 @@
 //! `PROGRESS_EVERY`. The socket is non-blocking while the scan runs, so that
 //! each look is one `peek`.
 
-use std::fs::File;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,7 @@ use crate::wire::meta::Meta;
 /// `Err` when the client left (or the socket failed) or reading failed.
 pub fn run(
     ws: &mut WebSocket<Stalling>,
-    file: &File,
+    file: &impl window::ReadAt,
     len: u64,
     ask: &Ask,
     meta: bool,

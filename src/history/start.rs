@@ -16,7 +16,15 @@
 //! `copytruncate` made when the file was truncated meanwhile and the copy
 //! holds the tagged bytes (then the file from its start, after
 //! `truncated`); otherwise from the start of the file at the path, after
-//! the event that says why.
+//! the event that says why. A resume whose file was rotated and compressed
+//! meanwhile (logrotate `compress`) starts at N in its gzip copy, found by
+//! the tag at N of its uncompressed bytes.
+//!
+//! Every file is read through `history::source`: a gzip file (opened
+//! directly, or a generation) like a plain one, its offsets counting its
+//! uncompressed bytes — opened by its own path, it is sent and not
+//! followed. `since=` without `inode=` chooses the file of the chain first
+//! (`chain.rs`).
 
 use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
@@ -31,12 +39,15 @@ use crate::follow::compressed;
 use crate::follow::file::Change;
 use crate::follow::generations::{self, Generation, Listing};
 use crate::follow::stream::End;
+use crate::history::chain::{self, Choice, Opened};
 use crate::history::since::{self, Since};
+use crate::history::source::{GzFile, Source};
 use crate::history::timestamp::{self, Target, YearHint};
 use crate::history::{scan, window};
-use crate::limits::TAIL_BLOCK;
+use crate::limits::{MAX_GZIP_COPY_CANDIDATES, TAIL_BLOCK};
 use crate::serve::stall::Stalling;
 use crate::wire::meta::Born;
+use crate::wire::names::Compression;
 use crate::wire::query::{Pick, Start};
 use crate::wire::refusal::{Kind, Refusal};
 use crate::wire::tag::{TAG_BYTES, Tag};
@@ -46,11 +57,18 @@ use crate::wire::tag::{TAG_BYTES, Tag};
 /// open).
 #[derive(Debug)]
 pub struct Opening {
-    pub file: File,
+    pub file: Source,
+    /// The file's own path (a generation's, with `inode=`).
+    pub path: PathBuf,
     pub id: (u64, u64),
-    /// The file's length when it was opened.
-    pub len: u64,
+    /// The file's length when it was opened (`None` for a gzip file: its
+    /// uncompressed size is found after the handshake, by one pass).
+    pub len: Option<u64>,
     place: Place,
+    /// A gzip file opened by its own path: sent, not followed.
+    no_follow: bool,
+    /// Reading starts in an older generation that `since=` chose.
+    walk_chain: bool,
     /// The generations a resume listed (the follower walks them).
     listing: Option<Listing>,
 }
@@ -67,15 +85,18 @@ enum Place {
     },
     /// The last `lines` lines, at the end or before `before=`.
     Last { lines: usize, before: Option<u64> },
-    /// `since=`: the search, after the handshake.
-    Since(Target),
+    /// `since=`: the search, after the handshake; when every line is
+    /// before T, from 0 of `later` instead (the next newer file).
+    Since(Target, Option<Box<Opened>>),
 }
 
 /// Where a follower starts: the one answer to "where to start" that the
 /// follower takes (`Follower::new`).
 #[derive(Debug)]
 pub struct Begin {
-    pub file: File,
+    pub file: Source,
+    /// The file's own path (a generation's when one is read).
+    pub path: PathBuf,
     pub id: (u64, u64),
     /// Where reading starts.
     pub start: u64,
@@ -97,6 +118,12 @@ pub struct Begin {
     /// With `meta=1`: the file's tail holds a NUL byte (`{"event":"binary"}`
     /// first).
     pub binary: bool,
+    /// A gzip file opened by its own path: its text is sent, not followed
+    /// (`tail=1` ends with 1000 after the last line).
+    pub no_follow: bool,
+    /// Reading starts in an older generation chosen by `since=`: the newer
+    /// ones follow, also without `tail=1`.
+    pub walk_chain: bool,
     /// The generations as the opening listed them, for the follower's walk
     /// (listed once per resume).
     pub listing: Option<Listing>,
@@ -123,41 +150,94 @@ pub fn open(
     pick: Option<Pick>,
     limits: Limits,
 ) -> Result<Opening, Refusal> {
-    let (file, meta) = pick_file(canonical, roots, at_path, pick, start)?;
-    refuse_compressed(&file)?;
+    let at_path_id = access::file_id(&at_path.1);
+    let (file, meta, path) = pick_file(canonical, roots, at_path, pick, start)?;
+    let file = open_source(file)?;
     let id = access::file_id(&meta);
-    let len = meta.len();
+    let no_follow = file.is_gzip() && id == at_path_id;
+    let len = (!file.is_gzip()).then_some(meta.len());
+    let mut walk_chain = false;
     let mut listing = None;
-    let (file, id, place) = match start {
+    let (file, path, id, place) = match start {
         Start::Resume {
             from,
             inode,
             tag,
             born,
-        } => resume(
-            canonical,
-            roots,
-            (file, id, len),
-            (*from, *inode, *tag),
-            *born,
-            &mut listing,
-        ),
+        } => {
+            let size = match len {
+                Some(n) => n,
+                None => file.size().map_err(read_failed)?,
+            };
+            resume(
+                canonical,
+                roots,
+                (file, path, id, size),
+                (*from, *inode, *tag),
+                *born,
+                &mut listing,
+            )
+        }
         Start::Since(target) => {
             let hint = year_hint(&meta);
-            let found = since::has_timestamps(&file, len, hint).map_err(read_failed)?;
-            if !found {
-                return Err(Refusal::new(
+            let has = |f: &Source, len: Option<u64>| -> Result<bool, Refusal> {
+                let len = match len {
+                    Some(n) => n,
+                    None => f.size().map_err(read_failed)?,
+                };
+                since::has_timestamps(f, len, hint).map_err(read_failed)
+            };
+            let no_timestamps = |what: &str| {
+                Refusal::new(
                     Kind::NoTimestamps,
                     format!(
-                        "since= needs timestamps, and none was recognised at the start of the file or at its end; known formats: {}",
+                        "since= needs timestamps, and none was recognised {what}; known formats: {}",
                         timestamp::KNOWN_FORMATS
                     ),
-                ));
+                )
+            };
+            if pick.is_some() || no_follow {
+                // inode= (or a gzip file by its own name): that file only.
+                if !has(&file, len)? {
+                    return Err(no_timestamps("at the start of the file or at its end"));
+                }
+                (file, path, id, Place::Since(*target, None))
+            } else {
+                // Without inode=: the whole chain.
+                let current_has = has(&file, len)?;
+                let current = Opened {
+                    file,
+                    path,
+                    id,
+                    modified: meta.modified().unwrap_or_else(|_| SystemTime::now()),
+                    generation: false,
+                };
+                match chain::choose(canonical, roots, current, current_has, target) {
+                    Choice::Search { file, later } => {
+                        walk_chain = file.generation;
+                        let later = later.map(Box::new);
+                        (file.file, file.path, file.id, Place::Since(*target, later))
+                    }
+                    Choice::Start(file) => {
+                        walk_chain = file.generation;
+                        let place = Place::At {
+                            at: 0,
+                            event: None,
+                            copy: false,
+                        };
+                        (file.file, file.path, file.id, place)
+                    }
+                    Choice::None => {
+                        return Err(no_timestamps(
+                            "at the start of the file, at its end or at the start of its older generations",
+                        ));
+                    }
+                }
             }
-            (file, id, Place::Since(*target))
         }
         Start::Last { lines, before } => (
             file,
+            path,
             id,
             Place::Last {
                 lines: lines.unwrap_or(limits.lines).min(limits.max_lines),
@@ -165,11 +245,17 @@ pub fn open(
             },
         ),
     };
+    // Another file than the one opened (a resume into a generation, the
+    // chain's choice): its length is found when it is read.
+    let len = len.filter(|_| id == access::file_id(&meta));
     Ok(Opening {
         file,
+        path,
         id,
         len,
         place,
+        no_follow,
+        walk_chain,
         listing,
     })
 }
@@ -180,7 +266,7 @@ impl Opening {
         match self.place {
             Place::At { .. } => "the opening",
             Place::Last { .. } => "the backward scan",
-            Place::Since(_) => "the since= search",
+            Place::Since(..) => "the since= search",
         }
     }
 
@@ -195,12 +281,21 @@ impl Opening {
         limits: Limits,
     ) -> Result<Begin, End> {
         let Opening {
-            file,
-            id,
+            mut file,
+            mut path,
+            mut id,
             len,
             place,
+            no_follow,
+            mut walk_chain,
             listing,
         } = self;
+        // A gzip file's size: one pass through it the first time (which
+        // leaves its restart points for the scan that follows).
+        let len = match len {
+            Some(n) => n,
+            None => file.size().map_err(End::FileError)?,
+        };
         let (start, limited, end, event, copy) = match place {
             Place::At { at, event, copy } => (at, None, None, event, copy),
             Place::Last { lines, before } => {
@@ -214,20 +309,31 @@ impl Opening {
                 let window = (w.first, w.limited);
                 (w.start, Some(window), before.map(|_| w.end), None, false)
             }
-            Place::Since(target) => {
+            Place::Since(target, later) => {
                 let (at, limited) = search(ws, &file, len, &target, meta, limits)?;
-                (at, Some((at, limited)), None, None, false)
+                match later {
+                    // A gap: every line of this file is before T, and the
+                    // next newer one starts after it.
+                    Some(later) if at >= len && !limited => {
+                        walk_chain = later.generation;
+                        (file, path, id) = (later.file, later.path, later.id);
+                        (0, Some((0, false)), None, None, false)
+                    }
+                    _ => (at, Some((at, limited)), None, None, false),
+                }
             }
         };
         let (first, limited) = limited.unwrap_or((start, false));
         let tag = Tag::of_file(&file, first).map_err(End::FileError)?;
         // The file's own length: a resume may have picked another generation.
         let binary = meta
-            && file
-                .metadata()
-                .is_ok_and(|m| tail_is_binary(&file, m.len()));
+            && match &file {
+                Source::Plain(f) => f.metadata().is_ok_and(|m| tail_is_binary(f, m.len())),
+                Source::Gzip(_) => false,
+            };
         Ok(Begin {
             file,
+            path,
             id,
             start,
             first,
@@ -237,6 +343,8 @@ impl Opening {
             event,
             copy,
             binary,
+            no_follow,
+            walk_chain,
             listing,
         })
     }
@@ -246,13 +354,13 @@ impl Opening {
 /// watched: where sending starts, and whether the scan limit stopped it.
 fn search(
     ws: &mut WebSocket<Stalling>,
-    file: &File,
+    file: &Source,
     len: u64,
     target: &Target,
     meta: bool,
     limits: Limits,
 ) -> Result<(u64, bool), End> {
-    let hint = file.metadata().map_or_else(
+    let hint = file.file().metadata().map_or_else(
         |_| YearHint::from_time(SystemTime::now()),
         |m| year_hint(&m),
     );
@@ -287,10 +395,10 @@ pub fn pick_file(
     at_path: (File, Metadata),
     pick: Option<Pick>,
     start: &Start,
-) -> Result<(File, Metadata), Refusal> {
+) -> Result<(File, Metadata, PathBuf), Refusal> {
     let (file, meta) = at_path;
     let Some(pick) = pick else {
-        return Ok((file, meta));
+        return Ok((file, meta, canonical.to_path_buf()));
     };
     let before = match start {
         Start::Last { before, .. } => *before,
@@ -305,24 +413,26 @@ pub fn pick_file(
             ),
         )
     };
-    let (file, meta) = if pick.inode == access::file_id(&meta).1 {
-        (file, meta)
+    let (file, meta, path) = if pick.inode == access::file_id(&meta).1 {
+        (file, meta, canonical.to_path_buf())
     } else {
-        let gone_now = || gone("deleted, or compressed");
+        let gone_now = || gone("deleted, or compressed with xz, zstd or bzip2");
         let g = generations::find(canonical, roots, pick.inode).ok_or_else(gone_now)?;
         let file = g.open(roots).ok_or_else(gone_now)?;
         let meta = file.metadata().map_err(read_failed)?;
-        (file, meta)
+        (file, meta, g.path)
     };
     if !same_birth(pick.born, Born::of(&meta)) {
         return Err(gone("the number now names a file born later"));
     }
-    if let (Some(tag), Some(n)) = (pick.tag, before)
-        && !Tag::of_file(&file, n).is_ok_and(|t| t == tag)
-    {
-        return Err(gone("the bytes before before= are not those the tag names"));
+    if let (Some(tag), Some(n)) = (pick.tag, before) {
+        // A gzip file's tag counts its uncompressed bytes.
+        let f = open_source(file.try_clone().map_err(read_failed)?)?;
+        if !Tag::of_file(&f, n).is_ok_and(|t| t == tag) {
+            return Err(gone("the bytes before before= are not those the tag names"));
+        }
     }
-    Ok((file, meta))
+    Ok((file, meta, path))
 }
 
 /// A birth time, where both the client and the file system know it, tells
@@ -331,17 +441,18 @@ fn same_birth(asked: Option<Born>, file: Option<Born>) -> bool {
     asked.is_none() || file.is_none() || asked == file
 }
 
-/// Decides where a resume starts. `file`, `id` and `len` are the file at
-/// `path`, just opened. The generations, when they had to be listed, are
-/// left in `listing` for the follower to walk.
+/// Decides where a resume starts. `file`, `path`, `id` and `len` are the
+/// file at `path`, just opened (`len`: the bytes of its text). The
+/// generations, when they had to be listed, are left in `listing` for the
+/// follower to walk.
 fn resume(
     path: &Path,
     roots: &[PathBuf],
-    (file, id, len): (File, (u64, u64), u64),
+    (file, own_path, id, len): (Source, PathBuf, (u64, u64), u64),
     (from, inode, tag): (u64, u64, Option<Tag>),
     born: Option<Born>,
     listing: &mut Option<Listing>,
-) -> (File, (u64, u64), Place) {
+) -> (Source, PathBuf, (u64, u64), Place) {
     let here = |at: u64| Place::At {
         at,
         event: None,
@@ -353,29 +464,31 @@ fn resume(
         copy: false,
     };
     // Without a tag (an older client), the inode and the size decide alone.
-    let same_content = |f: &File| tag.is_none_or(|t| Tag::of_file(f, from).is_ok_and(|x| x == t));
+    let same_content = |f: &Source| tag.is_none_or(|t| Tag::of_file(f, from).is_ok_and(|x| x == t));
     if inode == id.1 {
         // The same inode number: the same file, unless it was born at
         // another time (deleted and recreated under a reused number), it
         // shrank below N or the bytes before N changed (truncated and
         // written again).
-        let file_born = file.metadata().ok().and_then(|m| Born::of(&m));
+        let file_born = file.file().metadata().ok().and_then(|m| Born::of(&m));
         if !same_birth(born, file_born) {
-            return (file, id, over(Change::Recreated));
+            return (file, own_path, id, over(Change::Recreated));
         }
         if from <= len && same_content(&file) {
-            return (file, id, here(from));
+            return (file, own_path, id, here(from));
         }
         // Truncated meanwhile: its copy may hold the rest (only a whole tag
         // can tell that the copy holds what the client had: a few first
-        // bytes, such as a date, are common to many files).
+        // bytes, such as a date, are common to many files) — compressed
+        // since, perhaps (copytruncate with compress).
         if tag.is_some() && from >= TAG_BYTES as u64 {
             let copy = generations::older(path, roots)
                 .into_iter()
-                .take_while(|g| g.compressed.is_none())
-                .filter(|g| g.size >= from)
+                .take_while(Generation::readable)
+                .filter(|g| g.text_size(roots) >= from)
+                .take(MAX_GZIP_COPY_CANDIDATES)
                 .find_map(|g| {
-                    let f = g.open(roots)?;
+                    let f = g.source(roots)?;
                     same_content(&f).then_some((g, f))
                 });
             if let Some((g, f)) = copy {
@@ -384,36 +497,56 @@ fn resume(
                     event: None,
                     copy: true,
                 };
-                return (f, (g.dev, g.inode), place);
+                return (f, g.path, (g.dev, g.inode), place);
             }
         }
-        return (file, id, over(Change::Truncated));
+        return (file, own_path, id, over(Change::Truncated));
     }
     let generation = |g: &Generation| {
-        g.compressed.is_none() && same_birth(born, g.created.and_then(Born::at)) && from <= g.size
+        g.readable() && same_birth(born, g.created.and_then(Born::at)) && from <= g.text_size(roots)
     };
     let listed = listing.insert(Listing::of(path, roots));
     if let Some(g) = listed.older().iter().find(|g| g.inode == inode)
         && generation(g)
-        && let Some(gfile) = g.open(roots)
+        && let Some(gfile) = g.source(roots)
         && same_content(&gfile)
     {
-        return (gfile, (g.dev, g.inode), here(from));
+        return (gfile, g.path.clone(), (g.dev, g.inode), here(from));
     }
-    (file, id, over(Change::Rotated))
+    // Rotated and compressed meanwhile (logrotate `compress`): its gzip
+    // copy holds the same bytes before N — only a whole tag can tell.
+    if tag.is_some() && from >= TAG_BYTES as u64 {
+        let copy = listed
+            .older()
+            .iter()
+            .filter(|g| g.compressed == Some(Compression::Gzip) && g.text_size(roots) >= from)
+            .take(MAX_GZIP_COPY_CANDIDATES)
+            .find_map(|g| {
+                let f = g.source(roots)?;
+                same_content(&f).then_some((g, f))
+            });
+        if let Some((g, f)) = copy {
+            return (f, g.path.clone(), (g.dev, g.inode), here(from));
+        }
+    }
+    (file, own_path, id, over(Change::Rotated))
 }
 
-/// 415 for a compressed file (judged by its first bytes): it is not
-/// followed or shown as text; the reason says to download it.
-fn refuse_compressed(file: &File) -> Result<(), Refusal> {
-    match compressed::file_compression(file) {
+/// The reader of an opened file: plain, or gzip through the inflater
+/// (judged by its first bytes); 415 for xz, zstd and bzip2, which are not
+/// shown as text — the reason says to download it.
+fn open_source(file: File) -> Result<Source, Refusal> {
+    match compressed::file_compression(&file) {
+        Ok(None) => Ok(Source::Plain(file)),
+        Ok(Some(Compression::Gzip)) => Ok(Source::Gzip(Box::new(
+            GzFile::new(file).map_err(read_failed)?,
+        ))),
         Ok(Some(c)) => Err(Refusal::new(
             Kind::Compressed,
             format!(
                 "the file is {c}-compressed and is not followed; download it with ?download and decompress it"
             ),
         )),
-        Ok(None) => Ok(()),
         Err(e) => Err(read_failed(e)),
     }
 }

@@ -7,8 +7,8 @@ use std::fs::File;
 use std::net::TcpStream;
 use std::path::PathBuf;
 
-use crate::wire::handshake::{derive_accept_key, valid_client_key};
 use tungstenite::WebSocket;
+use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::access;
@@ -16,9 +16,9 @@ use crate::cli::config::ServeConfig;
 use crate::encode::filter::Filter;
 use crate::follow::stream::{Follower, Setup, Timing};
 use crate::history::start::{self, Opening};
-use crate::limits::{MAX_CLIENT_MESSAGE, WS_READ_BUFFER};
+use crate::limits::{MAX_CLIENT_MESSAGE, WS_MAX_WRITE_BUFFER, WS_READ_BUFFER};
 use crate::logging::connlog::{ConnLog, log_target};
-use crate::serve::http::{self, Answer, Request};
+use crate::serve::http::{self, Answer, Request, valid_client_key};
 use crate::serve::stall::Stalling;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::{Kind, Refusal};
@@ -108,13 +108,21 @@ fn route(
     let cfg = &shared.cfg;
     let websocket = req.is_websocket();
     let head_only = req.method == "HEAD" && !websocket;
+    // DESIGN.md's order, so that a malformed request is 400 whatever else
+    // is wrong with it: the head's syntax (read_head), the method, the
+    // upgrade headers, the query, then Host, Origin and token, then the path.
     if req.method != "GET" && !head_only {
         return Err(Refusal::new(Kind::Method, "only GET is served"));
     }
+    let key = if websocket {
+        Some(upgrade_key(req)?)
+    } else {
+        None
+    };
     let q = query::parse(&req.target)?;
     access::authorize(req, &q, cfg)?;
-    if websocket {
-        return websocket_checks(req, q, cfg).map(Some);
+    if let Some(key) = key {
+        return websocket_checks(key, q, cfg).map(Some);
     }
     let answer = if q.list {
         if q.path != b"/" {
@@ -178,9 +186,9 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
     checked.map_or_else(|r| r.status(), |()| 200)
 }
 
-/// The WebSocket route's checks: the upgrade headers, the path rule, and
-/// where to start.
-fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
+/// The upgrade headers of a WebSocket request (RFC 6455, 4.1): its
+/// `Sec-WebSocket-Key`, or the refusal (426 for another version, else 400).
+fn upgrade_key(req: &Request) -> Result<String, Refusal> {
     if !req.header_has("connection", "upgrade") {
         return Err(Refusal::bad_request(
             "a WebSocket request needs 'Connection: Upgrade'",
@@ -205,6 +213,12 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
             "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64",
         ));
     };
+    Ok(key.to_string())
+}
+
+/// The WebSocket route's checks once the request is admitted: the path
+/// rule, and where to start.
+fn websocket_checks(key: String, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
     let (canonical, file, meta) = open_named(cfg, &q.path)?;
     let opening = start::open(
         &canonical,
@@ -215,7 +229,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
         limits(cfg),
     )?;
     Ok(Upgrade {
-        key: key.to_string(),
+        key,
         canonical,
         opening,
         q,
@@ -246,7 +260,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     let config = WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
-        .max_write_buffer_size(16 << 20)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =

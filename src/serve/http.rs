@@ -190,6 +190,9 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
+/// Headers a request may hold once: a second copy is a 400.
+const SINGLE_HEADERS: [&str; 4] = ["host", "origin", "authorization", "sec-websocket-key"];
+
 /// Parses a complete head (request line and header lines).
 pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
     let text = std::str::from_utf8(head)
@@ -231,7 +234,15 @@ pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
                 "a header value holds control characters",
             ));
         }
-        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+        let name = name.to_ascii_lowercase();
+        if SINGLE_HEADERS.contains(&name.as_str()) && headers.iter().any(|(n, _)| *n == name) {
+            // RFC 9112, 3.2 for Host; for the others, which copy would be
+            // checked and which obeyed is exactly what must not be guessed.
+            return Err(Refusal::bad_request(format!(
+                "the request has more than one {name} header"
+            )));
+        }
+        headers.push((name, value.trim().to_string()));
     }
     Ok(Request {
         method: method.to_string(),
@@ -240,6 +251,18 @@ pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
         headers,
         leftover,
     })
+}
+
+/// Whether a client's `Sec-WebSocket-Key` is what RFC 6455 (4.1) asks for:
+/// 16 bytes in base64 — 22 base64 characters then `==`, the last of the 22
+/// carrying only 2 bits (its low 4 bits zero: `A`, `Q`, `g` or `w`).
+pub fn valid_client_key(key: &str) -> bool {
+    let k = key.as_bytes();
+    let base64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+    k.len() == 24
+        && k.ends_with(b"==")
+        && k[..22].iter().all(base64)
+        && matches!(k[21], b'A' | b'Q' | b'g' | b'w')
 }
 
 pub fn reason_phrase(status: u16) -> &'static str {
@@ -361,6 +384,10 @@ mod tests {
             b"GET /x HTTP/1.1\r\nA: b\x01c\r\n\r\n",
             b"GET /x\x7f HTTP/1.1\r\n\r\n",
             b"GET /\xff HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nOrigin: http://a\r\nOrigin: http://a\r\n\r\n",
+            b"GET / HTTP/1.1\r\nAuthorization: Bearer a\r\nAUTHORIZATION: Bearer b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Key: b\r\n\r\n",
         ] {
             assert!(
                 parse_head(head, vec![]).is_err_and(|r| r.status() == 400),
@@ -406,6 +433,36 @@ mod tests {
         {
             assert_ne!(reason_phrase(status), "Unknown", "{status}");
         }
+    }
+
+    #[test]
+    fn only_16_byte_keys_are_valid() {
+        assert!(valid_client_key("dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(valid_client_key(
+            &tungstenite::handshake::client::generate_key()
+        ));
+        for bad in [
+            "",
+            "x",
+            "dGhlIHNhbXBsZSBub25jZQ",
+            "dGhlIHNhbXBsZSBub25jZQ=",
+            "dGhlIHNhbXBsZSBub25jZR==",
+            "dGhlIHNhbXBsZSBub25j*Q==",
+            "dGhlIHNhbXBsZSBub25jZQ==x",
+            "dGhlIHNhbXBsZSBub25jZQ=?",
+            "dGhlIHNhbXBsZSBub25jZQ1Z",
+        ] {
+            assert!(!valid_client_key(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_accept_key_is_the_rfc_example() {
+        // RFC 6455, 1.3 (computed by tungstenite).
+        assert_eq!(
+            tungstenite::handshake::derive_accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 
     #[test]

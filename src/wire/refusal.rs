@@ -9,8 +9,10 @@
 //! A reason may echo what the client sent (`format=…`, a Host name, a
 //! path). It is escaped once, here, where the refusal is built: control
 //! characters (C0, DEL, C1), bidi overrides and line separators become
-//! `\xNN` or `\u{N}`, so that no client byte reaches a body, a terminal or
-//! a page raw, whoever builds the reason.
+//! `\xNN` (one per byte, as the log writes them), so that no client byte
+//! reaches a body, a terminal or a page raw, whoever builds the reason. The
+//! log writes the reason escaped for itself, leaving these escapes as they
+//! are (`ConnLog::refused`).
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
@@ -209,17 +211,17 @@ fn needs_escape(c: char) -> bool {
         )
 }
 
-/// `s` with every character `needs_escape` names written `\xNN` (ASCII) or
-/// `\u{N}` (the others); everything else as it is.
+/// `s` with every character `needs_escape` names written `\xNN` for each
+/// of its bytes; everything else as it is.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if !needs_escape(c) {
-            out.push(c);
-        } else if c.is_ascii() {
-            let _ = write!(out, "\\x{:02x}", c as u32);
+        if needs_escape(c) {
+            for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                let _ = write!(out, "\\x{b:02x}");
+            }
         } else {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            out.push(c);
         }
     }
     out
@@ -245,7 +247,7 @@ mod tests {
         ));
         assert_eq!(
             r.reason(),
-            "format=a\\x0ab\\x1b[2J\\x07\\u{9b}\\u{202e}é\\x09\\ is not 'html' or 'text'"
+            "format=a\\x0ab\\x1b[2J\\x07\\xc2\\x9b\\xe2\\x80\\xaeé\\x09\\ is not 'html' or 'text'"
         );
         assert!(!r.reason().chars().any(needs_escape));
         // Nothing to escape: the text as given.
