@@ -45,6 +45,11 @@ pub const MAX_FILTER_TEXT: usize = 256;
 /// often (and not before the scan has run this long).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
+/// While a CPU-heavy request waits for its turn (`--max-scans`), it looks
+/// at its client this often (gone: it leaves the line) and, with `meta=1`,
+/// sends a `{"progress":{…,"waiting":true}}` frame.
+pub const TURN_LOOK: Duration = Duration::from_millis(100);
+
 /// Block size of the backwards search for the last N lines: large enough that
 /// a thousand 120-byte lines take two reads, small enough to stay cheap.
 pub const TAIL_BLOCK: usize = 64 * 1024;

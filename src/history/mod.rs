@@ -1,10 +1,11 @@
 //! Where sending starts and what lies before it: the last lines and windows
 //! (`window`), filtered scans with progress (`scan`), the time search
 //! (`since`) and the timestamp forms (`timestamp`), and the resume decision
-//! (`start`).
+//! (`start`); the turns CPU-heavy work takes (`turns`).
 
 pub mod scan;
 pub mod since;
 pub mod start;
 pub mod timestamp;
+pub mod turns;
 pub mod window;

@@ -21,6 +21,7 @@ use std::time::Instant;
 use log::{error, info, warn};
 
 use crate::cli::config::ServeConfig;
+use crate::history::turns;
 use crate::limits::{
     ACCEPT_ERROR_PAUSE, CLIENT_STACK, HANDSHAKE_GRACE, MAX_HANDSHAKES, REFUSAL_WRITE,
 };
@@ -157,6 +158,7 @@ pub type ServeRequest =
 /// Runs the server until the process is killed (or, with `--inetd`, until
 /// the one connection ends).
 pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
+    turns::init(cfg.max_scans);
     if cfg.inetd {
         return serve_inetd(cfg);
     }
