@@ -85,6 +85,27 @@ pub const MAX_HANDSHAKES: usize = 128;
 /// the start of its thread, even on a loaded machine.
 pub const HANDSHAKE_GRACE: Duration = Duration::from_millis(100);
 
+/// Plain HTTP requests (the page, `?list`, downloads, timelines) served at
+/// once, in a pool of their own beside `--max-clients`: followers, however
+/// many, never lock the page out. Smaller than the followers' pool: each
+/// request is short, except a download to a slow reader.
+pub const MAX_HTTP_REQUESTS: usize = 128;
+
+/// Plain HTTP requests one peer address (an IPv6 /64) has in progress at
+/// once, when `--max-per-address` is not 0: a browser opens six connections
+/// to a host, so this leaves room for several behind one NAT, and keeps one
+/// client's slow downloads from taking the whole pool.
+pub const MAX_HTTP_PER_ADDRESS: usize = 32;
+
+/// How long a plain HTTP request whose pool (or its address's share) is
+/// full waits for a slot before it is answered 503 (or 429): a burst of
+/// page loads is served a little later instead of refused.
+pub const HTTP_SLOT_WAIT: Duration = Duration::from_secs(10);
+
+/// Plain HTTP requests waiting for a slot, at most; one more is answered
+/// at once. Each holds its thread while it waits.
+pub const MAX_HTTP_WAITING: usize = 1024;
+
 /// Write timeout of a 503 answer: it is a few hundred bytes, which an empty
 /// socket buffer takes at once; this only guards against one that is full.
 pub const REFUSAL_WRITE: Duration = Duration::from_secs(2);

@@ -259,6 +259,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         416 => "Range Not Satisfiable",
         422 => "Unprocessable Content",
         426 => "Upgrade Required",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -311,6 +312,8 @@ pub fn refuse(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
         401 => &["WWW-Authenticate: Bearer"],
         405 => &["Allow: GET, HEAD"],
         426 => &["Sec-WebSocket-Version: 13"],
+        // The one 429: an address over its share (`--max-per-address`).
+        429 => &["Retry-After: 5", "X-Wstail-Refusal: per-address"],
         503 => &["Retry-After: 5"],
         _ => &[],
     };
