@@ -155,6 +155,11 @@ pub const LIST_MAX_VISITED: usize = 20_000;
 /// `/?list` reads at most this many directories.
 pub const LIST_MAX_DIRS: usize = 1_000;
 
+/// `/?list` is streamed as it is walked, in chunks of about this many
+/// bytes: what one connection holds of its list, however long the list
+/// (a whole list held per connection cost a megabyte or more each).
+pub const LIST_BUFFER: usize = 16 * 1024;
+
 /// Symlinks followed, at most, while resolving one client-named path
 /// component by component (`access::canonical_within`): a loop of links
 /// must end. The kernel's own limit for one path lookup is 40 too.

@@ -221,7 +221,9 @@ two
     let took = t.elapsed();
     assert_eq!(status, 200);
     println!("with 500 idle sockets, a follower and a page were served in {took:?}");
-    assert!(took < Duration::from_secs(1), "served after {took:?}");
+    // Starved, they would wait for the idle sockets' 10 s head timeout;
+    // served, they take milliseconds — 5 s leaves room for a loaded machine.
+    assert!(took < Duration::from_secs(5), "served after {took:?}");
 
     // The oldest idle socket was closed with an answer that says why.
     let mut first = idle.remove(0);
