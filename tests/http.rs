@@ -106,3 +106,35 @@ fn other_methods_get_405() {
     let (status, _) = s.http("GARBAGE\r\n\r\n");
     assert_eq!(status, 400);
 }
+
+#[test]
+fn the_page_assets_are_served_at_the_root_with_their_types() {
+    let (dir, s) = setup(&["--base-path", "/logs/"]);
+    for (name, ctype) in [
+        ("main.js", "text/javascript; charset=utf-8"),
+        ("util.js", "text/javascript; charset=utf-8"),
+        ("style.css", "text/css; charset=utf-8"),
+    ] {
+        let (status, text) = s.get(&format!("/?asset={name}"));
+        assert_eq!(status, 200, "{name}");
+        assert!(
+            text.contains(&format!("Content-Type: {ctype}\r\n")),
+            "{text}"
+        );
+        assert!(text.contains("\r\nETag: \""), "{text}");
+        assert!(text.contains("Cache-Control: no-cache\r\n"), "{text}");
+    }
+    assert_eq!(s.get("/?asset=index.html").0, 404);
+    assert_eq!(s.get("/?asset=../../etc/passwd").0, 404);
+    assert_eq!(
+        s.get(&format!("{}?asset=main.js", url_path(&dir.join("a.log"))))
+            .0,
+        400
+    );
+    let (_, page) = s.get("/");
+    assert!(page.contains("src=\"/logs/?asset=main.js\""), "{page}");
+    assert!(
+        page.contains("script-src 'self'; style-src 'self';"),
+        "{page}"
+    );
+}

@@ -6,15 +6,18 @@
 /// How many first bytes `compression` needs to see.
 pub const MAGIC_LEN: usize = 6;
 
+/// The compressions recognised: magic number and usual name (the page
+/// gets this table from the server too).
+pub const MAGIC: [(&[u8], &str); 4] = [
+    (&[0x1f, 0x8b], "gzip"),
+    (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz"),
+    (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
+    (b"BZh", "bzip2"),
+];
+
 /// The compression a file's first bytes announce, by its usual name.
 pub fn compression(head: &[u8]) -> Option<&'static str> {
-    const KNOWN: [(&[u8], &str); 4] = [
-        (&[0x1f, 0x8b], "gzip"),
-        (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz"),
-        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
-        (b"BZh", "bzip2"),
-    ];
-    KNOWN
+    MAGIC
         .iter()
         .find(|(magic, _)| head.starts_with(magic))
         .map(|&(_, name)| name)

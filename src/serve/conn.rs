@@ -43,7 +43,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(cfg: ServeConfig) -> Self {
-        let page = page::render(&cfg.base_path);
+        let page = page::render(&cfg);
         Shared { cfg, page }
     }
 }
@@ -149,6 +149,11 @@ fn route(
     } else if q.download {
         let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
+    } else if let Some(name) = &q.asset {
+        if q.path != b"/" {
+            return Err(Refusal::bad_request("?asset is served at / only"));
+        }
+        page::serve_asset(stream, req, name, head_only)?
     } else if q.path == b"/favicon.ico" {
         return Err(Refusal::new(404, "no favicon"));
     } else {

@@ -267,7 +267,8 @@ pub fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// Writes a response head. `extra` lines are complete `Name: value` headers.
+/// Writes a response head. `extra` lines are complete `Name: value` headers
+/// (a `Cache-Control` among them replaces the default `no-store`).
 pub fn write_head(
     out: &mut impl Write,
     status: u16,
@@ -275,8 +276,14 @@ pub fn write_head(
     length: u64,
     extra: &[String],
 ) -> io::Result<()> {
+    // `no-store` unless the caller says otherwise (the page's assets).
+    let cache = if extra.iter().any(|h| h.starts_with("Cache-Control:")) {
+        ""
+    } else {
+        "Cache-Control: no-store\r\n"
+    };
     let mut head = format!(
-        "HTTP/1.1 {status} {}\r\nServer: wstail\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n",
+        "HTTP/1.1 {status} {}\r\nServer: wstail\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nX-Content-Type-Options: nosniff\r\n{cache}Connection: close\r\n",
         reason_phrase(status)
     );
     for h in extra {

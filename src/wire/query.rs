@@ -50,6 +50,8 @@ pub struct Query {
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
     pub download: bool,
+    /// `?asset=NAME`: one of the viewer page's files (HTTP route).
+    pub asset: Option<String>,
 }
 
 /// Splits and decodes a request target. Errors are 400s.
@@ -74,6 +76,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         since: None,
         list: false,
         download: false,
+        asset: None,
     };
     let mut from = None;
     let mut inode = None;
@@ -115,6 +118,7 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             }
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
+            "asset" => q.asset = Some(value.into_owned()),
             _ => {}
         }
     }

@@ -199,10 +199,12 @@ test('log lines with HTML stay text (no XSS), file names too', async (t) => {
     await sleep(300);
     assert.equal(await page.$$eval('#files img', (e) => e.length), 0);
     assert.equal(await page.evaluate(() => typeof window.pwned), 'undefined');
-    // The policy runs no inline script but the page's own (hashes, no
-    // 'unsafe-inline'): one slipped into the DOM stays inert.
+    // The policy runs no script and applies no style but the files the
+    // server serves (/?asset=, no hash, no 'unsafe-inline'): a script
+    // slipped into the DOM stays inert.
     const csp = await page.evaluate(async () => (await fetch(location.href)).headers.get('content-security-policy'));
-    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/]+=*' 'sha256-[A-Za-z0-9+/]+=*';/);
+    assert.match(csp, /script-src 'self'; style-src 'self';/);
+    assert.doesNotMatch(csp, /sha256|unsafe/);
     assert.match(csp, /connect-src 'self';/);
     const violations = await page.evaluate(() => new Promise((resolve) => {
       document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective));
@@ -506,6 +508,11 @@ const firstInView = (page) => page.evaluate(() => {
   return null;
 });
 const topState = (page) => page.getAttribute('#top', 'data-state');
+/**
+ * `&born=SECS.NNNNNNNNN` as a pattern where the file system records birth
+ * times (the server sends them then), else nothing.
+ */
+const BORN = (file) => (fs.statSync(file).birthtimeMs > 0 ? '&born=\\d+\\.\\d{9}' : '');
 
 /**
  * Whether the server has a history feature these tests need (the server
@@ -775,7 +782,7 @@ test('search the history: Enter searches back on the server, matches far from th
     let at = 0;
     for (let i = 1; i < 7; i++) at += `ERROR needle ${i} found\n`.length;
     const link = await page.evaluate(() => navigator.clipboard.readText());
-    assert.ok(link.endsWith('&offset=' + at), link);
+    assert.match(link, new RegExp('#inode=\\d+&offset=' + at + BORN(ctx.file('big.log')) + '$'), link);
     const p2 = await H.newPage(browser);
     try {
       await p2.goto(link);
@@ -805,7 +812,11 @@ test('permalinks: a line copied as a link opens on that line, highlighted, with 
     await page.waitForFunction(() => /copied/.test(document.querySelector('#flash').textContent));
     const link = await page.evaluate(() => navigator.clipboard.readText());
     const ino = String(fs.statSync(ctx.file('p.log')).ino);
-    assert.equal(link, server.url + encPath(ctx.file('p.log')) + '#inode=' + ino + '&offset=' + (2989 * 8));
+    // The file is named by its inode and its birth time (an inode number
+    // alone may name a newer file), the line by its offset and its tag.
+    const prefix = server.url + encPath(ctx.file('p.log')) + '#inode=' + ino + '&offset=' + (2989 * 8);
+    assert.ok(link.startsWith(prefix), link);
+    assert.match(link.slice(prefix.length), new RegExp('^' + BORN(ctx.file('p.log')) + '&tag=[0-9a-f]{16}$'));
     // Rotate: the line now lives in p.log.1.
     fs.renameSync(ctx.file('p.log'), ctx.file('p.log.1'));
     fs.writeFileSync(ctx.file('p.log'), numbered(1, 5, 'NEW-'));
@@ -934,5 +945,121 @@ test('opened far back in a big file: the lines below the cap are counted, then t
     await page.keyboard.press('End');
     await waitLine(page, 'THE LAST LINE', 10000);
     assert.match(await page.textContent('#status'), /following/);
+  });
+});
+
+test('a file is never named by its inode alone: paging and permalinks carry born and tag; a permalink into a new file under the reused inode number never opens mid-line', async (t) => {
+  await withServer(t, { files: { 'q.log': numbered(1, 3000, 'Q-') } }, async (ctx) => {
+    const { page, server } = ctx;
+    const urls = [];
+    page.on('websocket', (ws) => urls.push(ws.url()));
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await openFile(ctx, 'q.log');
+    await waitLine(page, 'Q-03000');
+    // Paging back: before= names the file by inode, birth time and tag.
+    await wheelToTop(page);
+    await page.waitForFunction(() => document.querySelectorAll('#log .line').length > 1000);
+    const paging = urls.filter((u) => u.includes('before='));
+    assert.ok(paging.length >= 1, urls.join('\n'));
+    const born = BORN(ctx.file('q.log'));
+    for (const u of paging) assert.match(u, new RegExp('[?&]before=\\d+&inode=\\d+&tag=[0-9a-f]{16}' + born + '&'), u);
+    // The permalink of a line.
+    const line = page.locator('#log .line', { hasText: 'Q-02990' });
+    await line.scrollIntoViewIfNeeded();
+    await line.hover({ position: { x: 40, y: 5 } });
+    await page.waitForSelector('#linkbtn:not([hidden])');
+    await page.click('#linkbtn');
+    await page.waitForFunction(() => /copied/.test(document.querySelector('#flash').textContent));
+    const link = await page.evaluate(() => navigator.clipboard.readText());
+    assert.match(link, new RegExp('#inode=\\d+&offset=23912' + born + '&tag=[0-9a-f]{16}$'));
+    await page.goto('about:blank');
+    // The file is deleted and a new one created under the same inode
+    // number (ext4 gives the freed number to the next file it creates).
+    const ino = fs.statSync(ctx.file('q.log')).ino;
+    let reused = false;
+    for (let i = 0; i < 50 && !reused; i++) {
+      fs.rmSync(ctx.file('q.log'));
+      fs.writeFileSync(ctx.file('q.log'), numbered(1, 4000, 'NEW-'));
+      reused = fs.statSync(ctx.file('q.log')).ino === ino;
+    }
+    if (!reused) { t.skip('this file system did not reuse the inode number in 50 tries'); return; }
+    // The link now names a file that is not the one it was made in: the
+    // page says so and shows the new file from its start, whole lines only
+    // (by the inode number alone it would open the new file at byte 23,912,
+    // in the middle of a line).
+    const p2 = await H.newPage(browser);
+    try {
+      await p2.goto(link);
+      await waitLine(p2, 'NEW-04000', 10000);
+      const texts = await lineTexts(p2);
+      const cut = texts.filter((l) => !/^NEW-\d{5}$/.test(l));
+      assert.deepEqual(cut, [], 'no line cut in the middle');
+      assert.ok(texts.includes('NEW-00001'), 'the new file from its start');
+      assert.equal(await p2.$$eval('#log .marker.event', (ms) => ms.filter((m) => /recreated|truncated/.test(m.textContent)).length), 1);
+      assert.deepEqual(p2.errors, []);
+    } finally { await p2.close(); }
+  });
+});
+
+test('four short server restarts in a row: every line once, each reconnect within seconds (backoff 0.5 s doubling, reset by every open)', async (t) => {
+  await withServer(t, { files: { 'r.log': numbered(1, 100, 'L-') } }, async (ctx) => {
+    const { page } = ctx;
+    const urls = [];
+    page.on('websocket', (ws) => urls.push(ws.url()));
+    await openFile(ctx, 'r.log');
+    await waitLine(page, 'L-00100');
+    let server = ctx.server, last = 100;
+    const took = [];
+    for (let round = 0; round < 4; round++) {
+      await server.kill('SIGKILL');
+      if (server !== ctx.server) ctx.restarted = null;
+      await page.waitForFunction(() => /reconnecting in \d+ s/.test(document.querySelector('#status').textContent), null, { timeout: 5000 });
+      fs.appendFileSync(ctx.file('r.log'), numbered(last + 1, last + 50, 'L-'));
+      last += 50;
+      await sleep(2000);
+      server = await H.startServer({ root: ctx.dir, port: ctx.server.port });
+      ctx.restarted = server;
+      const t0 = Date.now();
+      await waitLine(page, 'L-' + String(last).padStart(5, '0'), 15000);
+      took.push(Date.now() - t0);
+      await page.waitForFunction(() => document.querySelector('#status').dataset.state === 'following');
+    }
+    t.diagnostic(`back after each restart in ${took.join(', ')} ms`);
+    for (const ms of took) assert.ok(ms < 4000, `reconnected ${ms} ms after a restart (${took.join(', ')})`);
+    assert.deepEqual(await lineTexts(page), numbered(1, last, 'L-').trimEnd().split('\n'));
+    // Each resume names the file by more than its inode number.
+    const resumes = urls.filter((u) => u.includes('from='));
+    assert.ok(resumes.length >= 4, urls.join('\n'));
+    for (const u of resumes) assert.match(u, new RegExp('[?&]from=\\d+&inode=\\d+&tag=[0-9a-f]{16}' + BORN(ctx.file('r.log')) + '&'), u);
+  });
+});
+
+test('names in the separator between generations and the compressed generation\'s link are shown escaped (bidi overrides, control characters)', async (t) => {
+  const zlib = require('node:zlib');
+  const name = 'x\u202Egol.exe\u0007';
+  await withServer(t, {
+    files: { [name + '.2.gz']: zlib.gzipSync('old\n'), [name + '.1']: numbered(1, 20, 'G1-'), [name]: numbered(1, 30, 'C-') },
+  }, async (ctx) => {
+    if (await lacks(t, ctx, 'generations')) return;
+    const { page } = ctx;
+    for (const [n, hours] of [[name + '.1', 1], [name + '.2.gz', 2]]) {
+      const old = new Date(Date.now() - hours * 3600e3);
+      fs.utimesSync(ctx.file(n), old, old);
+    }
+    await openFile(ctx, name);
+    await waitLine(page, 'C-00030');
+    for (let i = 0; i < 10 && await topState(page) !== 'compressed'; i++) {
+      await wheelToTop(page);
+      await sleep(300);
+    }
+    assert.equal(await topState(page), 'compressed');
+    const shown = 'x\\u{202e}gol.exe\\u{7}';
+    const sep = await page.$eval('#log .marker.gen', (m) => m.textContent);
+    assert.ok(sep.includes(shown + '.1 (older generation)'), sep);
+    assert.ok(!/[\u202e\u0007]/.test(sep), sep);
+    const top = await page.textContent('#top');
+    assert.ok(top.includes('download ' + shown + '.2.gz'), top);
+    assert.ok(!/[\u202e\u0007]/.test(top), top);
+    await shots(page, 'generation-names-escaped', () => page.$eval('#log', (l) => { l.scrollTop = 0; }));
   });
 });

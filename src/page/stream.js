@@ -1,0 +1,212 @@
+// The live stream: one WebSocket (tail=1) that appends below, its resume
+// point (offset, inode, tag, born: a reconnect names the file by more than
+// its reusable inode number), and reconnecting as the terminal client does
+// (0.5 s doubling to 10 s, reset by every connection that opens), so that a
+// server restart costs no line. A handshake the browser cannot explain is
+// asked again over plain HTTP for its status and reason.
+
+import { Backoff, compressionOf, openSocket, closeSocket, pointQuery, splitFragment, validBorn, validTag } from './?asset=util.js';
+
+const MAX_404_RETRIES = 5; // a followed file may vanish briefly during rotation
+
+export function createStream(v) {
+  const { app } = v;
+  const S = {
+    ws: null,
+    /** Bumped by every new connection and stop: a stale socket's events are ignored. */
+    gen: 0,
+    /** The resume point: where the next text starts, in which file. */
+    offset: null, inode: null, tag: null, born: null,
+    /** No start frame yet (the first offset frame starts the history above). */
+    needStart: true,
+    /** The message being received (its end comes with the next offset frame). */
+    curMsg: null,
+    hadOpen: false, stopped: false, n404: 0,
+    backoff: new Backoff(),
+    retryTimer: 0, tickTimer: 0, retryAt: 0, retryWhy: '',
+  };
+
+  function query() {
+    const w = v.where;
+    let q;
+    if (S.offset !== null && S.inode !== null) q = pointQuery('from', S);
+    else if (w.at) q = pointQuery('from', w.at);
+    else if (w.since) q = 'since=' + encodeURIComponent(w.since);
+    else q = 'lines=' + w.initial;
+    if (w.q) q += '&match=' + encodeURIComponent(w.q);
+    return q;
+  }
+
+  function onText(msg) {
+    const { lines, rest } = splitFragment(msg);
+    if (v.view.gapBelow) { S.curMsg = null; v.view.take(lines, rest, null, msg.length); return; }
+    const m = v.newMsg(S.inode, S.born, S.offset, S.tag, v.view.openLine());
+    S.curMsg = m;
+    v.view.take(lines, rest, m, msg.length);
+  }
+  function onMeta(o) {
+    if (o.progress) { v.history.setProgress(o.progress); return; }
+    if (typeof o.event === 'string') {
+      if (o.event === 'binary') { v.notText('binary'); return; }
+      // Opened at a time or on a line, the events are history: no clock time.
+      const at = v.targetMode() ? '' : ' at ' + new Date().toLocaleTimeString();
+      v.view.pushMarker('— file ' + o.event.replace(/[^a-z]/g, '') + at + ' —', 'event');
+      return;
+    }
+    if (typeof o.offset !== 'number') return;
+    if (S.curMsg) { S.curMsg.end = o.offset; S.curMsg = null; }
+    if (o.inode !== undefined) {
+      const inode = String(o.inode);
+      // The birth time comes with start frames and after events; a client
+      // keeps it for the offsets that follow in the same file.
+      if (inode !== S.inode) S.born = null;
+      S.inode = inode;
+    }
+    if (o.born !== undefined) S.born = validBorn(o.born);
+    // The tag checks the content before the offset on a resume.
+    S.tag = validTag(o.tag);
+    S.offset = String(o.offset);
+    if (S.needStart) {
+      S.needStart = false;
+      v.history.started({ inode: S.inode, born: S.born, tag: S.tag, offset: o.offset, previous: o.previous }, !!o.limit);
+      v.view.updateCount();
+    }
+  }
+
+  function clearTimers() {
+    clearTimeout(S.retryTimer); S.retryTimer = 0;
+    clearInterval(S.tickTimer); S.tickTimer = 0;
+  }
+  function connect() {
+    clearTimers();
+    S.stopped = false;
+    app.retryBtn.hidden = true;
+    const gen = ++S.gen;
+    app.setStatus('connecting', S.offset !== null ? 'reconnecting…' : 'connecting…');
+    let opened = false;
+    S.ws = openSocket({ base: app.base, path: v.filePath, query: 'tail=1&format=html&' + query(), token: app.token }, {
+      onOpen() {
+        if (gen !== S.gen) return;
+        opened = true;
+        S.n404 = 0;
+        S.backoff.reset();
+        if (S.hadOpen && !v.view.openLine()) v.view.pushMarker('— reconnected at ' + new Date().toLocaleTimeString() + ' —', 'reconnect');
+        S.hadOpen = true;
+        app.setStatus('following', 'following');
+        v.view.updateCount();
+      },
+      onText(msg) { if (gen === S.gen) onText(msg); },
+      onMeta(o) { if (gen === S.gen) onMeta(o); },
+      onClose(ev) {
+        if (gen !== S.gen) return;
+        S.ws = null;
+        if (ev.code === 0 && !opened && ev.reason) { refuse('cannot connect: ' + ev.reason); return; }
+        if (opened) later('connection closed' + (ev.code && ev.code !== 1006 ? ' (' + ev.code + (ev.reason ? ': ' + ev.reason : '') + ')' : ''));
+        else probe(gen);
+      },
+    });
+  }
+  // A refused handshake looks like a network error to a page; ask the same
+  // URL over plain HTTP to learn the status (401/403/404 …) and its reason.
+  // The file's first bytes also tell a compressed file (the server's 415).
+  async function probe(gen) {
+    app.setStatus('connecting', 'checking why the connection failed…');
+    let res;
+    try {
+      res = await fetch(v.downloadUrl(v.filePath), { headers: { Range: 'bytes=0-7' }, cache: 'no-store' });
+    } catch (e) {
+      if (gen === S.gen) later('server unreachable');
+      return;
+    }
+    if (gen !== S.gen) return;
+    const st = res.status;
+    if (st === 200 || st === 206 || st === 416) {
+      let head = new Uint8Array(0);
+      try {
+        const rd = res.body.getReader();
+        const { value } = await rd.read();
+        if (value) head = value;
+        await rd.cancel();
+      } catch (e) { /* ignore */ }
+      if (gen !== S.gen) return;
+      const z = compressionOf(head, app.compressions);
+      if (z) { v.notText('compressed', z); return; }
+      // The page's own URL with the stream's query answers with the status
+      // the WebSocket request got: 410 (a permalink's file is gone), 422 (no
+      // timestamps for since=), 415, 400.
+      let st2 = 0;
+      try {
+        const r2 = await fetch(app.withToken(app.here(v.filePath, query())), { cache: 'no-store' });
+        st2 = r2.status;
+        try { await r2.body.cancel(); } catch (e) { /* ignore */ }
+      } catch (e) { /* ignore */ }
+      if (gen !== S.gen) return;
+      const said = {
+        400: 'the server did not accept this request (' + query().replace(/&.*/, '') + ')',
+        410: 'the file this link names is no longer among the log’s generations',
+        415: 'the file is compressed — download it',
+        422: 'no timestamp recognised in this file, so it cannot be opened at a time',
+      }[st2];
+      if (said) { refuse('refused: ' + app.phrase(st2) + ': ' + said); return; }
+      later('connection failed');
+      return;
+    }
+    const why = await app.refusalText(res);
+    if (gen !== S.gen) return;
+    if (st === 404 && S.hadOpen && S.n404 < MAX_404_RETRIES) { S.n404++; later('file gone (404), waiting for it'); return; }
+    if (st >= 500 || st === 408 || st === 429) { later('server answered ' + why); return; }
+    refuse('refused: ' + why);
+    if (st === 401) app.askToken(app.token ? 'the token was refused' : '', () => { v.tokenChanged(); connect(); });
+  }
+  function later(why) {
+    clearTimers();
+    const delay = S.backoff.next();
+    S.retryAt = Date.now() + delay;
+    S.retryWhy = why;
+    const tick = () => {
+      const s = Math.max(1, Math.ceil((S.retryAt - Date.now()) / 1000));
+      app.setStatus('reconnecting', 'reconnecting in ' + s + ' s' + (S.retryWhy ? ' — ' + S.retryWhy : ''));
+    };
+    tick();
+    S.tickTimer = setInterval(tick, 250);
+    S.retryTimer = setTimeout(connect, delay);
+    app.retryBtn.hidden = false;
+  }
+  function refuse(text) {
+    clearTimers();
+    S.stopped = true;
+    app.setStatus('refused', text);
+    app.retryBtn.hidden = false;
+    v.view.updateCount();
+  }
+  /** Closes the connection and stops retrying. */
+  function stop() {
+    S.gen++; S.stopped = true;
+    closeSocket(S.ws); S.ws = null;
+    clearTimers();
+  }
+
+  app.retryBtn.onclick = () => { S.backoff.reset(); S.n404 = 0; connect(); };
+  window.addEventListener('online', () => { if (S.retryTimer) connect(); });
+
+  return {
+    connect, stop,
+    /** A new view: no resume point, first connection. */
+    start() {
+      stop();
+      S.offset = null; S.inode = null; S.tag = null; S.born = null;
+      S.hadOpen = false; S.curMsg = null; S.needStart = !v.where.at;
+      S.backoff.reset();
+      connect();
+    },
+    /** Far up in history, far from the end: stop taking what is only counted. */
+    detach() {
+      stop();
+      app.setStatus('idle', 'reading history — the end is far below, End reloads it');
+    },
+    forgetMessage() { S.curMsg = null; },
+    waitingForStart: () => S.needStart,
+    /** The resume point, when the stream has one and no line is open. */
+    position: () => (S.offset !== null && S.inode !== null ? { offset: S.offset, inode: S.inode, born: S.born, tag: S.tag } : null),
+  };
+}
