@@ -28,6 +28,8 @@ use crate::wire::meta::Meta;
 
 /// Runs the scan `ask` describes over the first `len` bytes of `file`.
 /// `Err` when the client left (or the socket failed) or reading failed.
+/// An unfiltered scan stops at the lines asked for, which are near: only a
+/// filtered one may search far, and takes its turn first.
 pub fn run(
     ws: &mut WebSocket<Stalling>,
     file: &File,
@@ -36,20 +38,36 @@ pub fn run(
     meta: bool,
 ) -> Result<Window, End> {
     let top = ask.before.map_or(len, |b| b.min(len));
+    let heavy = !ask.filter.is_empty();
+    watched(ws, meta, top.min(ask.limit), heavy, |go_on| {
+        window::find_window(file, len, ask, go_on)
+    })
+}
+
+/// Runs `work` — a scan that calls its argument after every block with the
+/// bytes covered so far, and stops with `Ok(None)` when told to — while
+/// the client is watched: gone, it stops the scan; with `meta=1` it gets
+/// progress frames (`total`: the most bytes the scan can cover). `heavy`
+/// work (a filtered scan, a `since=` search) first waits for its turn
+/// (`turns.rs`), the client watched meanwhile too. `Err` when the client
+/// left (or the socket failed) or reading failed.
+pub fn watched<T>(
+    ws: &mut WebSocket<Stalling>,
+    meta: bool,
+    total: u64,
+    heavy: bool,
+    work: impl FnOnce(&mut dyn FnMut(u64) -> bool) -> io::Result<Option<T>>,
+) -> Result<T, End> {
     let mut watch = Watch {
         ws,
         meta,
-        total: top.min(ask.limit),
+        total,
         started: Instant::now(),
         last: None,
         end: None,
     };
     watch.nonblocking(true)?;
-    // An unfiltered scan stops at the lines asked for, which are near: only
-    // a filtered one may search far, and takes its turn first.
-    let turn = if ask.filter.is_empty() {
-        None
-    } else {
+    let turn = if heavy {
         match watch.wait_turn(turns::shared()) {
             Ok(permit) => Some(permit),
             Err(end) => {
@@ -57,13 +75,15 @@ pub fn run(
                 return Err(end);
             }
         }
+    } else {
+        None
     };
-    let found = window::find_window(file, len, ask, &mut |scanned| watch.go_on(scanned));
+    let found = work(&mut |scanned| watch.go_on(scanned));
     drop(turn);
     let end = watch.end.take();
     watch.nonblocking(false)?;
     match found {
-        Ok(Some(window)) => Ok(window),
+        Ok(Some(found)) => Ok(found),
         Ok(None) => Err(end.unwrap_or(End::ClientClosed)),
         Err(e) => Err(End::FileError(e)),
     }
