@@ -95,6 +95,8 @@ pub struct TailConfig {
     /// `--match` / `--exclude` texts, sent as `match=` / `exclude=`.
     pub matches: Vec<String>,
     pub excludes: Vec<String>,
+    /// `--merge`: the URLs as one stream in timestamp order.
+    pub merge: bool,
     pub urls: Vec<String>,
 }
 
@@ -132,6 +134,7 @@ pub struct RawTail {
     pub since: Option<OsString>,
     pub matches: Vec<OsString>,
     pub excludes: Vec<OsString>,
+    pub merge: bool,
     pub urls: Vec<OsString>,
 }
 
@@ -186,6 +189,8 @@ pub enum UsageError {
     RootNotDir(String),
     /// `--since` not understood: the reason names the forms accepted.
     Since(String),
+    /// `--merge` with `--html`.
+    MergeHtml,
     /// `--scan-limit`.
     Bytes {
         opt: &'static str,
@@ -270,6 +275,9 @@ impl fmt::Display for UsageError {
             RootNotDir(root) => write!(
                 f,
                 "root '{root}' is not a directory (give a directory with --root)"
+            ),
+            MergeHtml => f.write_str(
+                "'--merge' orders lines by the timestamps of their text: it cannot be used with '--html'",
             ),
             Bytes { opt, value } => write!(
                 f,
@@ -469,6 +477,9 @@ impl RawTail {
         if self.urls.is_empty() {
             return Err(UsageError::MissingUrl);
         }
+        if self.merge && self.html {
+            return Err(UsageError::MergeHtml);
+        }
         let mut urls = Vec::with_capacity(self.urls.len());
         for u in self.urls {
             urls.push(
@@ -498,6 +509,7 @@ impl RawTail {
             since,
             matches: texts("--match", self.matches)?,
             excludes: texts("--exclude", self.excludes)?,
+            merge: self.merge,
             urls,
         })
     }

@@ -26,7 +26,8 @@ use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT}
 use crate::logging::connlog::escape;
 use crate::net::timed_out;
 use crate::serve::stall::Stalling;
-use crate::wire::meta::{Event, Meta, Position, Previous};
+use crate::wire::meta::{Meta, Position, Previous};
+use crate::wire::names::Event;
 use crate::wire::query::Format;
 use crate::wire::tag::Tag;
 
@@ -374,7 +375,7 @@ impl<'a> Follower<'a> {
                 "{}: \"{}\": file {}",
                 self.label,
                 escape(self.file.path().as_os_str().as_bytes()),
-                event.name()
+                event.event()
             );
             self.send_event(event)?;
         }
@@ -473,7 +474,7 @@ impl<'a> Follower<'a> {
         Some(match g.compressed {
             Some(c) => Previous::Compressed {
                 path,
-                compression: c.to_string(),
+                compression: c,
             },
             None => Previous::File {
                 path,
@@ -503,10 +504,10 @@ impl<'a> Follower<'a> {
             escape(skipped.path.as_os_str().as_bytes()),
         );
         if self.meta {
-            self.write_meta(&Meta::Event(Event {
-                name: "skipped".to_string(),
+            self.write_meta(&Meta::Event {
+                event: Event::Skipped,
                 bytes: skipped.bytes,
-            }))?;
+            })?;
             self.flush()?;
         }
         Ok(())
@@ -516,7 +517,7 @@ impl<'a> Follower<'a> {
     /// that drops before the next text message still resumes exactly.
     fn send_event(&mut self, change: Change) -> Result<(), End> {
         if self.meta {
-            self.write_meta(&Meta::event(change.name()))?;
+            self.write_meta(&Meta::event(change.event()))?;
             if !self.file.is_waiting() {
                 self.write_position()?;
             }

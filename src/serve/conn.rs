@@ -8,8 +8,8 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use crate::wire::handshake::{derive_accept_key, valid_client_key};
 use log::debug;
+use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 
@@ -21,13 +21,14 @@ use crate::follow::file::{Change, Followed};
 use crate::follow::stream::{End, Follower, StartPoint, Timing};
 use crate::history::since::{self, Since};
 use crate::history::timestamp::{self, YearHint};
-use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_READ_BUFFER};
+use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_MAX_WRITE_BUFFER, WS_READ_BUFFER};
 use crate::logging::connlog::{ConnLog, log_target};
-use crate::serve::http::{self, Answer, Request};
+use crate::serve::http::{self, Answer, Request, valid_client_key};
 use crate::serve::stall::Stalling;
 use crate::wire::meta::Meta;
+use crate::wire::names::Event;
 use crate::wire::query::{self, Query};
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 use crate::wire::tag::Tag;
 use crate::{
     follow::compressed, follow::generations, history::scan, history::start, history::window,
@@ -133,13 +134,21 @@ fn route(
     let cfg = &shared.cfg;
     let websocket = req.is_websocket();
     let head_only = req.method == "HEAD" && !websocket;
+    // DESIGN.md's order, so that a malformed request is 400 whatever else
+    // is wrong with it: the head's syntax (read_head), the method, the
+    // upgrade headers, the query, then Host, Origin and token, then the path.
     if req.method != "GET" && !head_only {
-        return Err(Refusal::new(405, "only GET is served"));
+        return Err(Refusal::new(Kind::Method, "only GET is served"));
     }
+    let key = if websocket {
+        Some(upgrade_key(req)?)
+    } else {
+        None
+    };
     let q = query::parse(&req.target)?;
     access::authorize(req, &q, cfg)?;
-    if websocket {
-        return websocket_checks(req, q, cfg).map(Some);
+    if let Some(key) = key {
+        return websocket_checks(key, q, cfg).map(Some);
     }
     let answer = if q.list {
         if q.path != b"/" {
@@ -155,7 +164,7 @@ fn route(
         }
         page::serve_asset(stream, req, name, head_only)?
     } else if q.path == b"/favicon.ico" {
-        return Err(Refusal::new(404, "no favicon"));
+        return Err(Refusal::new(Kind::NotFound, "no favicon"));
     } else {
         let status = page_status(req, &q, cfg);
         page::serve(stream, &shared.page, status, head_only)
@@ -175,7 +184,7 @@ fn open_named(
     let opened = access::open_path(&cfg.roots, &access::unalias(&cfg.root_aliases, raw))?;
     if raw.ends_with(b"/") || raw.ends_with(b"/.") {
         return Err(Refusal::new(
-            404,
+            Kind::NotFound,
             "the path names a directory, and a file is no directory (remove the trailing '/')",
         ));
     }
@@ -201,16 +210,19 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
     checked.map_or_else(|r| r.status(), |()| 200)
 }
 
-/// The WebSocket route's checks: the upgrade headers, the path rule, and
-/// where to start.
-fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
+/// The upgrade headers of a WebSocket request (RFC 6455, 4.1): its
+/// `Sec-WebSocket-Key`, or the refusal (426 for another version, else 400).
+fn upgrade_key(req: &Request) -> Result<String, Refusal> {
     if !req.header_has("connection", "upgrade") {
         return Err(Refusal::bad_request(
             "a WebSocket request needs 'Connection: Upgrade'",
         ));
     }
     if req.header("sec-websocket-version") != Some("13") {
-        return Err(Refusal::new(426, "only WebSocket version 13 is spoken"));
+        return Err(Refusal::new(
+            Kind::Version,
+            "only WebSocket version 13 is spoken",
+        ));
     }
     if req.version != "HTTP/1.1" {
         return Err(Refusal::bad_request(
@@ -225,6 +237,12 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
             "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64",
         ));
     };
+    Ok(key.to_string())
+}
+
+/// The WebSocket route's checks once the request is admitted: the path
+/// rule, and where to start.
+fn websocket_checks(key: String, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
     let at_path = open_named(cfg, &q.path)?;
     let (canonical, file, meta) = pick_generation(&cfg.roots, at_path, q.inode)?;
     let id = access::file_id(&meta);
@@ -278,7 +296,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
             .metadata()
             .is_ok_and(|m| tail_is_binary(&file, m.len()));
     Ok(Upgrade {
-        key: key.to_string(),
+        key,
         canonical,
         file,
         id,
@@ -308,13 +326,13 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
     let config = WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
-        .max_write_buffer_size(16 << 20)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
     if up.binary
-        && let Err(e) = ws.send(Message::binary(Meta::event("binary").to_json()))
+        && let Err(e) = ws.send(Message::binary(Meta::event(Event::Binary).to_json()))
     {
         log.ended(format!("the client went away: {e}"));
         return;
@@ -432,7 +450,7 @@ fn pick_generation(
     };
     let gone = || {
         Refusal::new(
-            410,
+            Kind::Gone,
             format!(
                 "inode={inode} is neither the file at this path nor one of its older generations (deleted, or compressed); ask again without inode="
             ),
@@ -440,9 +458,7 @@ fn pick_generation(
     };
     let g = generations::find(&canonical, roots, inode).ok_or_else(gone)?;
     let file = g.open(roots).ok_or_else(gone)?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Refusal::new(500, format!("reading the file failed: {e}")))?;
+    let meta = file.metadata().map_err(|e| Refusal::read_failed(&e))?;
     // The log's own path: the follower reads the generation as a resume
     // into it would (and, following, goes on to the newer ones).
     Ok((canonical, file, meta))
@@ -453,13 +469,13 @@ fn pick_generation(
 fn refuse_compressed(file: &File) -> Result<(), Refusal> {
     match compressed::file_compression(file) {
         Ok(Some(c)) => Err(Refusal::new(
-            415,
+            Kind::Compressed,
             format!(
                 "the file is {c}-compressed and is not followed; download it with ?download and decompress it"
             ),
         )),
         Ok(None) => Ok(()),
-        Err(e) => Err(Refusal::new(500, format!("reading the file failed: {e}"))),
+        Err(e) => Err(Refusal::read_failed(&e)),
     }
 }
 
@@ -491,13 +507,13 @@ fn since_start(
         Ok(Since::At(at)) => Ok((at, false)),
         Ok(Since::Limit(at)) => Ok((at, true)),
         Ok(Since::NoTimestamps) => Err(Refusal::new(
-            422,
+            Kind::NoTimestamps,
             format!(
                 "since= needs timestamps, and none was recognised at the start of the file or at its end; known formats: {}",
                 timestamp::KNOWN_FORMATS
             ),
         )),
-        Err(e) => Err(Refusal::new(500, format!("reading the file failed: {e}"))),
+        Err(e) => Err(Refusal::read_failed(&e)),
     }
 }
 

@@ -15,7 +15,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::fs::File;
 use std::io;
 use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsFd;
@@ -31,9 +30,10 @@ use crate::limits::{
     MAX_HTTP_PER_ADDRESS, MAX_HTTP_REQUESTS, MAX_HTTP_WAITING, REFUSAL_WRITE,
 };
 use crate::logging::connlog::ConnLog;
+use crate::net;
 use crate::serve::conn::{self, Shared};
 use crate::serve::http;
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 
 /// A failure that ends the server: exit status 1, or 2 for `NotASocket`
 /// (`--inetd` used the wrong way, like a usage error); `main` picks it.
@@ -406,7 +406,7 @@ fn connection(
     let head = http::read_head(&stream);
     if !handshakes.finish(id) {
         let refusal = Refusal::new(
-            408,
+            Kind::Timeout,
             format!(
                 "{MAX_HANDSHAKES} newer connections were sending their request heads; this one had sent none complete in {:.1}s",
                 start.elapsed().as_secs_f64()
@@ -471,27 +471,27 @@ fn refuse_full(
 ) {
     let refusal = match (full, websocket) {
         (Full::Peer, true) => Refusal::new(
-            429,
+            Kind::PerAddress,
             format!(
                 "this address holds its maximum of {} WebSocket connections (--max-per-address); close one or try again later",
                 cfg.max_per_address
             ),
         ),
         (Full::Peer, false) => Refusal::new(
-            429,
+            Kind::PerAddress,
             format!(
                 "this address has its maximum of {MAX_HTTP_PER_ADDRESS} HTTP requests in progress; try again later"
             ),
         ),
         (Full::All, true) => Refusal::new(
-            503,
+            Kind::Busy,
             format!(
                 "the server is serving its maximum of {} clients; try again later",
                 cfg.max_clients
             ),
         ),
         (Full::All, false) => Refusal::new(
-            503,
+            Kind::Busy,
             format!(
                 "the server is answering its maximum of {MAX_HTTP_REQUESTS} HTTP requests; try again later"
             ),
@@ -505,21 +505,15 @@ fn refuse_full(
 /// `--inetd`: the connection is standard input (inetd, xinetd, systemd
 /// `Accept=yes`, tcpserver). No unsafe code is needed to adopt it.
 fn serve_inetd(cfg: ServeConfig) -> Result<(), ServeError> {
-    let fd = io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|e| ServeError::NotASocket(format!("standard input cannot be used: {e}")))?;
-    let meta = File::from(
-        fd.try_clone()
-            .map_err(|e| ServeError::NotASocket(format!("standard input cannot be used: {e}")))?,
-    )
-    .metadata();
-    let is_socket = meta.is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()));
-    if !is_socket {
+    if !net::is_socket(&io::stdin()) {
         return Err(ServeError::NotASocket(
             "standard input is not a socket".to_string(),
         ));
     }
+    let fd = io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| ServeError::NotASocket(format!("standard input cannot be used: {e}")))?;
     let stream = TcpStream::from(fd);
     if let Err(e) = stream.peer_addr() {
         return Err(ServeError::NotASocket(format!(

@@ -30,7 +30,7 @@ use crate::limits::{
     LIST_BUFFER, LIST_MAX_DEPTH, LIST_MAX_DIRS, LIST_MAX_ENTRIES, LIST_MAX_VISITED,
 };
 use crate::serve::http::{self, Answer};
-use crate::{follow::compressed, wire::meta};
+use crate::{follow::compressed, wire::meta, wire::names::Compression};
 
 /// One listed file.
 #[derive(Debug, PartialEq)]
@@ -39,7 +39,7 @@ pub struct Entry {
     pub size: u64,
     pub modified: u64,
     /// The compression its first bytes announce (`"compressed":"gzip"`).
-    pub compressed: Option<&'static str>,
+    pub compressed: Option<Compression>,
 }
 
 /// The work of one walk, against the bounds.
