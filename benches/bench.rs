@@ -22,11 +22,16 @@
 //!   text and file;
 //! - since: `since=` on a 1 GB file of timestamped lines, T at 10 %, 50 % and 90 %
 //!   and after the end: block reads (from the server's debug log) and time to
-//!   the first message, next to the plain tail's.
+//!   the first message, next to the plain tail's;
+//! - gzip: inflating throughput next to `gzip -dc`; paging back through a
+//!   150 MB gzip file next to the same pages of the plain file; `since=`
+//!   into the eighth of 14 gzip generations next to `zcat | grep -m1`; a
+//!   `match=` no line holds over the gzip file next to `zgrep -c -F -i`;
+//!   the server's RSS (the restart points are bounded).
 //!
 //! Arguments (after `cargo bench --bench bench --`): `quick` (smaller files
 //! and fewer samples, for a try), or any of `tail`, `throughput`, `latency`,
-//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter`, `since` to run only those parts. Big files go to `$TMPDIR` (or
+//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter`, `since`, `gzip` to run only those parts. Big files go to `$TMPDIR` (or
 //! `/tmp`) and are removed as soon as each part is done.
 
 use std::fmt::Write as _;
@@ -1037,6 +1042,249 @@ fn bench_filter(report: &mut Report, dir: &TempDir, quick: bool) {
     fs::remove_file(&path).unwrap();
 }
 
+// ------------------------------------------------------------------ gzip --
+
+/// `gzip -c SRC > DST` (default level, as logrotate runs it).
+fn gzip_to(src: &Path, dst: &Path) {
+    let out = File::create(dst).unwrap();
+    let ok = Command::new("gzip")
+        .arg("-c")
+        .arg(src)
+        .stdout(out)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "gzip -c {}", src.display());
+}
+
+/// Wall time of a shell pipeline (for the tools' side).
+fn timed_sh(script: &str) -> Duration {
+    let t = Instant::now();
+    let ok = Command::new("sh")
+        .args(["-c", script])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success() || s.code() == Some(1));
+    assert!(ok, "{script}");
+    t.elapsed()
+}
+
+/// One window with `meta=1`: connect → close, its lines and its first
+/// byte (the next page is `before=` it).
+fn window_meta(url: &str) -> (Duration, usize, u64) {
+    let t = Instant::now();
+    let mut ws = connect(url);
+    let (mut lines, mut first) = (0, None);
+    loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => lines += t.as_bytes().iter().filter(|&&b| b == b'\n').count(),
+            Ok(Message::Binary(b)) if first.is_none() => {
+                let s = String::from_utf8_lossy(&b);
+                first = s
+                    .split("\"offset\":")
+                    .nth(1)
+                    .and_then(|r| r.split([',', '}']).next())
+                    .and_then(|n| n.parse().ok());
+            }
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    (t.elapsed(), lines, first.unwrap_or(0))
+}
+
+/// gzip generations, next to the tools and to a plain file: inflating
+/// throughput against `gzip -dc`; paging back page by page through a gzip
+/// file (after its first pass) against the same pages of the plain file;
+/// `since=` into the eighth of 14 gzip generations against `zcat | grep
+/// -m1`; a `match=` no line holds over a gzip file against `zgrep -c -F -i`;
+/// the server's RSS with the restart points' bound. The files are smaller
+/// than the (150 MB, 14 × 10 MB instead of 500 MB, 14 × 100 MB,
+/// 1 GB): the machine is shared.
+fn bench_gzip(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("gzip …");
+    let size: u64 = if quick { 50_000_000 } else { 150_000_000 };
+    let label = format!("{} MB", size / 1_000_000);
+    let plain = dir.join("gz-plain.log");
+    let gz = dir.join("gz.log");
+    let t = Instant::now();
+    make_file(&plain, size);
+    gzip_to(&plain, &gz);
+    let gz_len = fs::metadata(&gz).unwrap().len();
+    eprintln!(
+        "  made {label} and its gzip ({:.1} MB) in {:.1}s",
+        gz_len as f64 / MB,
+        t.elapsed().as_secs_f64()
+    );
+
+    // Inflating: one pass through the file, as the server's first reading.
+    let theirs = timed_sh(&format!("gzip -dc '{}' > /dev/null", gz.display()));
+    let t = Instant::now();
+    let g = wstail::history::source::GzFile::new(File::open(&gz).unwrap()).unwrap();
+    let n = g.size().unwrap();
+    let ours = t.elapsed();
+    assert_eq!(n, fs::metadata(&plain).unwrap().len());
+    let (o, r) = (
+        n as f64 / MB / ours.as_secs_f64(),
+        n as f64 / MB / theirs.as_secs_f64(),
+    );
+    report.add(
+        &format!("inflating {label} (one pass, CRC checked)"),
+        format!("{o:.0} MB/s"),
+        &format!("gzip -dc: {r:.0} MB/s"),
+        &format!("{:.2}×", o / r),
+        "≥ 1×",
+        Some(o >= r),
+    );
+    drop(g);
+
+    // Paging back: the first request pays the first pass; then pages.
+    let server = Server::rooted(dir.path(), &[]);
+    let pid = server.pid();
+    let rss_before = vm_rss_kb(pid);
+    let page = |path: &Path, before: Option<u64>| {
+        let q = match before {
+            Some(b) => format!("?format=text&meta=1&lines=1000&before={b}"),
+            None => "?format=text&meta=1&lines=1000".to_string(),
+        };
+        window_meta(&server.ws_url(path, &q))
+    };
+    let (first, lines, _) = page(&gz, None);
+    assert_eq!(lines, 1000);
+    report.row(
+        &format!("gzip {label}: first request (the first pass, restart points made)"),
+        ms(first),
+        "",
+        "",
+        "",
+    );
+    let pages = if quick { 20 } else { 60 };
+    let walk = |path: &Path, from: Option<u64>| -> Vec<Duration> {
+        let mut at = from;
+        let mut took = Vec::new();
+        for _ in 0..pages {
+            let (t, lines, first) = page(path, at);
+            assert_eq!(lines, 1000, "{}", path.display());
+            took.push(t);
+            at = Some(first);
+        }
+        took
+    };
+    for (what, from) in [("from the end", None), ("from the middle", Some(size / 2))] {
+        let mut g = walk(&gz, from);
+        let mut p = walk(&plain, from);
+        let (gm, pm) = (median(&mut g), median(&mut p));
+        let ratio = gm.as_secs_f64() / pm.as_secs_f64();
+        report.add(
+            &format!("paging back {what} of gzip {label}, 1000 lines a page (median of {pages})"),
+            format!("{} (p90 {})", ms(gm), ms(percentile(&mut g, 0.9))),
+            &format!("plain file: {}", ms(pm)),
+            &format!("{ratio:.2}×"),
+            "≤ 2× the plain file",
+            Some(ratio <= 2.0),
+        );
+    }
+
+    // A match= no line holds, over the whole gzip file.
+    let text = "OutOfMemoryError";
+    let q = format!("?format=text&lines=1&match={text}");
+    let (ours, _, _) = window_meta(&server.ws_url(&gz, &q));
+    let theirs = timed_sh(&format!("zgrep -c -F -i {text} '{}'", gz.display()));
+    let ratio = ours.as_secs_f64() / theirs.as_secs_f64();
+    report.add(
+        &format!("match= (no line matches) over gzip {label}, after its first pass"),
+        ms(ours),
+        &format!("zgrep -c -F -i: {}", ms(theirs)),
+        &format!("{ratio:.2}×"),
+        "≤ 1×",
+        Some(ratio <= 1.0),
+    );
+    let rss = vm_rss_kb(pid);
+    let (points, held) = wstail::follow::restart::held();
+    report.row(
+        "server RSS after the gzip requests",
+        format!("{:.1} MB", rss as f64 / 1024.0),
+        &format!("{:.1} MB before", rss_before as f64 / 1024.0),
+        "",
+        &format!(
+            "restart points bound {} MiB (this process held {points}, {:.1} MB)",
+            wstail::limits::GZIP_RESTART_MEMORY >> 20,
+            held as f64 / MB
+        ),
+    );
+    show_warnings(&server);
+    drop(server);
+    fs::remove_file(&plain).unwrap();
+    fs::remove_file(&gz).unwrap();
+
+    // since= into the eighth of 14 daily gzip generations.
+    let per: u64 = if quick { 2_000_000 } else { 10_000_000 };
+    let lines_per = per / LINE as u64;
+    let sdir = TempDir::new("bench-since-gz");
+    let log = sdir.join("app.log");
+    let mut buf = Vec::new();
+    for k in (1..=14u64).rev() {
+        // app.log.14.gz is the oldest.
+        let first = (14 - k) * lines_per;
+        buf.clear();
+        for n in first..first + lines_per {
+            make_stamped_line(n, &mut buf);
+        }
+        let p = sdir.join(&format!("app.log.{k}"));
+        fs::write(&p, &buf).unwrap();
+        gzip_to(&p, &sdir.join(&format!("app.log.{k}.gz")));
+        fs::remove_file(&p).unwrap();
+        let gzp = sdir.join(&format!("app.log.{k}.gz"));
+        File::options()
+            .write(true)
+            .open(&gzp)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(86_400 * k))
+            .unwrap();
+    }
+    buf.clear();
+    for n in 14 * lines_per..14 * lines_per + 1000 {
+        make_stamped_line(n, &mut buf);
+    }
+    fs::write(&log, &buf).unwrap();
+    // The eighth oldest is app.log.7.gz; T in its middle.
+    let eighth = sdir.join("app.log.7.gz");
+    let n = 7 * lines_per + lines_per / 2;
+    let server = Server::rooted(sdir.path(), &[]);
+    let first_message = || -> Duration {
+        let t = Instant::now();
+        let url = server.ws_url(&log, &format!("?format=text&since={}", stamp(n)));
+        let mut ws = connect(&url);
+        loop {
+            match ws.read() {
+                Ok(Message::Text(_) | Message::Close(_)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        t.elapsed()
+    };
+    let cold = first_message();
+    let mut warm: Vec<Duration> = (0..5).map(|_| first_message()).collect();
+    let warm = median(&mut warm);
+    let theirs = timed_sh(&format!(
+        "zcat '{}' | grep -m1 -F '{}'",
+        eighth.display(),
+        stamp(n)
+    ));
+    let total = format!("14 × {} MB", per / 1_000_000);
+    for (what, t) in [("first time", cold), ("again (median of 5)", warm)] {
+        let ratio = t.as_secs_f64() / theirs.as_secs_f64();
+        report.add(
+            &format!("since= into the 8th of {total} gzip generations, {what}: first message"),
+            ms(t),
+            &format!("zcat | grep -m1 on that file: {}", ms(theirs)),
+            &format!("{ratio:.2}×"),
+            "≤ 0.25×",
+            Some(ratio <= 0.25),
+        );
+    }
+    show_warnings(&server);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -1097,6 +1345,9 @@ fn main() {
     }
     if run("filter") {
         bench_filter(&mut report, &dir, quick);
+    }
+    if run("gzip") {
+        bench_gzip(&mut report, &dir, quick);
     }
     println!();
     println!(

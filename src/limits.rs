@@ -201,6 +201,16 @@ pub const MAX_SEEN: usize = 64;
 /// rotated on between the listing and its opening (a rotation storm).
 pub const GENERATION_RELIST: usize = 3;
 
+/// Listings of a log's directory, at most, while a follower walks through
+/// its generations (from a resume or a rotation until it reaches the file at
+/// the path): the chain is listed once and walked by index, and listed
+/// again only when a generation was rotated on before it was opened or the
+/// directory changed when the walk reached its end. So one request looks at
+/// no more than this many times `MAX_GENERATION_DIR_ENTRIES` directory
+/// entries per walk, however the directory is churned; past it the walk
+/// goes on with the file at the path.
+pub const MAX_WALK_LISTINGS: usize = 16;
+
 /// Bytes of a finished file read, at most, to tell whether a gzip
 /// generation newer than it is its own compressed copy (its CRC-32 over
 /// them), or another file that was compressed before it was read (then
@@ -216,3 +226,40 @@ pub const HEARTBEAT_RANGE: (f64, f64) = (0.0, 86_400.0);
 /// round trip would close healthy clients, longer than an hour keeps a
 /// vanished one's slot for nothing.
 pub const PONG_TIMEOUT_RANGE: (f64, f64) = (0.1, 3600.0);
+
+/// Spacing of a gzip file's restart points, in uncompressed bytes: reading
+/// at an offset inflates at most this much before it (plus the read), so a
+/// page back through a gzip generation costs about this much inflating
+/// (a few milliseconds), while each point holds about 43 KiB (its 32 KiB
+/// window and the inflater's tables): about 1% of the text it covers.
+pub const GZIP_RESTART_EVERY: u64 = 4 << 20;
+
+/// Memory held by all gzip restart points together (all files, all
+/// connections); past it the least recently used are dropped (and found
+/// again by the next pass through their file). 64 MiB holds about 1,500
+/// points: 6 GB of uncompressed text reachable at a page's cost.
+pub const GZIP_RESTART_MEMORY: usize = 64 << 20;
+
+/// gzip files whose restart points or size are remembered, at most (an
+/// entry without points is a few dozen bytes; this bounds their number).
+pub const GZIP_INDEXED_FILES: usize = 10_000;
+
+/// Inflated bytes a reader of a gzip file keeps, at most, just before
+/// where it last read: one restart spacing and a step more, so that a
+/// backward scan inflates each stretch between two restart points once
+/// and finds the blocks below in it. Held only while the reader reads
+/// (an idle follower gives it back); per connection, so `--max-clients`
+/// bounds the total.
+pub const GZIP_READ_CACHE: usize = GZIP_RESTART_EVERY as usize + (1 << 20);
+
+/// Inflated stretches that readers of gzip files left behind, kept for the
+/// next request on the same file (paging back: each page is a new
+/// connection, just below the last), at most this many bytes in all;
+/// least recently used dropped.
+pub const GZIP_SHARED_SPANS: usize = 32 << 20;
+
+/// gzip generations inflated, at most, to find the compressed copy of a
+/// file (a resume whose file was rotated and compressed meanwhile, a
+/// `copytruncate` copy compressed before the rest was read): the copy is
+/// one of the newest; each candidate costs a pass through it.
+pub const MAX_GZIP_COPY_CANDIDATES: usize = 3;

@@ -400,21 +400,45 @@ fn a_start_frame_at_zero_names_the_previous_generation() {
         Some(Previous::File {
             path: dir.join("app.log.1").to_string_lossy().into_owned(),
             inode: inode(&dir.join("app.log.1")),
+            born: std::fs::metadata(dir.join("app.log.1"))
+                .ok()
+                .and_then(|m| wstail::wire::meta::Born::of(&m)),
             size: 7,
+            compressed: None,
         })
     );
     // Not at 0: no hint.
     let q = format!("?format=text&meta=1&from=2&inode={}", inode(&f));
     let p = first(&mut s.ws(&f, &q));
     assert_eq!((p.offset, p.previous), (2, None));
-    // A compressed generation ends the chain: named by its compression.
-    std::fs::write(dir.join("app.log.1"), b"\x1f\x8b\x08\x00gz").unwrap();
+    // A gzip generation is part of the chain: its inode, its text's size
+    // (from its trailer), and its compression.
+    std::fs::write(
+        dir.join("app.log.1"),
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcb\x48\xcd\xc9\xc9\xe7\x02\x00\x20\x30\x3a\x36\x06\x00\x00\x00",
+    )
+    .unwrap();
+    let p = first(&mut s.ws(&f, "?format=text&meta=1"));
+    assert_eq!(
+        p.previous,
+        Some(Previous::File {
+            path: dir.join("app.log.1").to_string_lossy().into_owned(),
+            inode: inode(&dir.join("app.log.1")),
+            born: std::fs::metadata(dir.join("app.log.1"))
+                .ok()
+                .and_then(|m| wstail::wire::meta::Born::of(&m)),
+            size: 6,
+            compressed: Some(Compression::Gzip),
+        })
+    );
+    // xz ends the chain: named by its compression, without an inode.
+    std::fs::write(dir.join("app.log.1"), b"\xfd7zXZ\x00\x00\x04rest").unwrap();
     let p = first(&mut s.ws(&f, "?format=text&meta=1"));
     assert_eq!(
         p.previous,
         Some(Previous::Compressed {
             path: dir.join("app.log.1").to_string_lossy().into_owned(),
-            compression: Compression::Gzip,
+            compression: Compression::Xz,
         })
     );
 }

@@ -306,3 +306,50 @@ fn filtered_scans_take_turns_and_a_follower_is_not_delayed() {
         "follower delay {busy:?} with scans, {quiet:?} without"
     );
 }
+
+/// A `since=` search is CPU-heavy too: with `--max-scans 1` and a filtered
+/// scan running, it waits its turn, saying so (`"waiting":true`), then
+/// runs and finds its line.
+#[test]
+fn a_since_search_waits_its_turn_behind_a_scan() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("scan-since-turn");
+    let (f, texts) = slow_scan(&dir);
+    let stamped = dir.join("stamped.log");
+    let lines: String = (0..100)
+        .map(|i| format!("2026-12-01T14:{:02}:00Z line {i}\n", i % 60))
+        .collect();
+    std::fs::write(&stamped, lines).unwrap();
+    let s = Server::rooted(dir.path(), &["--max-scans", "1"]);
+    let mut scan = s.ws(&f, &format!("?format=text&meta=1&lines=1{texts}"));
+    // The scan runs: its first progress frame came.
+    match scan.next(Duration::from_secs(30)) {
+        Got::Binary(b) => assert!(
+            matches!(Meta::parse(b.as_bytes()), Some(Meta::Progress { .. })),
+            "{b}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let mut since = s.ws(&stamped, "?format=text&meta=1&since=2026-12-01T14:59:00Z");
+    let mut waited = 0;
+    let mut text = String::new();
+    loop {
+        match since.next(Duration::from_secs(60)) {
+            Got::Binary(b) => {
+                if let Some(Meta::Waiting { .. }) = Meta::parse(b.as_bytes()) {
+                    waited += 1;
+                }
+            }
+            Got::Text(t) => {
+                text.push_str(&t);
+                if text.contains("line 59\n") {
+                    break;
+                }
+            }
+            other => panic!("{other:?} after {text:?}"),
+        }
+    }
+    assert!(waited > 0, "the since= search did not wait for the scan");
+    assert!(text.starts_with("2026-12-01T14:59:00Z line 59\n"), "{text}");
+    drop(scan);
+}

@@ -305,3 +305,62 @@ fn the_scan_limit_bounds_the_search() {
     let (status, text) = s.ws_status(&format!("{}?since=-1h&before=10", url_path(&f)), "");
     assert_eq!(status, 400, "{text}");
 }
+
+/// Empty lines between the two timestamped ones: each is a line for the
+/// search to look at, so that the whole search takes seconds of CPU.
+const STRETCH: usize = 256 << 20;
+
+#[test]
+fn the_search_runs_after_the_handshake_and_stops_when_the_client_leaves() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("since-leave");
+    // One timestamped line, a long stretch of lines without one, and one
+    // more: the search before T reads the whole stretch, line by line.
+    let f = dir.join("stretch.log");
+    let mut content = b"2026-12-01 14:00:00 first\n".to_vec();
+    content.extend_from_slice(&b"\n".repeat(STRETCH));
+    content.extend_from_slice(b"2026-12-01 15:00:00 last\n");
+    std::fs::write(&f, &content).unwrap();
+    drop(content);
+    let s = Server::rooted(dir.path(), &[]);
+    let query = format!("?format=text&meta=1&since={}", enc("2026-12-01 14:30"));
+    // The whole search, for scale.
+    let before = cpu_ticks(s.pid());
+    let asked = std::time::Instant::now();
+    let (text, code) = s.ws(&f, &query).text_to_close(Duration::from_secs(100));
+    let whole = cpu_ticks(s.pid()) - before;
+    eprintln!("whole search: {whole} ticks, {:?}", asked.elapsed());
+    assert!(
+        whole >= 50,
+        "the search took {whole} ticks: too short for this test to tell a stop"
+    );
+    assert_eq!(
+        (text.as_str(), code),
+        ("2026-12-01 15:00:00 last\n", Some(1000))
+    );
+    // Asked again: the handshake is answered at once and progress frames
+    // come while the search runs (before, the search ran before the 101).
+    let mut ws = s.ws(&f, &query);
+    match ws.next(Duration::from_secs(60)) {
+        Got::Binary(b) => assert!(
+            matches!(Meta::parse(b.as_bytes()), Some(Meta::Progress { .. })),
+            "{b}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    drop(ws);
+    // Within a second of the client leaving, the server's CPU time stops
+    // growing: the search was stopped, not run to its end.
+    std::thread::sleep(Duration::from_secs(1));
+    let settled = cpu_ticks(s.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let after = cpu_ticks(s.pid()) - settled;
+    assert!(
+        after <= 5,
+        "{after} ticks of CPU 1-3 s after the client left (a whole search: {whole})"
+    );
+    assert!(s.wait_log(
+        "closed by the client (during the since= search)",
+        Duration::from_secs(5)
+    ));
+}

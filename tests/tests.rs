@@ -17,6 +17,7 @@ mod compress;
 mod compressed;
 mod filter;
 mod generations;
+mod gzip;
 mod hosts;
 mod http;
 mod http_details;

@@ -43,7 +43,8 @@ pub fn serve_help() -> String {
 Usage: wstail serve [OPTIONS]
 
 Serves the files under the roots: the viewer page at http://ADDR/, WebSocket
-followers at ws://ADDR/ABSOLUTE/PATH?tail=1, downloads and a file list.
+followers at ws://ADDR/ABSOLUTE/PATH?tail=1, downloads and a file list. A log's
+older generations are read too, gzip ones through the inflater.
 
 Options:
   -l, --listen ADDR         address to bind [default: {DEFAULT_LISTEN}]
@@ -65,7 +66,8 @@ Options:
                             timelines, gzip) run at once; the next waits
                             its turn [default: the number of CPUs]
       --scan-limit BYTES    most file bytes one request may scan for
-                            filtered lines or before=; K, M, G suffixes
+                            filtered lines, before= or since= (a gzip file's
+                            uncompressed bytes); K, M, G suffixes
                             [default: {DEFAULT_SCAN_LIMIT}]
       --token TOKEN         require this token (query token= or
                             Authorization: Bearer) [default: ${TOKEN_VARIABLE},

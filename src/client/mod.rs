@@ -374,7 +374,17 @@ impl Stream<'_> {
             }
             Some(Meta::Event {
                 event: Event::Skipped,
+                path: Some(path),
+                reason: Some(reason),
+                ..
+            }) => {
+                self.say(&format!("the rest of {path} skipped: {reason}"));
+                return;
+            }
+            Some(Meta::Event {
+                event: Event::Skipped,
                 bytes,
+                ..
             }) => {
                 let what = match bytes {
                     Some(n) => format!("{n} bytes"),

@@ -4,7 +4,7 @@
 //! lets the server check that the file still holds what was printed.
 
 use crate::wire::meta::Born;
-use crate::wire::tag::{TAG_BYTES, Tag, Window};
+use crate::wire::tag::{Recent, TAG_BYTES, Tag};
 
 /// A position in the followed file, as the server reports it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,7 +30,7 @@ pub(super) struct Position {
     /// replacement), so the resume point may be advanced by them.
     unconfirmed_exact: bool,
     /// The last of those bytes, for the tag of the advanced point.
-    recent: Window,
+    recent: Recent,
 }
 
 impl Position {
@@ -39,7 +39,7 @@ impl Position {
             reported: None,
             unconfirmed: 0,
             unconfirmed_exact: true,
-            recent: Window::default(),
+            recent: Recent::default(),
         }
     }
 

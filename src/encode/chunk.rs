@@ -7,7 +7,7 @@
 
 use crate::encode::filter::Filter;
 use crate::limits::MAX_MESSAGE_BYTES;
-use crate::wire::tag::{Tag, Window};
+use crate::wire::tag::{Recent, Tag};
 
 /// How far a message may reach into a partial last line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub struct Chunker {
     max: usize,
     /// The file bytes just before `offset`, for the tag of each message's
     /// resume point.
-    before: Window,
+    before: Recent,
 }
 
 impl Chunker {
@@ -69,12 +69,12 @@ impl Chunker {
             filter,
             line: Line::Start,
             max: max.max(8),
-            before: Window::default(),
+            before: Recent::default(),
         }
     }
 
     /// The file bytes just before the starting offset (a start past 0).
-    pub fn with_before(mut self, before: Window) -> Self {
+    pub fn with_before(mut self, before: Recent) -> Self {
         self.before = before;
         self
     }
@@ -86,7 +86,7 @@ impl Chunker {
 
     /// Starts over at `offset` of a (new or truncated) file, after the bytes
     /// `before`. Call only after `Flush::End` gave out everything.
-    pub fn restart(&mut self, offset: u64, before: Window) {
+    pub fn restart(&mut self, offset: u64, before: Recent) {
         self.buf.clear();
         self.buf.shrink_to(0);
         self.offset = offset;

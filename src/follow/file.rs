@@ -32,17 +32,21 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::access;
-use crate::follow::generations::{self, Generation};
+use crate::follow::generations::{self, Generation, Listing};
 use crate::follow::gzip;
-use crate::limits::{GENERATION_RELIST, MAX_COPY_CHECK, MAX_SEEN};
+use crate::history::source::Source;
+use crate::limits::{
+    GENERATION_RELIST, MAX_COPY_CHECK, MAX_GZIP_COPY_CANDIDATES, MAX_MESSAGE_BYTES, MAX_SEEN,
+    MAX_WALK_LISTINGS,
+};
 use crate::wire::meta::Born;
 use crate::wire::names::{Compression, Event};
-use crate::wire::tag::{TAG_BYTES, Tag, Window};
+use crate::wire::tag::{Recent, TAG_BYTES, Tag};
 
 /// What happened to the file under the follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +91,9 @@ pub struct Skipped {
     /// How many bytes (from a gzip trailer; `None` for other compressions,
     /// whose size is not known without decompressing).
     pub bytes: Option<u64>,
+    /// Why, when not compressed before it was read: `"is a corrupt gzip
+    /// file"` (the rest of it, after the bytes that inflated).
+    pub reason: Option<&'static str>,
 }
 
 /// What an `fstat` of the open file said.
@@ -98,9 +105,10 @@ struct Stat {
 }
 
 impl Stat {
-    fn of(m: &std::fs::Metadata) -> Stat {
+    /// `len`: the bytes of the text (a gzip file's uncompressed size).
+    fn of(m: &std::fs::Metadata, len: u64) -> Stat {
         Stat {
-            len: m.len(),
+            len,
             nlink: m.nlink(),
             modified: m.modified().ok(),
         }
@@ -147,7 +155,14 @@ pub struct Followed {
     path: PathBuf,
     roots: Vec<PathBuf>,
     /// `None` while the path is deleted (or unreadable) and we wait for it.
-    file: Option<File>,
+    /// A generation may be a gzip file, read through the inflater.
+    file: Option<Source>,
+    /// The path the file being read had when it was opened (the log's
+    /// path, or a generation's).
+    file_path: PathBuf,
+    /// The gzip file being read stopped inflating (corrupt, truncated):
+    /// reported as skipped when the follower leaves it.
+    corrupt: bool,
     id: (u64, u64),
     pos: u64,
     /// The bytes before `pos`, as they were read. A log is append-only, so
@@ -156,7 +171,7 @@ pub struct Followed {
     /// `copytruncate`), which its size alone cannot show. They are compared
     /// with the file after every read, and whenever its size or
     /// modification time changed.
-    before: Window,
+    before: Recent,
     /// The size and modification time at which `before` was last found in
     /// the file.
     verified: Option<(u64, Option<SystemTime>)>,
@@ -187,6 +202,12 @@ pub struct Followed {
     renamed: bool,
     /// What the last `switch` knows it skipped, for the caller to report.
     skipped: Vec<Skipped>,
+    /// The generations as last listed, walked by index (`next_generation`);
+    /// dropped when the follower reaches the file at the path.
+    listing: Option<Listing>,
+    /// Listings made since the follower last reached the file at the path
+    /// (at most `MAX_WALK_LISTINGS`).
+    walk_listings: usize,
 }
 
 impl Followed {
@@ -194,17 +215,25 @@ impl Followed {
     /// or one of its older generations (a resume that starts behind a
     /// rotation). The bytes just before `pos` are remembered, so that a
     /// rewrite is noticed from the first read.
-    pub fn new(path: PathBuf, roots: Vec<PathBuf>, file: File, id: (u64, u64), pos: u64) -> Self {
-        let mut before = Window::default();
+    pub fn new(
+        path: PathBuf,
+        roots: Vec<PathBuf>,
+        (file, file_path): (Source, PathBuf),
+        id: (u64, u64),
+        pos: u64,
+    ) -> Self {
+        let mut before = Recent::default();
         if before.fill_from(&file, pos).is_err() {
             before.clear();
         }
-        let floor = file.metadata().and_then(|m| m.modified()).ok();
-        let seen = vec![Seen::of(id, &file)];
+        let floor = file.file().metadata().and_then(|m| m.modified()).ok();
+        let seen = vec![Seen::of(id, file.file())];
         Followed {
             path,
             roots,
             file: Some(file),
+            file_path,
+            corrupt: false,
             id,
             pos,
             before,
@@ -218,7 +247,31 @@ impl Followed {
             looked_past: None,
             renamed: false,
             skipped: Vec::new(),
+            listing: None,
+            walk_listings: 0,
         }
+    }
+
+    /// Starts with the generations a resume has already listed, so that the
+    /// walk from it does not list them again.
+    pub fn with_listing(mut self, listing: Option<Listing>) -> Self {
+        self.listing = listing;
+        self
+    }
+
+    /// Lists the generations unless a listing is held; false when the
+    /// walk's bound on listings is reached. `fresh`: listed just now.
+    fn ensure_listing(&mut self, fresh: &mut bool) -> bool {
+        if self.listing.is_some() {
+            return true;
+        }
+        if self.walk_listings >= MAX_WALK_LISTINGS {
+            return false;
+        }
+        self.walk_listings += 1;
+        self.listing = Some(Listing::of(&self.path, &self.roots));
+        *fresh = true;
+        true
     }
 
     /// The file being read is the copy `copytruncate` made of the file at
@@ -235,9 +288,11 @@ impl Followed {
     }
 
     /// Follows another file from now on.
-    fn set_file(&mut self, file: File, id: (u64, u64)) {
-        let seen = Seen::of(id, &file);
+    fn set_file(&mut self, file: Source, id: (u64, u64), path: PathBuf) {
+        let seen = Seen::of(id, file.file());
         self.file = Some(file);
+        self.file_path = path;
+        self.corrupt = false;
         self.id = id;
         self.renamed = false;
         if !self.seen.iter().any(|s| s.same(&seen)) {
@@ -267,7 +322,7 @@ impl Followed {
     }
 
     /// The bytes just before the read position.
-    pub fn before(&self) -> &Window {
+    pub fn before(&self) -> &Recent {
         &self.before
     }
 
@@ -278,7 +333,7 @@ impl Followed {
 
     /// The birth time of the file being read, where it is recorded.
     pub fn born(&self) -> Option<Born> {
-        Born::of(&self.file.as_ref()?.metadata().ok()?)
+        Born::of(&self.file.as_ref()?.file().metadata().ok()?)
     }
 
     pub fn is_waiting(&self) -> bool {
@@ -293,12 +348,14 @@ impl Followed {
         if self.rewritten {
             return Ok(0);
         }
-        let n = loop {
-            match file.read_at(buf, self.pos) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+        let n = match file.read_at(buf, self.pos) {
+            Ok(n) => n,
+            Err(e) if gzip::is_corrupt(&e) => {
+                // The bytes that inflated were read: the rest is skipped.
+                self.corrupt = true;
+                return Ok(0);
             }
+            Err(e) => return Err(e),
         };
         if n == 0 {
             return Ok(0);
@@ -318,13 +375,18 @@ impl Followed {
     /// a read buffer is no larger than what is there.
     pub fn available(&mut self) -> io::Result<u64> {
         match &self.file {
+            Some(_) if self.corrupt => Ok(0),
             Some(f) if !self.rewritten => {
-                let m = f.metadata()?;
-                self.stat = Some(Stat::of(&m));
-                if m.len() >= self.pos {
+                let m = f.file().metadata()?;
+                let len = match f {
+                    Source::Plain(_) => m.len(),
+                    Source::Gzip(g) => g.size()?,
+                };
+                self.stat = Some(Stat::of(&m, len));
+                if len >= self.pos {
                     self.read_modified = m.modified().ok();
                 }
-                Ok(m.len().saturating_sub(self.pos))
+                Ok(len.saturating_sub(self.pos))
             }
             _ => Ok(0),
         }
@@ -366,7 +428,14 @@ impl Followed {
         }
         let st = match self.stat.take() {
             Some(s) => s,
-            None => Stat::of(&file.metadata().ok()?),
+            None => {
+                let m = file.file().metadata().ok()?;
+                let len = match file {
+                    Source::Plain(_) => m.len(),
+                    Source::Gzip(g) => g.size().ok()?,
+                };
+                Stat::of(&m, len)
+            }
         };
         let linked = st.nlink > 0;
         match std::fs::metadata(&self.path) {
@@ -379,7 +448,7 @@ impl Followed {
                 if linked {
                     self.renamed = true;
                 }
-                (!linked && !self.renamed_away(file)).then_some(Change::Deleted)
+                (!linked && !self.renamed_away(file.file())).then_some(Change::Deleted)
             }
             Err(_) => None,
             Ok(now) if !now.is_file() => Some(Change::Unreadable),
@@ -389,7 +458,7 @@ impl Followed {
                 }
                 // Deleted at the path: recreated. Renamed (and perhaps
                 // deleted since: compressed, or `rotate 0`): a rotation.
-                if !linked && !self.renamed_away(file) {
+                if !linked && !self.renamed_away(file.file()) {
                     Some(Change::Recreated)
                 } else if now.len() == 0 {
                     // A new, still empty file: a writer may still be
@@ -450,7 +519,7 @@ impl Followed {
             Change::Truncated => {
                 if self.leaving_copy.is_none() {
                     if let Some((g, file)) = self.copy_of_position() {
-                        self.set_file(file, (g.dev, g.inode));
+                        self.set_file(file, (g.dev, g.inode), g.path);
                         self.leaving_copy = Some(Change::Truncated);
                         return None;
                     }
@@ -465,9 +534,17 @@ impl Followed {
                 Some(change)
             }
             Change::Rotated => {
-                self.skipped = self.compressed_unread();
+                if self.corrupt {
+                    self.skipped.push(Skipped {
+                        path: self.file_path.clone(),
+                        bytes: None,
+                        reason: Some("is a corrupt gzip file"),
+                    });
+                }
+                let unread = self.compressed_unread();
+                self.skipped.extend(unread);
                 if let Some((g, file)) = self.next_generation() {
-                    self.set_file(file, (g.dev, g.inode));
+                    self.set_file(file, (g.dev, g.inode), g.path);
                     self.restart();
                     return Some(Change::Rotated);
                 }
@@ -510,8 +587,11 @@ impl Followed {
     /// usual `compress`: the renamed file, compressed at once) is none of
     /// them: its modification time is the file's own (logrotate keeps it),
     /// or its gzip trailer names the finished file's bytes.
-    fn compressed_unread(&self) -> Vec<Skipped> {
-        let Some(file) = &self.file else {
+    fn compressed_unread(&mut self) -> Vec<Skipped> {
+        if !self.ensure_listing(&mut false) {
+            return Vec::new();
+        }
+        let (Some(Source::Plain(file)), Some(listing)) = (&self.file, &self.listing) else {
             return Vec::new();
         };
         let Ok(meta) = file.metadata() else {
@@ -520,10 +600,12 @@ impl Followed {
         let Ok(modified) = meta.modified() else {
             return Vec::new();
         };
-        let mut out: Vec<Skipped> = generations::all(&self.path, &self.roots)
-            .into_iter()
+        let mut out: Vec<Skipped> = listing
+            .all
+            .iter()
             .filter(|g| {
-                g.compressed.is_some()
+                // gzip generations are read, not skipped.
+                !g.readable()
                     && g.modified > modified
                     && self.floor.is_none_or(|floor| g.modified >= floor)
             })
@@ -540,8 +622,9 @@ impl Followed {
                     _ => None,
                 };
                 Some(Skipped {
-                    path: g.path,
+                    path: g.path.clone(),
                     bytes,
+                    reason: None,
                 })
             })
             .collect();
@@ -559,7 +642,7 @@ impl Followed {
         let g = generations::all(&self.path, &self.roots)
             .into_iter()
             .next()?;
-        if g.compressed.is_none() || g.modified < seen_at {
+        if g.readable() || g.modified < seen_at {
             return None;
         }
         let bytes = match g.compressed {
@@ -576,6 +659,7 @@ impl Followed {
         Some(Skipped {
             path: g.path,
             bytes,
+            reason: None,
         })
     }
 
@@ -585,9 +669,13 @@ impl Followed {
         self.restart();
         // Open, then verify (as every open): a symlink swapped in at the
         // path between the check and the open is refused.
+        // The walk through the generations ends here.
+        self.listing = None;
+        self.walk_listings = 0;
         match access::open_verified(&self.roots, &self.path) {
             Ok((_, file, meta)) => {
-                self.set_file(file, access::file_id(&meta));
+                let path = self.path.clone();
+                self.set_file(Source::Plain(file), access::file_id(&meta), path);
                 Some(event)
             }
             Err(refusal) => {
@@ -613,34 +701,50 @@ impl Followed {
     /// After a `copytruncate` copy, only a copy modified later than it is
     /// newer: copies are never read otherwise, so a tie of times cannot be
     /// told from an older copy by what was read.
-    fn next_generation(&self) -> Option<(Generation, File)> {
+    fn next_generation(&mut self) -> Option<(Generation, Source)> {
         let modified = self
             .file
             .as_ref()
-            .and_then(|f| f.metadata().ok())
+            .and_then(|f| f.file().metadata().ok())
             .and_then(|m| m.modified().ok())?;
+        let mut fresh = false;
         for _ in 0..GENERATION_RELIST {
-            let chain = generations::older(&self.path, &self.roots);
+            if !self.ensure_listing(&mut fresh) {
+                return None;
+            }
+            let chain = self.listing.as_ref()?.older();
             let newer: Vec<&Generation> =
                 match chain.iter().position(|g| (g.dev, g.inode) == self.id) {
                     Some(k) => chain[..k].iter().collect(),
                     None => chain.iter().filter(|g| g.modified > modified).collect(),
                 };
             let next = newer.into_iter().rev().find(|g| {
-                g.compressed.is_none()
+                g.readable()
                     && (self.leaving_copy.is_none() || g.modified > modified)
                     && !self.seen.iter().any(|s| s.same(&Seen::of_generation(g)))
                     && self.floor.is_none_or(|floor| g.modified >= floor)
-            })?;
-            if let Some(file) = next.open(&self.roots) {
-                if self.leaving_copy.is_some() && self.path_still_holds(&file, next.size) {
+                    && !self.is_gzip_copy_of_current(g)
+            });
+            let Some(next) = next.cloned() else {
+                // The end of the listing: the end of the chain, unless
+                // the directory changed since it was listed.
+                if fresh || self.listing.as_ref()?.current(&self.path) {
+                    return None;
+                }
+                self.listing = None;
+                continue;
+            };
+            if let Some(file) = next.source(&self.roots) {
+                let size = next.text_size(&self.roots);
+                if self.leaving_copy.is_some() && self.path_still_holds(&file, size) {
                     // A copy made of the file at the path, which has not been
                     // truncated since: the path's file holds it all.
                     return None;
                 }
-                return Some((next.clone(), file));
+                return Some((next, file));
             }
             // Rotated on since the listing: list again.
+            self.listing = None;
         }
         None
     }
@@ -648,8 +752,8 @@ impl Followed {
     /// True when the file at the path still holds the bytes `copy` has just
     /// before `size` (its end): the copy was made, but the truncation that
     /// follows it has not happened yet.
-    fn path_still_holds(&self, copy: &File, size: u64) -> bool {
-        let mut end = Window::default();
+    fn path_still_holds(&self, copy: &Source, size: u64) -> bool {
+        let mut end = Recent::default();
         if end.fill_from(copy, size).is_err() {
             return false;
         }
@@ -664,23 +768,109 @@ impl Followed {
     /// just before the read position (and perhaps more after it). Usually
     /// the newest one; an older one when the file was copied and truncated
     /// twice between two looks (the newer copies then follow it).
-    fn copy_of_position(&self) -> Option<(Generation, File)> {
+    fn copy_of_position(&self) -> Option<(Generation, Source)> {
         if self.before.bytes().len() < TAG_BYTES {
             // Fewer bytes than a tag covers (the start of a file, often a
             // date common to many files) cannot tell a copy of this file.
             return None;
         }
+        // The copy may have been compressed since (copytruncate with
+        // compress): gzip ones are looked into too, a few at most (each
+        // costs a pass through it).
+        let mut gzip_tries = 0;
         generations::older(&self.path, &self.roots)
             .into_iter()
-            .take_while(|g| g.compressed.is_none())
-            .filter(|g| g.size >= self.pos && (g.dev, g.inode) != self.id)
+            .take_while(Generation::readable)
+            .filter(|g| {
+                (g.dev, g.inode) != self.id && g.text_size(&self.roots) >= self.pos && {
+                    gzip_tries += usize::from(g.compressed.is_some());
+                    gzip_tries <= MAX_GZIP_COPY_CANDIDATES
+                }
+            })
             .find_map(|g| {
-                let file = g.open(&self.roots)?;
+                let file = g.source(&self.roots)?;
                 self.before
                     .still_in(&file, self.pos)
                     .ok()?
                     .then_some((g, file))
             })
+    }
+
+    /// True when `g` is a gzip file whose trailer names the text of the
+    /// plain file being read: its compressed copy (logrotate `compress`
+    /// without `delaycompress`), which is not read again.
+    fn is_gzip_copy_of_current(&self, g: &Generation) -> bool {
+        let Some(Source::Plain(file)) = &self.file else {
+            return false;
+        };
+        if g.compressed != Some(Compression::Gzip) {
+            return false;
+        }
+        let Some(gz) = g.open(&self.roots) else {
+            return false;
+        };
+        let (Some(t), Ok(meta)) = (gzip::trailer(&gz, g.size), file.metadata()) else {
+            return false;
+        };
+        gzip::is_copy_of(t, file, meta.len(), MAX_COPY_CHECK)
+    }
+
+    /// The gzip file being read stopped inflating before its end: what
+    /// to report once its good bytes were sent (a follower that ends
+    /// there, not following).
+    pub fn take_corrupt(&mut self) -> Option<Skipped> {
+        // Read up to where it stopped inflating (a window ends there
+        // without reading past it), or a read found it.
+        let at_stop = self.file.as_ref().is_some_and(|f| {
+            f.corrupt().is_some() && f.size().is_ok_and(|n| self.rest_is_one_line(f, n))
+        });
+        if !std::mem::take(&mut self.corrupt) && !at_stop {
+            return None;
+        }
+        Some(Skipped {
+            path: self.file_path.clone(),
+            bytes: None,
+            reason: Some("is a corrupt gzip file"),
+        })
+    }
+
+    /// True when what lies between the read position and `end` is at most
+    /// one unterminated line (a window ends before it): the reader is at
+    /// the end of the text, as far as lines go.
+    fn rest_is_one_line(&self, f: &Source, end: u64) -> bool {
+        if self.pos >= end {
+            return true;
+        }
+        let Ok(n) = usize::try_from(end - self.pos) else {
+            return false;
+        };
+        if n > MAX_MESSAGE_BYTES {
+            return false;
+        }
+        let mut rest = vec![0u8; n];
+        f.read_at(&mut rest, self.pos)
+            .is_ok_and(|got| !rest[..got].contains(&b'\n'))
+    }
+
+    /// Gives back what a gzip generation's reader holds between reads (an
+    /// idle follower).
+    pub fn release(&self) {
+        if let Some(f) = &self.file {
+            f.release();
+        }
+    }
+
+    /// True when the file being read is the one at the path (not an older
+    /// generation).
+    pub fn at_path(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.id)
+    }
+
+    /// True when the file being read is a gzip file that stopped
+    /// inflating before its end (the chain of older generations ends
+    /// there).
+    pub fn is_corrupt(&self) -> bool {
+        self.corrupt || self.file.as_ref().is_some_and(|f| f.corrupt().is_some())
     }
 }
 
@@ -708,7 +898,7 @@ mod tests {
         let lf = Followed::new(
             path.clone(),
             vec![dir.clone()],
-            file,
+            (Source::Plain(file), path.clone()),
             access::file_id(&meta),
             0,
         );
@@ -934,6 +1124,63 @@ mod tests {
         assert_eq!(lf.check(), Some(Change::Truncated));
         assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));
         assert_eq!(lf.pos(), 0);
+    }
+
+    #[test]
+    fn a_walk_through_a_thousand_generations_lists_them_once() {
+        let (d, path, _) = setup("walk", b"");
+        // a.log.1000 (oldest) .. a.log.1, then a.log: each one line, each
+        // modified later than the one before.
+        let base = std::time::SystemTime::now() - std::time::Duration::from_secs(5000);
+        let n = 1000;
+        for k in (1..=n).rev() {
+            let g = d.0.join(format!("a.log.{k}"));
+            std::fs::write(&g, format!("line of generation {k}\n")).unwrap();
+            let t = base + std::time::Duration::from_secs((n - k) as u64);
+            File::options()
+                .write(true)
+                .open(&g)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+        std::fs::write(&path, b"current\n").unwrap();
+        // The directory changed well before the resume lists it.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let before = generations::listings();
+        let roots = vec![d.0.clone()];
+        let listing = Listing::of(&path, &roots);
+        let oldest = listing.older().last().unwrap().clone();
+        assert_eq!(oldest.path, d.0.join("a.log.1000"));
+        let file = oldest.open(&roots).unwrap();
+        let mut lf = Followed::new(
+            path.clone(),
+            roots,
+            (Source::Plain(file), oldest.path.clone()),
+            (oldest.dev, oldest.inode),
+            0,
+        )
+        .with_listing(Some(listing));
+        let began = std::time::Instant::now();
+        let mut text = read_all(&mut lf);
+        for _ in 0..=n {
+            let Some(change) = lf.check() else { break };
+            text.extend(read_all(&mut lf));
+            lf.switch(change);
+            text.extend(read_all(&mut lf));
+        }
+        let want: String = (1..=n)
+            .rev()
+            .map(|k| format!("line of generation {k}\n"))
+            .chain(["current\n".to_string()])
+            .collect();
+        assert_eq!(String::from_utf8(text).unwrap(), want);
+        assert_eq!(generations::listings() - before, 1, "listed once");
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            began.elapsed()
+        );
     }
 
     #[test]

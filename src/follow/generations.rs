@@ -8,8 +8,12 @@
 //! `.zst`, `.bz2`). They come newest first by modification time, each
 //! admitted by the same path rules as any request (a symlink out of the
 //! roots is skipped). Whether one is compressed is judged by its first
-//! bytes, not its name, and the first compressed one ends the chain: what
-//! is older cannot be read as text anyway.
+//! bytes, not its name: gzip generations are part of the chain (read
+//! through `history::source`), and the first xz, zstd or bzip2 one ends
+//! it — what is older cannot be read as text anyway. A compressed file
+//! whose plain original is still listed beside it (`NAME.1.gz` next to
+//! `NAME.1`) is being written by its compressor, which deletes the
+//! original when done: the original is the generation until then.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -19,6 +23,9 @@ use std::time::SystemTime;
 
 use crate::access;
 use crate::follow::compressed;
+use crate::follow::gzip;
+use crate::follow::restart::{self, End, Key};
+use crate::history::source::{GzFile, Source};
 use crate::limits::{MAX_GENERATION_DIR_ENTRIES, MAX_GENERATIONS};
 use crate::wire::names::Compression;
 
@@ -46,6 +53,44 @@ impl Generation {
         (access::file_id(&meta) == (self.dev, self.inode)).then_some(file)
     }
 
+    /// Opens it as a reader of its text: a plain file, or a gzip one
+    /// through the inflater; `None` for the other compressions.
+    pub fn source(&self, roots: &[PathBuf]) -> Option<Source> {
+        let file = self.open(roots)?;
+        match self.compressed {
+            None => Some(Source::Plain(file)),
+            Some(Compression::Gzip) => Some(Source::Gzip(Box::new(GzFile::new(file).ok()?))),
+            Some(_) => None,
+        }
+    }
+
+    /// The bytes of its text: its size, or for a gzip file the size a
+    /// pass through it found, else what its trailer says (exact for a file
+    /// of one member under 4 GiB, as logrotate and gzip write them).
+    pub fn text_size(&self, roots: &[PathBuf]) -> u64 {
+        if self.compressed != Some(Compression::Gzip) {
+            return self.size;
+        }
+        let key = Key {
+            dev: self.dev,
+            inode: self.inode,
+            len: self.size,
+            modified: Some(self.modified),
+        };
+        match restart::end(&key) {
+            Some(End::Size(n) | End::Corrupt(n, _)) => n,
+            None => self
+                .open(roots)
+                .and_then(|f| gzip::trailer(&f, self.size))
+                .map_or(0, |t| u64::from(t.size)),
+        }
+    }
+
+    /// True when its text can be read: plain or gzip.
+    pub fn readable(&self) -> bool {
+        matches!(self.compressed, None | Some(Compression::Gzip))
+    }
+
     fn of(path: PathBuf, roots: &[PathBuf]) -> Option<Generation> {
         let (_, file, meta) = access::open_verified(roots, &path).ok()?;
         let (dev, inode) = access::file_id(&meta);
@@ -69,7 +114,7 @@ impl Generation {
 
 /// The older generations of the log at `path` (not the file at `path`
 /// itself), newest first by modification time; the chain ends at (and
-/// includes) the first compressed one.
+/// includes) the first one compressed with xz, zstd or bzip2.
 pub fn older(path: &Path, roots: &[PathBuf]) -> Vec<Generation> {
     chain(path, roots, false).collect()
 }
@@ -90,7 +135,7 @@ pub fn newest(path: &Path, roots: &[PathBuf]) -> Option<Generation> {
 /// The chain, opened lazily: the candidates are found by name, judged by
 /// the path rule and ordered (`candidates`); each is then opened through
 /// the path rules (those that fail them by now are skipped), and the first
-/// compressed one is the last (unless `through`).
+/// that is compressed but not with gzip is the last (unless `through`).
 fn chain<'a>(
     path: &Path,
     roots: &'a [PathBuf],
@@ -106,7 +151,7 @@ fn chain<'a>(
         if current == Some((g.dev, g.inode)) {
             return None; // a second link to the file being written
         }
-        ended = g.compressed.is_some() && !through;
+        ended = !g.readable() && !through;
         Some(g)
     })
 }
@@ -142,6 +187,7 @@ fn candidates(path: &Path, roots: &[PathBuf]) -> Vec<Candidate> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
+    LISTINGS.with(|n| n.set(n.get() + 1));
     let mut found: Vec<Candidate> = Vec::new();
     for entry in entries.take(MAX_GENERATION_DIR_ENTRIES).flatten() {
         let entry_name = entry.file_name();
@@ -172,6 +218,16 @@ fn candidates(path: &Path, roots: &[PathBuf]) -> Vec<Candidate> {
             id: access::file_id(&meta),
         });
     }
+    // A compressor still writing `NAME.1.gz` has not deleted `NAME.1` yet.
+    let names: std::collections::HashSet<Vec<u8>> = found
+        .iter()
+        .filter_map(|c| Some(c.path.file_name()?.as_bytes().to_vec()))
+        .collect();
+    found.retain(|c| {
+        let name = c.path.file_name().map_or(&[][..], |n| n.as_bytes());
+        let plain = strip_compression(name);
+        plain.len() == name.len() || !names.contains(plain)
+    });
     found.sort_by(|a, b| {
         b.modified
             .cmp(&a.modified)
@@ -181,6 +237,75 @@ fn candidates(path: &Path, roots: &[PathBuf]) -> Vec<Candidate> {
     // Cut after sorting, so that the newest are the ones kept.
     found.truncate(MAX_GENERATIONS);
     found
+}
+
+thread_local! {
+    /// Directory listings made so far by this thread — one connection's
+    /// (for tests: a walk through the chain lists it once).
+    static LISTINGS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many times this thread listed a log's directory for its generations.
+pub fn listings() -> usize {
+    LISTINGS.with(std::cell::Cell::get)
+}
+
+/// A log's generations as listed once (newest first, on past compressed
+/// ones: `all`), walked by index by a follower or a resume instead of
+/// listing the directory again at every step. It is listed again only when
+/// a generation it names cannot be opened any more (rotated on since), or
+/// when the walk reaches its end and the directory changed since.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub all: Vec<Generation>,
+    /// The directory's modification time when it was listed, and when the
+    /// listing was made: an unchanged time that was already in the past
+    /// then (by more than the kernel's clock tick) means no entry came or
+    /// went since.
+    dir_modified: Option<SystemTime>,
+    listed_at: SystemTime,
+}
+
+/// How far in the past a directory's modification time must have been
+/// when it was listed for an unchanged time to prove that nothing changed
+/// since: file times come from the kernel's coarse clock, up to a tick
+/// (at most 10 ms) behind.
+const CLOCK_TICK_MARGIN: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl Listing {
+    /// Lists the generations of the log at `path`.
+    pub fn of(path: &Path, roots: &[PathBuf]) -> Listing {
+        let listed_at = SystemTime::now();
+        let dir_modified = dir_modified(path);
+        Listing {
+            all: all(path, roots),
+            dir_modified,
+            listed_at,
+        }
+    }
+
+    /// The chain a follower reads: the generations up to (and with) the
+    /// first one compressed with xz, zstd or bzip2 (gzip ones are read).
+    pub fn older(&self) -> &[Generation] {
+        let end = self
+            .all
+            .iter()
+            .position(|g| !g.readable())
+            .map_or(self.all.len(), |k| k + 1);
+        &self.all[..end]
+    }
+
+    /// True when no entry of the directory of `path` can have come or gone
+    /// since the listing.
+    pub fn current(&self, path: &Path) -> bool {
+        self.dir_modified.is_some_and(|m| {
+            m + CLOCK_TICK_MARGIN < self.listed_at && dir_modified(path) == Some(m)
+        })
+    }
+}
+
+fn dir_modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path.parent()?).ok()?.modified().ok()
 }
 
 /// The file with `inode`: the one at `path`, or one of its generations.
@@ -378,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn newest_first_and_a_compressed_one_ends_the_chain() {
+    fn newest_first_through_gzip_and_xz_ends_the_chain() {
         let d = dir("chain");
         let roots = vec![d.0.clone()];
         write(&d.0, "app.log", b"now\n", 0);
@@ -389,12 +514,22 @@ mod tests {
         write(&d.0, "app.log.4", b"four\n", 50);
         // Being written by a compressor: too short for its magic number.
         write(&d.0, "app.log.5.xz", b"", 60);
+        write(&d.0, "app.log.6", b"six\n", 70);
         write(&d.0, "other.log.1", b"x\n", 5);
+        // Being compressed: the original is still there.
+        write(&d.0, "app.log.2.gz", b"\x1f\x8b\x08", 1);
         let log = d.0.join("app.log");
         let gens = older(&log, &roots);
         assert_eq!(
             names(&gens),
-            ["app.log.1", "app.log.2", "app.log-20261201", "app.log.3.gz"]
+            [
+                "app.log.1",
+                "app.log.2",
+                "app.log-20261201",
+                "app.log.3.gz",
+                "app.log.4",
+                "app.log.5.xz"
+            ]
         );
         assert_eq!(gens[0].size, 4);
         assert_eq!(newest(&log, &roots), Some(gens[0].clone()));
@@ -409,7 +544,8 @@ mod tests {
                 "app.log-20261201",
                 "app.log.3.gz",
                 "app.log.4",
-                "app.log.5.xz"
+                "app.log.5.xz",
+                "app.log.6"
             ]
         );
         assert_eq!(every[5].compressed, Some(Compression::Xz));

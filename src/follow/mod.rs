@@ -6,4 +6,5 @@ pub mod compressed;
 pub mod file;
 pub mod generations;
 pub mod gzip;
+pub mod restart;
 pub mod stream;

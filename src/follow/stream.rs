@@ -10,6 +10,7 @@
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use log::{info, warn};
@@ -20,13 +21,15 @@ use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::encode::ansi::AnsiHtml;
 use crate::encode::chunk::{Chunker, Flush};
+use crate::encode::filter::Filter;
 use crate::follow::file::{Change, Followed, Skipped};
 use crate::follow::generations;
+use crate::history::start::Begin;
 use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
 use crate::logging::connlog::escape;
 use crate::net::timed_out;
 use crate::serve::stall::Stalling;
-use crate::wire::meta::{Meta, Position, Previous};
+use crate::wire::meta::{Born, Meta, Position, Previous};
 use crate::wire::names::Event;
 use crate::wire::query::Format;
 use crate::wire::tag::Tag;
@@ -169,69 +172,84 @@ pub struct Follower<'a> {
     pub sent: u64,
     /// Label for log lines (peer and path).
     label: String,
-    /// The window of a history request (`tail::Window`): what the start
-    /// frame says, and where reading stops.
-    window: Option<StartPoint>,
+    /// What the start frame says: the offset, its tag, `"limit":true`.
+    first: (u64, Tag, bool),
+    /// Reading stops here (`before=`); `None`: at the end of the file.
+    end: Option<u64>,
+    /// The event sent before any data (`Begin::event`).
+    first_event: Option<Change>,
+    /// `{"event":"binary"}` first.
+    binary: bool,
+    /// Reading started in an older generation and, even without `tail=1`,
+    /// goes on through the newer ones to the end of the file at the path.
+    walk_chain: bool,
 }
 
-/// How a history window opens and ends (see `tail::Window`).
-#[derive(Debug, Clone, Copy)]
-pub struct StartPoint {
-    /// The offset the start frame gives (the window's first byte), and the
-    /// tag of the bytes before it.
-    pub first: u64,
-    pub tag: Tag,
-    /// Where reading starts (`tail::Window::start`).
-    pub start: u64,
-    /// The scan limit stopped the scan (`"limit":true`).
-    pub limited: bool,
-    /// Reading stops here (`before=`); `None`: at the end of the file.
-    pub end: Option<u64>,
+/// How a follower works, besides where it starts (`Begin`): the request's
+/// choices and the server's timing.
+pub struct Setup {
+    /// The canonical path that was admitted, and the roots it was admitted
+    /// under (every generation and reopen passes them again).
+    pub path: PathBuf,
+    pub roots: Vec<PathBuf>,
+    pub filter: Filter,
+    pub format: Format,
+    /// `tail=1`.
+    pub follow: bool,
+    /// `meta=1`.
+    pub meta: bool,
+    pub timing: Timing,
+    /// Label for log lines (peer and path).
+    pub label: String,
 }
 
 impl<'a> Follower<'a> {
-    #[allow(clippy::too_many_arguments)] // one constructor, called once, from conn.rs
-    pub fn new(
-        ws: &'a mut WebSocket<Stalling>,
-        file: Followed,
-        chunker: Chunker,
-        format: Format,
-        follow: bool,
-        meta: bool,
-        timing: Timing,
-        label: String,
-    ) -> Self {
-        let encoder = match format {
+    /// A follower starting where the opening decided (`history::start`).
+    pub fn new(ws: &'a mut WebSocket<Stalling>, begin: Begin, setup: Setup) -> Self {
+        let mut file = Followed::new(
+            setup.path,
+            setup.roots,
+            (begin.file, begin.path),
+            begin.id,
+            begin.start,
+        )
+        .with_listing(begin.listing);
+        if begin.copy {
+            file.reading_copy();
+        }
+        let chunker = Chunker::new(begin.start, setup.filter).with_before(file.before().clone());
+        let encoder = match setup.format {
             Format::Text => Encoder::Text,
             Format::Html => Encoder::Html(Box::default(), String::new()),
         };
         let now = Instant::now();
+        let timing = setup.timing;
         Follower {
             ws,
             file,
             chunker,
             encoder,
             out: Vec::new(),
-            follow,
-            meta,
+            // A gzip file by its own name is a finished file.
+            follow: setup.follow && !begin.no_follow,
+            meta: setup.meta,
             timing,
             ping_sent: None,
             next_ping: now + timing.heartbeat.unwrap_or(Duration::ZERO),
             read_timeout: None,
             sent: 0,
-            label,
-            window: None,
+            label: setup.label,
+            first: (begin.first, begin.tag, begin.limited),
+            end: begin.end,
+            first_event: begin.event,
+            binary: begin.binary,
+            walk_chain: begin.walk_chain,
         }
     }
 
-    /// Sets how the window opens (the start frame) and where it ends.
-    pub fn set_window(&mut self, window: StartPoint) {
-        self.window = Some(window);
-    }
-
     /// Runs until the connection ends; closes it as well as it can.
-    pub fn run(&mut self, first_event: Option<Change>) -> End {
-        let end = match self.run_inner(first_event) {
+    pub fn run(&mut self) -> End {
+        let end = match self.run_inner() {
             Ok(()) => End::Finished,
             Err(end) => end,
         };
@@ -239,22 +257,21 @@ impl<'a> Follower<'a> {
         end
     }
 
-    fn run_inner(&mut self, first_event: Option<Change>) -> Result<(), End> {
-        if let Some(change) = first_event {
+    fn run_inner(&mut self) -> Result<(), End> {
+        if self.binary {
+            self.write_meta(&Meta::event(Event::Binary))?;
+            self.flush()?;
+        }
+        if let Some(change) = self.first_event.take() {
             self.send_event(change)?;
         } else if self.meta {
             // The starting point, before any text: a client that drops before
             // the first message (an empty tail) can still resume exactly.
             // A history window starts at its first byte; a start at 0 names
             // the newest older generation, where reading back goes on.
-            let mut start = match self.window {
-                Some(w) => {
-                    let mut p = Position::new(w.first, self.file.inode(), w.tag);
-                    p.limit = w.limited;
-                    p
-                }
-                None => Position::new(self.file.pos(), self.file.inode(), self.file.tag()),
-            };
+            let (first, tag, limited) = self.first;
+            let mut start = Position::new(first, self.file.inode(), tag);
+            start.limit = limited;
             if start.offset == 0 {
                 start.previous = self.previous();
             }
@@ -292,8 +309,18 @@ impl<'a> Follower<'a> {
                 self.heartbeat()?;
                 continue;
             }
+            if !self.follow && self.walk_chain && !self.file.at_path() {
+                // An older generation read to its end: the next newer one.
+                if let Some(change) = self.file.check() {
+                    self.change(change)?;
+                    continue;
+                }
+            }
             if !self.follow {
                 self.send_pieces(Flush::End)?;
+                if let Some(skipped) = self.file.take_corrupt() {
+                    self.report_skipped(&skipped)?;
+                }
                 return Ok(());
             }
             last_check = Instant::now();
@@ -330,7 +357,7 @@ impl<'a> Follower<'a> {
             return Ok(0);
         }
         let mut avail = self.file.available().map_err(End::FileError)?;
-        if let Some(end) = self.window.and_then(|w| w.end) {
+        if let Some(end) = self.end {
             avail = avail.min(end.saturating_sub(self.file.pos()));
         }
         if avail == 0 {
@@ -440,6 +467,7 @@ impl<'a> Follower<'a> {
     /// Gives back the memory of buffers an idle follower does not need.
     fn release(&mut self) {
         self.chunker.release();
+        self.file.release();
         self.out = Vec::new();
         if let Encoder::Html(_, html) = &mut self.encoder {
             *html = String::new();
@@ -461,6 +489,10 @@ impl<'a> Follower<'a> {
     /// frame at 0: the newest older one when it is the file at the path, the
     /// next in the chain when it is itself an older generation (`inode=`).
     fn previous(&self) -> Option<Previous> {
+        if self.file.is_corrupt() {
+            // A gzip file that stops inflating ends the chain.
+            return None;
+        }
         let (path, roots) = (self.file.path(), self.file.roots());
         let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
         let g = if at_path == Some(self.file.inode()) {
@@ -472,14 +504,16 @@ impl<'a> Follower<'a> {
         };
         let path = g.path.to_string_lossy().into_owned();
         Some(match g.compressed {
-            Some(c) => Previous::Compressed {
+            Some(c) if !g.readable() => Previous::Compressed {
                 path,
                 compression: c,
             },
-            None => Previous::File {
+            c => Previous::File {
                 path,
                 inode: g.inode,
-                size: g.size,
+                born: g.created.and_then(Born::at),
+                size: g.text_size(roots),
+                compressed: c,
             },
         })
     }
@@ -489,16 +523,21 @@ impl<'a> Follower<'a> {
         self.write(Message::binary(m.to_json().into_bytes()))
     }
 
-    /// Data the follower knows it skipped (compressed before it was read):
-    /// a log line, and with `meta=1` `{"event":"skipped","bytes":N}` (no
-    /// `bytes` when the size is not known).
+    /// Data the follower knows it skipped (compressed with xz, zstd or
+    /// bzip2 before it was read, or the rest of a corrupt gzip file): a log
+    /// line, and with `meta=1` `{"event":"skipped","bytes":N}` (no `bytes`
+    /// when the size is not known), or for a corrupt gzip file
+    /// `{"event":"skipped","path":P,"reason":"corrupt gzip"}`.
     fn report_skipped(&mut self, skipped: &Skipped) -> Result<(), End> {
         let size = match skipped.bytes {
             Some(n) => format!("{n} bytes"),
             None => "an unknown number of bytes".to_string(),
         };
+        let why = skipped
+            .reason
+            .unwrap_or("was compressed before it was read");
         warn!(
-            "{}: \"{}\": skipped {size}: \"{}\" was compressed before it was read",
+            "{}: \"{}\": skipped {size}: \"{}\" {why}",
             self.label,
             escape(self.file.path().as_os_str().as_bytes()),
             escape(skipped.path.as_os_str().as_bytes()),
@@ -507,6 +546,10 @@ impl<'a> Follower<'a> {
             self.write_meta(&Meta::Event {
                 event: Event::Skipped,
                 bytes: skipped.bytes,
+                path: skipped
+                    .reason
+                    .map(|_| skipped.path.to_string_lossy().into_owned()),
+                reason: skipped.reason.map(|_| "corrupt gzip".to_string()),
             })?;
             self.flush()?;
         }

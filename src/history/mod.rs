@@ -3,8 +3,10 @@
 //! (`since`) and the timestamp forms (`timestamp`), and the resume decision
 //! (`start`); the turns CPU-heavy work takes (`turns`).
 
+pub mod chain;
 pub mod scan;
 pub mod since;
+pub mod source;
 pub mod start;
 pub mod timestamp;
 pub mod turns;

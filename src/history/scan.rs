@@ -1,6 +1,7 @@
-//! The backward scan of a request (`window::find_window`) run over its open
-//! WebSocket: the scan may cover up to `--scan-limit` bytes, so while it
-//! runs, after every block, the client is looked at — gone (its connection
+//! The scans of a request run over its open WebSocket — the backward scan
+//! for the last lines (`window::find_window`) and the time search of
+//! `since=` (`since::find`): a scan may cover up to `--scan-limit` bytes,
+//! so while it runs, after every block, the client is looked at — gone (its connection
 //! closed, or a Close frame) stops the scan at once — and, with `meta=1`,
 //! a `{"progress":{"scanned":B,"total":T}}` frame goes out at most every
 //! `PROGRESS_EVERY`. The socket is non-blocking while the scan runs, so that
@@ -10,7 +11,6 @@
 //! (`{"progress":{"scanned":0,"total":T,"waiting":true}}`). `wait_turn`
 //! does that for any other heavy work done over an open WebSocket.
 
-use std::fs::File;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,7 @@ use crate::wire::meta::Meta;
 /// filtered one may search far, and takes its turn first.
 pub fn run(
     ws: &mut WebSocket<Stalling>,
-    file: &File,
+    file: &impl window::ReadAt,
     len: u64,
     ask: &Ask,
     meta: bool,

@@ -36,15 +36,20 @@ pub struct Cost {
 }
 
 /// Finds where `since=target` starts in the first `len` bytes of `file`,
-/// reading at most about `scan_limit` bytes.
+/// reading at most about `scan_limit` bytes. `go_on` is called after every
+/// block read with the bytes read so far; when it returns false the search
+/// stops and `None` is returned (the client left).
 pub fn find(
     file: &impl ReadAt,
     len: u64,
     target: &Target,
     hint: YearHint,
     scan_limit: u64,
-) -> io::Result<(Since, Cost)> {
+    go_on: &mut dyn FnMut(u64) -> bool,
+) -> io::Result<Option<(Since, Cost)>> {
     let mut search = Search {
+        go_on,
+        stopped: false,
         file,
         len,
         hint,
@@ -56,14 +61,49 @@ pub fn find(
         buf_at: 0,
     };
     let since = search.run(target)?;
+    if search.stopped {
+        return Ok(None);
+    }
     let cost = Cost {
         reads: search.reads,
         bytes: search.scanned,
     };
-    Ok((since, cost))
+    Ok(Some((since, cost)))
+}
+
+/// Whether `since=` can be answered for the first `len` bytes of `file`: a
+/// timestamp is recognised in its first block or in its last one (the
+/// search's own first step, two block reads at most). Asked before the
+/// handshake, so that a file without timestamps is a 422.
+pub fn has_timestamps(file: &impl ReadAt, len: u64, hint: YearHint) -> io::Result<bool> {
+    let mut search = Search {
+        go_on: &mut |_| true,
+        stopped: false,
+        file,
+        len,
+        hint,
+        block: TAIL_BLOCK,
+        scanned: 0,
+        reads: 0,
+        limit: u64::MAX,
+        buf: Vec::new(),
+        buf_at: 0,
+    };
+    let block = TAIL_BLOCK as u64;
+    if len == 0 {
+        return Ok(false);
+    }
+    if matches!(search.scan(0, block.min(len), |_| true)?, Found::Line(..)) {
+        return Ok(true);
+    }
+    Ok(len > block && matches!(search.scan(len - block, len, |_| true)?, Found::Line(..)))
 }
 
 struct Search<'a, F: ReadAt> {
+    /// Called after every block read; false stops the search.
+    go_on: &'a mut dyn FnMut(u64) -> bool,
+    /// `go_on` said stop.
+    stopped: bool,
     file: &'a F,
     len: u64,
     hint: YearHint,
@@ -162,7 +202,7 @@ impl<F: ReadAt> Search<'_, F> {
             // last probes of a search): then it is not read again.
             let held = self.buf_at <= pos && stop <= self.buf_at + self.buf.len() as u64;
             if !held {
-                if self.scanned >= self.limit {
+                if self.stopped || self.scanned >= self.limit {
                     return Ok(Found::Limit);
                 }
                 self.buf.resize(n, 0);
@@ -170,6 +210,11 @@ impl<F: ReadAt> Search<'_, F> {
                 self.buf_at = pos;
                 self.scanned += n as u64;
                 self.reads += 1;
+                if !(self.go_on)(self.scanned) {
+                    // Ends the search at once, as the scan limit does.
+                    self.stopped = true;
+                    return Ok(Found::Limit);
+                }
             }
             let from = (pos - self.buf_at) as usize;
             let buf = &self.buf[from..from + n];
@@ -277,6 +322,8 @@ mod tests {
                 reads: Cell::new(0),
             };
             let got = Search {
+                go_on: &mut |_| true,
+                stopped: false,
                 file: &f,
                 len: content.len() as u64,
                 hint: HINT,
@@ -359,7 +406,8 @@ mod tests {
         };
         let t = wall_target("2026-12-01 14:00");
         assert_eq!(
-            find(&f, f.bytes.len() as u64, &t, HINT, u64::MAX)
+            find(&f, f.bytes.len() as u64, &t, HINT, u64::MAX, &mut |_| true)
+                .unwrap()
                 .unwrap()
                 .0,
             Since::NoTimestamps
@@ -380,13 +428,55 @@ mod tests {
         let t = wall_target("2026-12-01 14:30");
         let len = content.len() as u64;
         assert_eq!(
-            find(&f, len, &t, HINT, 3 * TAIL_BLOCK as u64).unwrap().0,
+            find(&f, len, &t, HINT, 3 * TAIL_BLOCK as u64, &mut |_| true)
+                .unwrap()
+                .unwrap()
+                .0,
             Since::Limit(0)
         );
         assert_eq!(
-            find(&f, len, &t, HINT, u64::MAX).unwrap().0,
+            find(&f, len, &t, HINT, u64::MAX, &mut |_| true)
+                .unwrap()
+                .unwrap()
+                .0,
             Since::At(len - 22)
         );
+    }
+
+    #[test]
+    fn a_search_stops_within_one_block_of_being_told() {
+        let mut content = b"2026-12-01 14:00:00 a\n".to_vec();
+        for _ in 0..50_000 {
+            content.extend_from_slice(b"  continuation without a time\n");
+        }
+        content.extend_from_slice(b"2026-12-01 15:00:00 b\n");
+        let f = Mem {
+            bytes: content.clone(),
+            reads: Cell::new(0),
+        };
+        let t = wall_target("2026-12-01 14:30");
+        let mut calls = 0;
+        let found = find(&f, content.len() as u64, &t, HINT, u64::MAX, &mut |_| {
+            calls += 1;
+            calls < 3
+        })
+        .unwrap();
+        assert_eq!(found, None);
+        assert_eq!(
+            (calls, f.reads.get()),
+            (3, 3),
+            "no block read after the stop"
+        );
+        let has = |c: &[u8]| {
+            let m = Mem {
+                bytes: c.to_vec(),
+                reads: Cell::new(0),
+            };
+            has_timestamps(&m, c.len() as u64, HINT).unwrap()
+        };
+        assert!(has(&content));
+        assert!(!has(&vec![b'z'; 3 * TAIL_BLOCK]));
+        assert!(!has(b""));
     }
 
     /// 1 GiB (and smaller) of 64-byte lines one second apart, made up on the
@@ -445,7 +535,9 @@ mod tests {
                 };
                 let secs = 1_780_000_000 + want_line as i64;
                 let t = Target::Instant(i128::from(secs) * 1_000_000_000);
-                let (got, cost) = find(&f, f.len, &t, HINT, u64::MAX).unwrap();
+                let (got, cost) = find(&f, f.len, &t, HINT, u64::MAX, &mut |_| true)
+                    .unwrap()
+                    .unwrap();
                 let want = if at_end { len } else { want_line * LINE };
                 assert_eq!(got, Since::At(want), "size 2^{shift}");
                 assert_eq!(cost.reads, f.reads.get());

@@ -122,7 +122,8 @@ export function createHistory(v) {
   function stepGeneration(t) {
     const p = t.prev;
     S.seen.add(String(t.inode));
-    if (p && typeof p.path === 'string' && p.inode !== undefined && !p.compressed && !S.seen.has(String(p.inode))) {
+    // A gzip generation is read like a plain one (its inode, its text's size).
+    if (p && typeof p.path === 'string' && p.inode !== undefined && (!p.compressed || p.compressed === 'gzip') && !S.seen.has(String(p.inode))) {
       S.top = { inode: String(p.inode), born: validBorn(p.born), tag: null, end: Number(p.size) || 0, skip: 0, prev: null, gen: p.path };
       set(Top.IDLE);
       if (S.top.end <= 0) {

@@ -50,6 +50,10 @@ export function createStream(v) {
       if (o.event === 'binary') { v.notText('binary'); return; }
       // Opened at a time or on a line, the events are history: no clock time.
       const at = v.targetMode() ? '' : ' at ' + new Date().toLocaleTimeString();
+      if (o.event === 'skipped' && typeof o.path === 'string' && typeof o.reason === 'string') {
+        v.view.pushMarker('— skipped the rest of ' + o.path + ' (' + o.reason + ')' + at + ' —', 'event');
+        return;
+      }
       v.view.pushMarker('— file ' + o.event.replace(/[^a-z]/g, '') + at + ' —', 'event');
       return;
     }
@@ -130,7 +134,8 @@ export function createStream(v) {
       } catch (e) { /* ignore */ }
       if (gen !== S.gen) return;
       const z = compressionOf(head, app.compressions);
-      if (z) { v.notText('compressed', z); return; }
+      // gzip files are shown as text by the server: not the reason.
+      if (z && z !== 'gzip') { v.notText('compressed', z); return; }
       // The page's own URL with the stream's query answers with the status
       // the WebSocket request got: 410 (a permalink's file is gone), 422 (no
       // timestamps for since=), 415, 400.

@@ -3,37 +3,26 @@
 //! the path rule admit it, and record what was answered in the connection's
 //! one log line (`connlog.rs`).
 
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
 
-use log::debug;
+use tungstenite::WebSocket;
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
-use tungstenite::{Message, WebSocket};
 
 use crate::access;
 use crate::cli::config::ServeConfig;
-use crate::encode::chunk::Chunker;
 use crate::encode::filter::Filter;
-use crate::follow::file::{Change, Followed};
-use crate::follow::stream::{End, Follower, StartPoint, Timing};
-use crate::history::since::{self, Since};
-use crate::history::timestamp::{self, YearHint};
-use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_MAX_WRITE_BUFFER, WS_READ_BUFFER};
+use crate::follow::stream::{Follower, Setup, Timing};
+use crate::history::start::{self, Opening};
+use crate::limits::{MAX_CLIENT_MESSAGE, WS_MAX_WRITE_BUFFER, WS_READ_BUFFER};
 use crate::logging::connlog::{ConnLog, log_target};
 use crate::serve::http::{self, Answer, Request, valid_client_key};
 use crate::serve::stall::Stalling;
-use crate::wire::meta::Meta;
-use crate::wire::names::Event;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::{Kind, Refusal};
-use crate::wire::tag::Tag;
-use crate::{
-    follow::compressed, follow::generations, history::scan, history::start, history::window,
-    serve::routes::download, serve::routes::list, serve::routes::page,
-};
+use crate::{history::scan, serve::routes::download, serve::routes::list, serve::routes::page};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -100,27 +89,12 @@ pub fn serve_request(
 }
 
 /// A WebSocket request that passed every check, with its file open and
-/// where to start in it.
+/// the opening decided (`history::start`).
 struct Upgrade {
     q: Query,
     key: String,
     canonical: PathBuf,
-    file: File,
-    id: (u64, u64),
-    /// The file's length when it was opened.
-    len: u64,
-    /// Where a resume point starts (without one, the scan finds the start).
-    start: u64,
-    /// The event sent before any data (a resume point that no longer fits).
-    first_event: Option<Change>,
-    /// `file` is the copy `copytruncate` made of the file at the path (a
-    /// resume found the rest there).
-    reading_copy: bool,
-    filter: Filter,
-    /// `since=` stopped at the scan limit (`"limit":true`).
-    since_limited: bool,
-    /// The file's tail holds a NUL byte (`{"event":"binary"}` first).
-    binary: bool,
+    opening: Opening,
 }
 
 /// Routes a request: answers an HTTP route and records the answer, or
@@ -202,7 +176,9 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
     let checked = if access::token_holder(req, q, cfg) {
         // inode= too: the page asks this way whether a generation is gone.
         open_named(cfg, &q.path)
-            .and_then(|opened| pick_generation(&cfg.roots, opened, q.inode))
+            .and_then(|(canonical, file, meta)| {
+                start::pick_file(&canonical, &cfg.roots, (file, meta), q.pick, &q.start)
+            })
             .map(drop)
     } else {
         access::lexical_check(&cfg.roots, &access::unalias(&cfg.root_aliases, &q.path)).map(drop)
@@ -243,72 +219,30 @@ fn upgrade_key(req: &Request) -> Result<String, Refusal> {
 /// The WebSocket route's checks once the request is admitted: the path
 /// rule, and where to start.
 fn websocket_checks(key: String, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
-    let at_path = open_named(cfg, &q.path)?;
-    let (canonical, file, meta) = pick_generation(&cfg.roots, at_path, q.inode)?;
-    let id = access::file_id(&meta);
-    let len = meta.len();
-    let filter = Filter::new(&q.matches, &q.excludes);
-    refuse_compressed(&file)?;
-
-    // Where to start: a resume point, or the last N lines.
-    let mut first_event = None;
-    let mut since_limited = false;
-    let mut reading_copy = false;
-    let (mut file, mut id) = (file, id);
-    let start = match q.resume {
-        Some((from, inode)) => {
-            match start::start(
-                &canonical,
-                &cfg.roots,
-                (&file, id, len),
-                (from, inode, q.tag),
-                q.born,
-            ) {
-                start::Start::Here(at) => at,
-                start::Start::Generation {
-                    file: g,
-                    id: gid,
-                    at,
-                    copy,
-                } => {
-                    (file, id) = (g, gid);
-                    reading_copy = copy;
-                    at
-                }
-                start::Start::Over(change) => {
-                    first_event = Some(change);
-                    0
-                }
-            }
-        }
-        None if q.since.is_some() => {
-            let (at, limited) = since_start(&file, &meta, &q, cfg.scan_limit)?;
-            since_limited = limited;
-            at
-        }
-        // The last lines (before= a byte or at the end): scanned for once
-        // the WebSocket is open (`scan_window`).
-        None => len,
-    };
-    // The file's own length: a resume may have picked another generation.
-    let binary = q.meta
-        && file
-            .metadata()
-            .is_ok_and(|m| tail_is_binary(&file, m.len()));
+    let (canonical, file, meta) = open_named(cfg, &q.path)?;
+    let opening = start::open(
+        &canonical,
+        &cfg.roots,
+        (file, meta),
+        &q.start,
+        q.pick,
+        limits(cfg),
+    )?;
     Ok(Upgrade {
         key,
         canonical,
-        file,
-        id,
-        len,
-        start,
-        first_event,
-        reading_copy,
-        filter,
-        since_limited,
-        binary,
+        opening,
         q,
     })
+}
+
+/// What bounds an opening (`history::start`), from the configuration.
+fn limits(cfg: &ServeConfig) -> start::Limits {
+    start::Limits {
+        lines: cfg.lines,
+        max_lines: cfg.max_lines,
+        scan_limit: cfg.scan_limit,
+    }
 }
 
 /// The WebSocket route once admitted: the handshake, then the follower.
@@ -331,71 +265,37 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     let mut ws =
         WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
-    if up.binary
-        && let Err(e) = ws.send(Message::binary(Meta::event(Event::Binary).to_json()))
-    {
-        log.ended(format!("the client went away: {e}"));
-        return;
-    }
-    let (start, window) = if up.q.resume.is_none() && up.q.since.is_none() {
-        match scan_window(&mut ws, &up.file, up.len, &up.q, cfg, &up.filter) {
-            Ok(w) => (w.start, Some(w)),
-            Err(end) => {
-                log.ended(format!("{} (during the backward scan)", end.describe()));
-                scan::close(&mut ws, &end);
-                return;
-            }
+    let filter = Filter::new(&up.q.matches, &up.q.excludes);
+    let during = up.opening.scan_name();
+    let begin = match up.opening.begin(&mut ws, &filter, up.q.meta, limits(cfg)) {
+        Ok(b) => b,
+        Err(end) => {
+            log.ended(format!("{} (during {during})", end.describe()));
+            scan::close(&mut ws, &end);
+            return;
         }
-    } else if up.since_limited {
-        // since= stopped at the scan limit: the start frame says so.
-        match Tag::of_file(&up.file, up.start) {
-            Ok(tag) => (
-                up.start,
-                Some(StartPoint {
-                    first: up.start,
-                    start: up.start,
-                    tag,
-                    limited: true,
-                    end: None,
-                }),
-            ),
-            Err(e) => {
-                log.ended(format!("reading the file failed: {e}"));
-                return;
-            }
-        }
-    } else {
-        (up.start, None)
     };
     let label = format!(
         "{} {}",
         log.peer(),
         log_target(&up.canonical.to_string_lossy())
     );
-    let mut followed = Followed::new(up.canonical, cfg.roots.clone(), up.file, up.id, start);
-    if up.reading_copy {
-        followed.reading_copy();
-    }
-    let before = followed.before().clone();
-    let timing = Timing {
-        interval: cfg.interval,
-        heartbeat: cfg.heartbeat,
-        pong_timeout: cfg.pong_timeout,
-    };
-    let mut follower = Follower::new(
-        &mut ws,
-        followed,
-        Chunker::new(start, up.filter).with_before(before),
-        up.q.format,
-        up.q.follow,
-        up.q.meta,
-        timing,
+    let setup = Setup {
+        path: up.canonical,
+        roots: cfg.roots.clone(),
+        filter,
+        format: up.q.format,
+        follow: up.q.follow,
+        meta: up.q.meta,
+        timing: Timing {
+            interval: cfg.interval,
+            heartbeat: cfg.heartbeat,
+            pong_timeout: cfg.pong_timeout,
+        },
         label,
-    );
-    if let Some(w) = window {
-        follower.set_window(w);
-    }
-    let end = follower.run(up.first_event);
+    };
+    let mut follower = Follower::new(&mut ws, begin, setup);
+    let end = follower.run();
     let mut answer = Answer::new(101, end.describe());
     answer.sent = follower.sent;
     log.answered(answer);
@@ -404,123 +304,4 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         log.write_now();
         http::linger(ws.get_ref().get_ref());
     }
-}
-
-/// The window of a request that names no resume point: the last `lines=`
-/// lines (kept lines, with a filter) at the end of the file or before
-/// `before=`, found by the backward scan (`scan.rs`, `tail.rs`) within
-/// `--scan-limit`, while the client sees progress and may leave.
-fn scan_window(
-    ws: &mut WebSocket<Stalling>,
-    file: &File,
-    len: u64,
-    q: &Query,
-    cfg: &ServeConfig,
-    filter: &Filter,
-) -> Result<StartPoint, End> {
-    let ask = window::Ask {
-        lines: q.lines.unwrap_or(cfg.lines).min(cfg.max_lines),
-        before: q.before,
-        filter,
-        limit: cfg.scan_limit,
-    };
-    let w = scan::run(ws, file, len, &ask, q.meta)?;
-    let tag = Tag::of_file(file, w.first).map_err(End::FileError)?;
-    Ok(StartPoint {
-        first: w.first,
-        start: w.start,
-        tag,
-        limited: w.limited,
-        end: q.before.map(|_| w.end),
-    })
-}
-
-/// `inode=I` without `from=`: the file at the path when it is inode I, else
-/// the older generation of it that is (read under the log's path, as a
-/// resume into it is: followed, it goes on to the newer generations); none
-/// → 410. Without `inode=`, the file at the path.
-fn pick_generation(
-    roots: &[PathBuf],
-    at_path: (PathBuf, File, Metadata),
-    inode: Option<u64>,
-) -> Result<(PathBuf, File, Metadata), Refusal> {
-    let (canonical, file, meta) = at_path;
-    let Some(inode) = inode.filter(|&i| i != access::file_id(&meta).1) else {
-        return Ok((canonical, file, meta));
-    };
-    let gone = || {
-        Refusal::new(
-            Kind::Gone,
-            format!(
-                "inode={inode} is neither the file at this path nor one of its older generations (deleted, or compressed); ask again without inode="
-            ),
-        )
-    };
-    let g = generations::find(&canonical, roots, inode).ok_or_else(gone)?;
-    let file = g.open(roots).ok_or_else(gone)?;
-    let meta = file.metadata().map_err(|e| Refusal::read_failed(&e))?;
-    // The log's own path: the follower reads the generation as a resume
-    // into it would (and, following, goes on to the newer ones).
-    Ok((canonical, file, meta))
-}
-
-/// 415 for a compressed file (judged by its first bytes): it is not
-/// followed or shown as text; the reason says to download it.
-fn refuse_compressed(file: &File) -> Result<(), Refusal> {
-    match compressed::file_compression(file) {
-        Ok(Some(c)) => Err(Refusal::new(
-            Kind::Compressed,
-            format!(
-                "the file is {c}-compressed and is not followed; download it with ?download and decompress it"
-            ),
-        )),
-        Ok(None) => Ok(()),
-        Err(e) => Err(Refusal::read_failed(&e)),
-    }
-}
-
-/// Where `since=` starts: the binary search of `since.rs` over the file as
-/// it is now, reading at most `limit` bytes (`--scan-limit`; true in the
-/// answer when that stopped it); 422 when no timestamp is recognised.
-fn since_start(
-    file: &File,
-    meta: &Metadata,
-    q: &Query,
-    limit: u64,
-) -> Result<(u64, bool), Refusal> {
-    let Some(target) = &q.since else {
-        return Ok((meta.len(), false));
-    };
-    let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
-    let began = Instant::now();
-    let found = since::find(file, meta.len(), target, hint, limit);
-    if let Ok((since, cost)) = &found {
-        debug!(
-            "since=: {since:?} of {} bytes after {} block reads ({} bytes) in {:.3} ms",
-            meta.len(),
-            cost.reads,
-            cost.bytes,
-            began.elapsed().as_secs_f64() * 1000.0
-        );
-    }
-    match found.map(|(since, _)| since) {
-        Ok(Since::At(at)) => Ok((at, false)),
-        Ok(Since::Limit(at)) => Ok((at, true)),
-        Ok(Since::NoTimestamps) => Err(Refusal::new(
-            Kind::NoTimestamps,
-            format!(
-                "since= needs timestamps, and none was recognised at the start of the file or at its end; known formats: {}",
-                timestamp::KNOWN_FORMATS
-            ),
-        )),
-        Err(e) => Err(Refusal::read_failed(&e)),
-    }
-}
-
-/// True when the file's last block (its tail) holds a NUL byte: a binary
-/// file, announced with `{"event":"binary"}` before anything else.
-fn tail_is_binary(file: &File, len: u64) -> bool {
-    let n = len.min(TAIL_BLOCK as u64);
-    let mut buf = vec![0u8; n as usize];
-    window::ReadAt::read_exact_at(file, &mut buf, len - n).is_ok() && compressed::is_binary(&buf)
 }

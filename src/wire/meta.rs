@@ -22,7 +22,14 @@ pub enum Meta {
     /// Something happened to the file (`rotated`, `truncated`, `deleted`,
     /// `recreated`, `binary`, …); `bytes` says how much was skipped, where
     /// that is known.
-    Event { event: Event, bytes: Option<u64> },
+    /// For a `skipped` gzip generation that does not inflate, `path`
+    /// names it and `reason` says `corrupt gzip`.
+    Event {
+        event: Event,
+        bytes: Option<u64>,
+        path: Option<String>,
+        reason: Option<String>,
+    },
     /// How far a scan has come, in file bytes.
     Progress { scanned: u64, total: u64 },
     /// A CPU-heavy request waiting for its turn (`--max-scans`) before a
@@ -96,8 +103,17 @@ impl fmt::Display for Born {
 /// The newest older generation of a log, named by a start frame at 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Previous {
-    /// A plain file that can be opened with `inode=`.
-    File { path: String, inode: u64, size: u64 },
+    /// A file that can be opened with `inode=`: plain, or gzip
+    /// (`compressed` then says so, and `size` counts its uncompressed
+    /// bytes). `born`: its birth time where recorded, so that a client
+    /// names it by more than its reusable inode number.
+    File {
+        path: String,
+        inode: u64,
+        born: Option<Born>,
+        size: u64,
+        compressed: Option<Compression>,
+    },
     /// A compressed file: the chain of generations ends here.
     Compressed {
         path: String,
@@ -127,7 +143,12 @@ impl Meta {
 
     /// An event without a byte count.
     pub fn event(event: Event) -> Meta {
-        Meta::Event { event, bytes: None }
+        Meta::Event {
+            event,
+            bytes: None,
+            path: None,
+            reason: None,
+        }
     }
 
     /// The frame's JSON text.
@@ -182,9 +203,15 @@ impl Meta {
             };
             // An event this version does not know is ignored, like any
             // object it does not know.
+            let text = |k: &str| match get(k) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            };
             return Some(Meta::Event {
                 event: Event::parse(name)?,
                 bytes,
+                path: text("path"),
+                reason: text("reason"),
             });
         }
         if let Some(Value::Object(p)) = get("progress") {
@@ -217,17 +244,28 @@ impl Previous {
         let Some(Value::String(path)) = get("path") else {
             return None;
         };
-        if let Some(Value::String(c)) = get("compressed") {
+        let compressed = match get("compressed") {
+            Some(Value::String(c)) => Some(Compression::parse(c)?),
+            _ => None,
+        };
+        if let Some(compression) = compressed
+            && get("inode").is_none()
+        {
             return Some(Previous::Compressed {
                 path: path.clone(),
-                compression: Compression::parse(c)?,
+                compression,
             });
         }
         match (get("inode"), get("size")) {
             (Some(Value::Number(inode)), Some(Value::Number(size))) => Some(Previous::File {
                 path: path.clone(),
                 inode: *inode,
+                born: match get("born") {
+                    Some(Value::String(b)) => Born::parse(b),
+                    _ => None,
+                },
                 size: *size,
+                compressed,
             }),
             _ => None,
         }
@@ -243,10 +281,24 @@ impl fmt::Display for Meta {
                     write!(f, ",\"tag\":\"{tag}\"")?;
                 }
                 match &p.previous {
-                    Some(Previous::File { path, inode, size }) => {
+                    Some(Previous::File {
+                        path,
+                        inode,
+                        born,
+                        size,
+                        compressed,
+                    }) => {
                         f.write_str(",\"previous\":{\"path\":")?;
                         write_string(f, path)?;
-                        write!(f, ",\"inode\":{inode},\"size\":{size}}}")?;
+                        write!(f, ",\"inode\":{inode}")?;
+                        if let Some(born) = born {
+                            write!(f, ",\"born\":\"{born}\"")?;
+                        }
+                        write!(f, ",\"size\":{size}")?;
+                        if let Some(c) = compressed {
+                            write!(f, ",\"compressed\":\"{c}\"")?;
+                        }
+                        f.write_char('}')?;
                     }
                     Some(Previous::Compressed { path, compression }) => {
                         f.write_str(",\"previous\":{\"path\":")?;
@@ -263,10 +315,23 @@ impl fmt::Display for Meta {
                 }
                 f.write_char('}')
             }
-            Meta::Event { event, bytes } => {
+            Meta::Event {
+                event,
+                bytes,
+                path,
+                reason,
+            } => {
                 write!(f, "{{\"event\":\"{event}\"")?;
                 if let Some(n) = bytes {
                     write!(f, ",\"bytes\":{n}")?;
+                }
+                if let Some(p) = path {
+                    f.write_str(",\"path\":")?;
+                    write_string(f, p)?;
+                }
+                if let Some(r) = reason {
+                    f.write_str(",\"reason\":")?;
+                    write_string(f, r)?;
                 }
                 f.write_char('}')
             }
@@ -496,7 +561,9 @@ mod tests {
                 previous: Some(Previous::File {
                     path: "/var/log/app.log.1".into(),
                     inode: 7,
+                    born: None,
                     size: 99,
+                    compressed: None,
                 }),
                 ..Position::new(0, 8, Tag::of(b""))
             }),
@@ -504,14 +571,40 @@ mod tests {
         );
         round_trip(
             Meta::Position(Position {
+                previous: Some(Previous::File {
+                    path: "/var/log/app.log.2.gz".into(),
+                    inode: 9,
+                    born: None,
+                    size: 12345,
+                    compressed: Some(Compression::Gzip),
+                }),
+                ..Position::new(0, 8, Tag::of(b""))
+            }),
+            "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/var/log/app.log.2.gz\",\"inode\":9,\"size\":12345,\"compressed\":\"gzip\"}}",
+        );
+        round_trip(
+            Meta::Position(Position {
+                previous: Some(Previous::File {
+                    path: "/var/log/app.log.1".into(),
+                    inode: 7,
+                    born: Born::parse("1764547200.000000005"),
+                    size: 99,
+                    compressed: None,
+                }),
+                ..Position::new(0, 8, Tag::of(b""))
+            }),
+            "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/var/log/app.log.1\",\"inode\":7,\"born\":\"1764547200.000000005\",\"size\":99}}",
+        );
+        round_trip(
+            Meta::Position(Position {
                 previous: Some(Previous::Compressed {
                     path: "/l/a \"q\"\\\n\u{1}é.gz".into(),
-                    compression: Compression::Gzip,
+                    compression: Compression::Xz,
                 }),
                 limit: true,
                 ..Position::new(0, 8, Tag::of(b""))
             }),
-            "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/l/a \\\"q\\\"\\\\\\n\\u0001é.gz\",\"compressed\":\"gzip\"},\"limit\":true}",
+            "{\"offset\":0,\"inode\":8,\"tag\":\"cbf29ce484222325\",\"previous\":{\"path\":\"/l/a \\\"q\\\"\\\\\\n\\u0001é.gz\",\"compressed\":\"xz\"},\"limit\":true}",
         );
         round_trip(
             Meta::Position(Position {
@@ -531,8 +624,19 @@ mod tests {
             Meta::Event {
                 event: Event::Skipped,
                 bytes: Some(4096),
+                path: None,
+                reason: None,
             },
             "{\"event\":\"skipped\",\"bytes\":4096}",
+        );
+        round_trip(
+            Meta::Event {
+                event: Event::Skipped,
+                bytes: None,
+                path: Some("/l/a.log.2.gz".into()),
+                reason: Some("corrupt gzip".into()),
+            },
+            "{\"event\":\"skipped\",\"path\":\"/l/a.log.2.gz\",\"reason\":\"corrupt gzip\"}",
         );
         round_trip(
             Meta::Progress {
@@ -577,7 +681,9 @@ mod tests {
                 previous: Some(Previous::File {
                     path: "café 😀".into(),
                     inode: 2,
+                    born: None,
                     size: 3,
+                    compressed: None,
                 }),
                 limit: false,
                 born: None,

@@ -20,6 +20,38 @@ pub enum Format {
     Text,
 }
 
+/// Where sending starts: the four start points a request may name, which
+/// exclude one another. Parsed once here; `history::start` decides what
+/// each means for the file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    /// The last `lines` lines (`None`: `--lines`), at the end of the file
+    /// or ending at or before `before=N`.
+    Last {
+        lines: Option<usize>,
+        before: Option<u64>,
+    },
+    /// `since=T`: the first line stamped at or after T.
+    Since(Target),
+    /// `from=N&inode=I[&tag=T][&born=B]`: a resume point.
+    Resume {
+        from: u64,
+        inode: u64,
+        tag: Option<Tag>,
+        born: Option<Born>,
+    },
+}
+
+/// `inode=I` without `from=`, with what tells a reused inode number from
+/// the file the client saw: its birth time (`born=`) and, with `before=N`,
+/// the tag of the bytes before N (`tag=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick {
+    pub inode: u64,
+    pub born: Option<Born>,
+    pub tag: Option<Tag>,
+}
+
 /// Everything a request's target says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -33,20 +65,12 @@ pub struct Query {
     pub matches: Vec<String>,
     pub excludes: Vec<String>,
     pub meta: bool,
-    /// `from=N&inode=I`.
-    pub resume: Option<(u64, u64)>,
-    /// `tag=T`: the tag of the resume point (see `tag.rs`).
-    pub tag: Option<Tag>,
-    /// `born=SECS.NANOS`: the birth time of the resume point's file.
-    pub born: Option<Born>,
-    /// `before=N`: the last lines that end at or before byte N, then close.
-    pub before: Option<u64>,
-    /// `inode=I` without `from=`: which file of the path's chain is read
-    /// (the file at the path or one of its older generations).
-    pub inode: Option<u64>,
+    /// Where sending starts: exactly one of the four start points.
+    pub start: Start,
+    /// `inode=I` without `from=` (with `before=`, `since=` or alone): which
+    /// file of the path's chain is read.
+    pub pick: Option<Pick>,
     pub token: Option<String>,
-    /// `since=T`: start at the first line stamped at or after T.
-    pub since: Option<Target>,
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
     pub download: bool,
@@ -67,23 +91,22 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         matches: Vec::new(),
         excludes: Vec::new(),
         meta: false,
-        resume: None,
-        tag: None,
-        born: None,
-        before: None,
-        inode: None,
+        start: Start::Last {
+            lines: None,
+            before: None,
+        },
+        pick: None,
         token: None,
-        since: None,
         list: false,
         download: false,
         asset: None,
     };
-    let mut from = None;
-    let mut inode = None;
+    let (mut from, mut inode, mut tag, mut born) = (None, None, None, None);
+    let (mut lines, mut before, mut since) = (None, None, None);
     for (key, value) in form_pairs(raw_query) {
         match &*key {
             "tail" => q.follow = flag("tail", &value)?,
-            "lines" => q.lines = Some(number("lines", &value)? as usize),
+            "lines" => lines = Some(number("lines", &value)? as usize),
             "format" => {
                 q.format = match &*value {
                     "html" => Format::Html,
@@ -101,20 +124,20 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             "from" => from = Some(number("from", &value)?),
             "inode" => inode = Some(number("inode", &value)?),
             "tag" => {
-                q.tag = Some(Tag::parse(&value).ok_or_else(|| {
+                tag = Some(Tag::parse(&value).ok_or_else(|| {
                     Refusal::bad_request(format!("tag={value} is not 16 hex digits"))
                 })?);
             }
             "born" => {
-                q.born = Some(Born::parse(&value).ok_or_else(|| {
+                born = Some(Born::parse(&value).ok_or_else(|| {
                     Refusal::bad_request(format!("born={value} is not SECS.NNNNNNNNN"))
                 })?);
             }
-            "before" => q.before = Some(number("before", &value)?),
+            "before" => before = Some(number("before", &value)?),
             "token" => q.token = Some(value.into_owned()),
             "since" => {
                 let t = timestamp::parse_target(&value, SystemTime::now());
-                q.since = Some(t.map_err(|e| Refusal::bad_request(format!("since={e}")))?);
+                since = Some(t.map_err(|e| Refusal::bad_request(format!("since={e}")))?);
             }
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
@@ -122,44 +145,57 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             _ => {}
         }
     }
-    q.resume = match (from, inode) {
-        (Some(f), Some(i)) => Some((f, i)),
-        (None, i) => {
-            q.inode = i;
-            None
-        }
-        (Some(_), None) => {
-            return Err(Refusal::bad_request(
-                "from= needs inode= (the file the offset is in)",
-            ));
-        }
-    };
-    if q.resume.is_some() {
-        // A resume point says where to start: a client reconnecting with the
-        // URL it first used (since= in it) and from= resumes.
-        q.since = None;
-    }
-    check_history(&q)?;
-    Ok(q)
-}
-
-/// The rules of `before=` and the bounds on filter texts.
-fn check_history(q: &Query) -> Result<(), Refusal> {
-    if q.before.is_some() {
+    if before.is_some() {
         if q.follow {
             return Err(Refusal::bad_request(
                 "before= sends one window and closes: it cannot go with tail=1",
             ));
         }
-        if q.resume.is_some() {
+        if from.is_some() {
             return Err(Refusal::bad_request("before= and from= cannot go together"));
         }
-        if q.since.is_some() {
+        if since.is_some() {
             return Err(Refusal::bad_request(
                 "before= and since= cannot go together: before= ends a window, since= starts one",
             ));
         }
     }
+    q.start = match (from, inode, since) {
+        // A resume point says where to start: a client reconnecting with
+        // the URL it first used (since= in it) and from= resumes.
+        (Some(from), Some(inode), _) => Start::Resume {
+            from,
+            inode,
+            tag,
+            born,
+        },
+        (Some(_), None, _) => {
+            return Err(Refusal::bad_request(
+                "from= needs inode= (the file the offset is in)",
+            ));
+        }
+        (None, _, Some(t)) => Start::Since(t),
+        (None, _, None) => Start::Last { lines, before },
+    };
+    if from.is_none() {
+        q.pick = inode.map(|inode| Pick { inode, born, tag });
+    }
+    check_filters(&q)?;
+    Ok(q)
+}
+
+impl Query {
+    /// `before=N`, when the request names it.
+    pub fn before(&self) -> Option<u64> {
+        match self.start {
+            Start::Last { before, .. } => before,
+            _ => None,
+        }
+    }
+}
+
+/// The bounds on filter texts.
+fn check_filters(q: &Query) -> Result<(), Refusal> {
     for (name, texts) in [("match", &q.matches), ("exclude", &q.excludes)] {
         if texts.len() > MAX_FILTER_TEXTS {
             return Err(Refusal::bad_request(format!(
@@ -293,36 +329,60 @@ mod tests {
     fn reads_the_parameters() {
         let q = parse("/f?tail=1&lines=5&format=text&match=a&match=b+c&exclude=%26&meta=1&from=10&inode=7&token=t").unwrap();
         assert!(q.follow && q.meta);
-        assert_eq!(q.lines, Some(5));
         assert_eq!(q.format, Format::Text);
         assert_eq!(q.matches, vec!["a", "b c"]);
         assert_eq!(q.excludes, vec!["&"]);
-        assert_eq!(q.resume, Some((10, 7)));
+        assert_eq!(
+            q.start,
+            Start::Resume {
+                from: 10,
+                inode: 7,
+                tag: None,
+                born: None
+            }
+        );
         assert_eq!(q.token.as_deref(), Some("t"));
         let d = parse("/f").unwrap();
         assert!(!d.follow && d.lines.is_none() && d.format == Format::Html && !d.list);
         assert!(parse("/?list").unwrap().list);
         assert!(parse("/f?download").unwrap().download);
         assert!(parse("/f?unknown=1").is_ok());
-        assert_eq!(parse("/f?inode=7").unwrap().inode, Some(7));
-        assert_eq!(parse("/f?since=-15m&from=1&inode=2").unwrap().since, None);
-        assert_eq!(parse("/f?inode=7&from=1").unwrap().inode, None);
+        assert_eq!(parse("/f?inode=7").unwrap().pick.map(|p| p.inode), Some(7));
         assert!(matches!(
-            parse("/f?since=2026-12-01T14:02:00Z").unwrap().since,
-            Some(Target::Instant(_))
+            parse("/f?since=-15m&from=1&inode=2").unwrap().start,
+            Start::Resume {
+                from: 1,
+                inode: 2,
+                ..
+            }
+        ));
+        assert_eq!(parse("/f?inode=7&from=1").unwrap().pick, None);
+        assert!(matches!(
+            parse("/f?since=2026-12-01T14:02:00Z").unwrap().start,
+            Start::Since(Target::Instant(_))
         ));
         assert!(matches!(
-            parse("/f?since=2026-12-01+14:02").unwrap().since,
-            Some(Target::Wall(_))
+            parse("/f?since=2026-12-01+14:02").unwrap().start,
+            Start::Since(Target::Wall(_))
         ));
+        assert_eq!(
+            parse("/f?lines=5").unwrap().start,
+            Start::Last {
+                lines: Some(5),
+                before: None
+            }
+        );
     }
 
     #[test]
     fn before_and_inode() {
-        let q = parse("/f?before=100&inode=7&lines=5").unwrap();
-        assert_eq!((q.before, q.inode, q.resume), (Some(100), Some(7), None));
+        let q = parse("/f?before=100&inode=7&lines=5&born=1.000000002").unwrap();
+        assert_eq!(q.before(), Some(100));
+        let pick = q.pick.unwrap();
+        assert_eq!(pick.inode, 7);
+        assert_eq!(pick.born, Born::parse("1.000000002"));
         let q = parse("/f?before=0").unwrap();
-        assert_eq!((q.before, q.inode), (Some(0), None));
+        assert_eq!((q.before(), q.pick), (Some(0), None));
     }
 
     #[test]

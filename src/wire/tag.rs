@@ -36,8 +36,8 @@ impl Tag {
 
     /// The tag of `file` at `offset`, read from the file now. An offset
     /// beyond the end reads what is there (the tag then differs).
-    pub fn of_file(file: &File, offset: u64) -> io::Result<Tag> {
-        let mut w = Window::default();
+    pub fn of_file(file: &(impl FullRead + ?Sized), offset: u64) -> io::Result<Tag> {
+        let mut w = Recent::default();
         w.fill_from(file, offset)?;
         Ok(w.tag())
     }
@@ -59,21 +59,21 @@ impl fmt::Display for Tag {
 
 /// The last `TAG_BYTES` bytes before a position, kept as bytes pass it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
+pub struct Recent {
     bytes: [u8; TAG_BYTES],
     len: usize,
 }
 
-impl Default for Window {
+impl Default for Recent {
     fn default() -> Self {
-        Window {
+        Recent {
             bytes: [0; TAG_BYTES],
             len: 0,
         }
     }
 }
 
-impl Window {
+impl Recent {
     /// Forgets everything (the position is 0 of a new content).
     pub fn clear(&mut self) {
         self.len = 0;
@@ -99,10 +99,10 @@ impl Window {
 
     /// Holds what `file` has just before `offset` now (fewer bytes only
     /// near the start, or when the file is shorter than `offset`).
-    pub fn fill_from(&mut self, file: &File, offset: u64) -> io::Result<()> {
+    pub fn fill_from(&mut self, file: &(impl FullRead + ?Sized), offset: u64) -> io::Result<()> {
         let want = offset.min(TAG_BYTES as u64) as usize;
         let mut buf = [0u8; TAG_BYTES];
-        let got = read_full_at(file, &mut buf[..want], offset - want as u64)?;
+        let got = file.read_full_at(&mut buf[..want], offset - want as u64)?;
         self.len = 0;
         self.push(&buf[..got]);
         Ok(())
@@ -113,11 +113,24 @@ impl Window {
     }
 
     /// True when `file` still holds these bytes just before `offset`.
-    pub fn still_in(&self, file: &File, offset: u64) -> io::Result<bool> {
+    pub fn still_in(&self, file: &(impl FullRead + ?Sized), offset: u64) -> io::Result<bool> {
         let mut buf = [0u8; TAG_BYTES];
         let len = self.len.min(offset as usize);
-        let got = read_full_at(file, &mut buf[..len], offset - len as u64)?;
+        let got = file.read_full_at(&mut buf[..len], offset - len as u64)?;
         Ok(got == self.len && buf[..got] == self.bytes[..self.len])
+    }
+}
+
+/// What a tag is computed over: a file's bytes by offset — a plain file,
+/// or the uncompressed bytes of a gzip generation (`history::source`).
+pub trait FullRead {
+    /// Reads up to `buf.len()` bytes at `offset`, fewer only at the end.
+    fn read_full_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+}
+
+impl FullRead for File {
+    fn read_full_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        read_full_at(self, buf, offset)
     }
 }
 
@@ -167,7 +180,7 @@ mod tests {
     fn window_follows_pushes_of_any_size() {
         let data: Vec<u8> = (0..300u32).map(|i| (i % 251) as u8).collect();
         for step in [1, 7, 63, 64, 65, 200] {
-            let mut w = Window::default();
+            let mut w = Recent::default();
             for (i, c) in data.chunks(step).enumerate() {
                 w.push(c);
                 let end = (i * step + c.len()).min(data.len());
