@@ -7,13 +7,28 @@
 //! with EINTR after SIGSTOP and SIGCONT (Ctrl-Z, then `fg`) even when no
 //! signal handler is installed (signal(7)). `restart` and `Restarting` make
 //! the call again, so tungstenite never sees EINTR and no caller takes it
-//! for a lost connection. `is_socket` tells whether a standard stream is
-//! a socket (`--inetd`'s connection, or a log that would corrupt it).
+//! for a lost connection. `read_full_at` is the one positional-read loop
+//! for files (restarted the same way). `is_socket` tells whether a standard
+//! stream is a socket (`--inetd`'s connection, or a log that would corrupt
+//! it).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileExt, FileTypeExt};
+
+/// Reads up to `buf.len()` bytes at `offset` without moving the file's
+/// position, fewer only at the end of the file; returns how many.
+pub fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match restart(|| file.read_at(&mut buf[got..], offset + got as u64))? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
 
 /// Whether `fd` (standard input or error) is a socket, judged by a
 /// duplicate of it so that the stream itself is left as it is.

@@ -384,7 +384,7 @@ mod tests {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         );
         assert_eq!(c.scan_limit, 1 << 30);
-        assert_eq!(c.origins, Origins::List(vec![]));
+        assert_eq!(c.access.origins, Origins::List(vec![]));
         assert_eq!(c.log_level, log::LevelFilter::Info);
         assert_eq!(
             c.roots,
@@ -415,7 +415,7 @@ mod tests {
         assert_eq!(c.heartbeat, None);
         assert_eq!(c.base_path, "/logs");
         assert_eq!(
-            c.origins,
+            c.access.origins,
             Origins::List(vec!["https://a.example:443".into()])
         );
         assert_eq!(c.log_level, log::LevelFilter::Debug);
@@ -423,7 +423,7 @@ mod tests {
         assert_eq!(serve(&["serve", "-n=5"]).lines, 5);
         assert_eq!(serve(&["serve", "-l0.0.0.0:2"]).listen, "0.0.0.0:2");
         let any = serve(&["serve", "--allow-origin", "nope", "--allow-origin=*"]);
-        assert_eq!(any.origins, Origins::Any);
+        assert_eq!(any.access.origins, Origins::Any);
     }
 
     #[test]

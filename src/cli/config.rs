@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::access::{Hosts, Origins, normalize_origin};
+use crate::access::{AccessPolicy, Hosts, Origins, normalize_origin};
 use crate::history::timestamp;
 use crate::limits::{HEARTBEAT_RANGE, INTERVAL_RANGE, MAX_TOKEN_LEN, PONG_TIMEOUT_RANGE};
 
@@ -69,12 +69,9 @@ pub struct ServeConfig {
     pub max_scans: usize,
     /// Most file bytes one request's backward scan covers.
     pub scan_limit: u64,
-    pub token: Option<String>,
-    pub origins: Origins,
-    /// `--allow-host`.
-    pub hosts: Hosts,
-    /// The machine's host name as the kernel has it, read once at start.
-    pub hostname: Option<String>,
+    /// Who may ask: token, `--allow-origin`, `--allow-host`, the machine's
+    /// name.
+    pub access: AccessPolicy,
     pub base_path: String,
     pub inetd: bool,
     pub log_file: Option<PathBuf>,
@@ -459,10 +456,12 @@ impl RawServe {
             max_per_address,
             max_scans,
             scan_limit,
-            token,
-            origins,
-            hosts,
-            hostname: hostname(),
+            access: AccessPolicy {
+                token,
+                origins,
+                hosts,
+                hostname: hostname(),
+            },
             base_path,
             inetd: self.inetd,
             log_file: self.log_file.map(PathBuf::from),

@@ -28,17 +28,8 @@ pub fn compression(head: &[u8]) -> Option<Compression> {
 /// The compression of an open file, read from its first bytes (at offset 0,
 /// without moving the file's position).
 pub fn file_compression(file: &std::fs::File) -> std::io::Result<Option<Compression>> {
-    use std::os::unix::fs::FileExt;
     let mut head = [0u8; MAGIC_LEN];
-    let mut n = 0;
-    while n < head.len() {
-        match file.read_at(&mut head[n..], n as u64) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let n = crate::net::read_full_at(file, &mut head, 0)?;
     Ok(compression(&head[..n]))
 }
 

@@ -569,9 +569,7 @@ impl Followed {
     /// by ` (deleted)`); without `/proc`, whether this follower saw it
     /// renamed.
     fn renamed_away(&self, file: &File) -> bool {
-        use std::os::fd::AsRawFd;
-        let link = format!("/proc/self/fd/{}", file.as_raw_fd());
-        match std::fs::read_link(link) {
+        match std::fs::read_link(access::fd_link(file)) {
             Ok(name) => {
                 let name = name.as_os_str().as_bytes();
                 let name = name.strip_suffix(b" (deleted)").unwrap_or(name);

@@ -38,26 +38,11 @@ pub fn trailer(file: &File, len: u64) -> Option<Trailer> {
         return None;
     }
     let mut t = [0u8; 8];
-    read_exact_at(file, &mut t, len - 8).ok()?;
+    file.read_exact_at(&mut t, len - 8).ok()?;
     Some(Trailer {
         crc: u32::from_le_bytes([t[0], t[1], t[2], t[3]]),
         size: u32::from_le_bytes([t[4], t[5], t[6], t[7]]),
     })
-}
-
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut at: u64) -> io::Result<()> {
-    while !buf.is_empty() {
-        match file.read_at(buf, at) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => {
-                buf = &mut buf[n..];
-                at += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// True when the gzip `trailer` describes the first `trailer.size` bytes of
@@ -74,7 +59,7 @@ pub fn is_copy_of(trailer: Trailer, file: &File, len: u64, max: u64) -> bool {
     let mut at = 0u64;
     while at < want {
         let n = (want - at).min(buf.len() as u64) as usize;
-        if read_exact_at(file, &mut buf[..n], at).is_err() {
+        if file.read_exact_at(&mut buf[..n], at).is_err() {
             return false;
         }
         crc.update(&buf[..n]);

@@ -457,11 +457,8 @@ impl<'a> Follower<'a> {
     /// tungstenite may hold (a queued Pong).
     fn write_frames(&mut self, start: usize) -> Result<(), End> {
         self.flush()?;
-        match io::Write::write_all(self.ws.get_mut(), &self.out[start..]) {
-            Ok(()) => Ok(()),
-            Err(e) if timed_out(&e) => Err(End::Stalled),
-            Err(e) => Err(socket_end(WsError::Io(e))),
-        }
+        io::Write::write_all(self.ws.get_mut(), &self.out[start..])
+            .map_err(|e| End::of(WsError::Io(e)))
     }
 
     /// Gives back the memory of buffers an idle follower does not need.
@@ -573,21 +570,13 @@ impl<'a> Follower<'a> {
     /// write timeout is the stall timeout, so a write that times out means
     /// the client took no data for that long.
     fn write(&mut self, msg: Message) -> Result<(), End> {
-        match self.ws.write(msg) {
-            Ok(()) => Ok(()),
-            Err(WsError::Io(e)) if timed_out(&e) => Err(End::Stalled),
-            Err(e) => Err(socket_end(e)),
-        }
+        self.ws.write(msg).map_err(End::of)
     }
 
     /// Pushes queued frames out. The socket's write timeout is the stall
     /// timeout: a write that makes no progress for that long drops the client.
     fn flush(&mut self) -> Result<(), End> {
-        match self.ws.flush() {
-            Ok(()) => Ok(()),
-            Err(WsError::Io(e)) if timed_out(&e) => Err(End::Stalled),
-            Err(e) => Err(socket_end(e)),
-        }
+        self.ws.flush().map_err(End::of)
     }
 
     /// Sends a Ping when one is due; ends a client whose Pong is overdue.
@@ -633,7 +622,7 @@ impl<'a> Follower<'a> {
         match self.ws.get_ref().get_ref().peek(&mut [0u8; 1]) {
             Ok(_) => self.drain_incoming(),
             Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => Err(socket_end(WsError::Io(e))),
+            Err(e) => Err(End::of(WsError::Io(e))),
         }
     }
 
@@ -662,7 +651,7 @@ impl<'a> Follower<'a> {
             }
             Ok(_) => {}
             Err(WsError::Io(e)) if timed_out(&e) => return Ok(false),
-            Err(e) => return Err(socket_end(e)),
+            Err(e) => return Err(End::of(e)),
         }
         Ok(true)
     }
@@ -681,71 +670,84 @@ impl<'a> Follower<'a> {
 
     /// Closes the connection as well as the way it ended allows.
     fn close(&mut self, end: &End) {
-        let (code, reason) = match end {
-            End::Finished => (CloseCode::Normal, ""),
-            End::ClientClosed | End::Socket(_) | End::Stalled => {
-                // Reply to the client's Close (queued by tungstenite) if we can.
-                self.ws.get_mut().set_limit(Duration::from_secs(1));
-                let _ = self.ws.flush();
-                return;
-            }
-            End::NoPong(_) => (CloseCode::Policy, "no pong"),
-            End::TooLarge => (CloseCode::Size, "message too large"),
-            End::Protocol(code, _) => (*code, "protocol error"),
-            End::FileError(_) => (CloseCode::Error, "reading the file failed"),
-        };
-        self.ws.get_mut().set_limit(Duration::from_secs(1));
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        if self.ws.close(Some(frame)).is_err() || self.ws.flush().is_err() {
+        close(self.ws, end);
+    }
+}
+
+/// Closes a WebSocket as well as the way it ended allows (the follower's
+/// end, or a scan's before it): the Close frame its end calls for, then a
+/// brief wait for the client's reply; nothing more than the queued reply
+/// to the client's own Close when the client is gone or stalled.
+pub fn close(ws: &mut WebSocket<Stalling>, end: &End) {
+    let (code, reason) = match end {
+        End::Finished => (CloseCode::Normal, ""),
+        End::ClientClosed | End::Socket(_) | End::Stalled => {
+            // Reply to the client's Close (queued by tungstenite) if we can.
+            ws.get_mut().set_limit(Duration::from_secs(1));
+            let _ = ws.flush();
             return;
         }
-        if end.leaves_input_unread() {
-            // tungstenite cannot read on after refusing a frame as too
-            // large, and what follows a malformed frame is not to be
-            // read as frames (RFC 6455, 7.1.7): the caller discards it
-            // (`leaves_input_unread`).
-            return;
-        }
-        // Wait briefly for the client's Close reply (a clean closing handshake).
-        let _ = self
-            .ws
-            .get_ref()
-            .get_ref()
-            .set_read_timeout(Some(Duration::from_secs(1)));
-        for _ in 0..16 {
-            match self.ws.read() {
-                Ok(_) => continue,
-                Err(_) => break,
-            }
+        End::NoPong(_) => (CloseCode::Policy, "no pong"),
+        End::TooLarge => (CloseCode::Size, "message too large"),
+        End::Protocol(code, _) => (*code, "protocol error"),
+        End::FileError(_) => (CloseCode::Error, "reading the file failed"),
+    };
+    ws.get_mut().set_limit(Duration::from_secs(1));
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if ws.close(Some(frame)).is_err() || ws.flush().is_err() {
+        return;
+    }
+    if end.leaves_input_unread() {
+        // tungstenite cannot read on after refusing a frame as too
+        // large, and what follows a malformed frame is not to be
+        // read as frames (RFC 6455, 7.1.7): the caller discards it
+        // (`leaves_input_unread`).
+        return;
+    }
+    // Wait briefly for the client's Close reply (a clean closing handshake).
+    let _ = ws
+        .get_ref()
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(1)));
+    for _ in 0..16 {
+        match ws.read() {
+            Ok(_) => continue,
+            Err(_) => break,
         }
     }
 }
 
-fn socket_end(e: WsError) -> End {
-    match e {
-        WsError::ConnectionClosed | WsError::AlreadyClosed => End::ClientClosed,
-        WsError::Capacity(_) => End::TooLarge,
-        // A peer gone without a Close is not a malformed frame: there is no
-        // one left to send a Close to.
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            End::Socket(e.to_string())
+impl End {
+    /// How a WebSocket error ends the connection: a timed-out write is a
+    /// client that takes no data (the socket's write timeout is the stall
+    /// timeout; reads that time out are handled before they get here).
+    pub fn of(e: WsError) -> End {
+        match e {
+            WsError::Io(e) if timed_out(&e) => End::Stalled,
+            WsError::ConnectionClosed | WsError::AlreadyClosed => End::ClientClosed,
+            WsError::Capacity(_) => End::TooLarge,
+            // A peer gone without a Close is not a malformed frame: there is no
+            // one left to send a Close to.
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                End::Socket(e.to_string())
+            }
+            WsError::Protocol(_) => End::Protocol(CloseCode::Protocol, e.to_string()),
+            WsError::Utf8(_) => End::Protocol(CloseCode::Invalid, e.to_string()),
+            WsError::Io(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                End::ClientClosed
+            }
+            other => End::Socket(other.to_string()),
         }
-        WsError::Protocol(_) => End::Protocol(CloseCode::Protocol, e.to_string()),
-        WsError::Utf8(_) => End::Protocol(CloseCode::Invalid, e.to_string()),
-        WsError::Io(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::UnexpectedEof
-            ) =>
-        {
-            End::ClientClosed
-        }
-        other => End::Socket(other.to_string()),
     }
 }
 

@@ -14,8 +14,6 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use tungstenite::protocol::CloseFrame;
-use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::follow::stream::End;
@@ -204,10 +202,7 @@ impl Watch<'_> {
                 Ok(Message::Close(_)) => return Err(End::ClientClosed),
                 Ok(_) => {}
                 Err(WsError::Io(e)) if timed_out(&e) => return Ok(()),
-                Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
-                    return Err(End::ClientClosed);
-                }
-                Err(e) => return Err(End::Socket(format!("during the scan: {e}"))),
+                Err(e) => return Err(End::of(e)),
             }
         }
         Ok(())
@@ -236,19 +231,7 @@ impl Watch<'_> {
         let sent = self
             .ws
             .send(Message::binary(json.into_bytes()))
-            .map_err(|e| match e {
-                WsError::Io(e) if timed_out(&e) => End::Stalled,
-                WsError::ConnectionClosed | WsError::AlreadyClosed => End::ClientClosed,
-                WsError::Io(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-                    ) =>
-                {
-                    End::ClientClosed
-                }
-                e => End::Socket(format!("sending progress: {e}")),
-            });
+            .map_err(End::of);
         self.nonblocking(true)?;
         sent
     }
@@ -259,20 +242,5 @@ impl Watch<'_> {
             .get_ref()
             .set_nonblocking(on)
             .map_err(|e| End::Socket(format!("setting the socket (non-)blocking failed: {e}")))
-    }
-}
-
-/// Ends the connection after a scan that did not finish: a Close 1011 when
-/// reading the file failed; nothing more when the client is gone.
-pub fn close(ws: &mut WebSocket<Stalling>, end: &End) {
-    if let End::FileError(_) = end {
-        ws.get_mut().set_limit(Duration::from_secs(1));
-        let frame = CloseFrame {
-            code: CloseCode::Error,
-            reason: "reading the file failed".into(),
-        };
-        if ws.close(Some(frame)).is_ok() {
-            let _ = ws.flush();
-        }
     }
 }

@@ -22,7 +22,7 @@ use crate::serve::http::{self, Answer, Request, valid_client_key};
 use crate::serve::stall::Stalling;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::{Kind, Refusal};
-use crate::{history::scan, serve::routes::download, serve::routes::list, serve::routes::page};
+use crate::{serve::routes::download, serve::routes::list, serve::routes::page};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -120,7 +120,7 @@ fn route(
         None
     };
     let q = query::parse(&req.target)?;
-    access::authorize(req, &q, cfg)?;
+    access::authorize(req, &q, &cfg.access)?;
     if let Some(key) = key {
         return websocket_checks(key, q, cfg).map(Some);
     }
@@ -173,7 +173,7 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
     if q.path == b"/" {
         return 200;
     }
-    let checked = if access::token_holder(req, q, cfg) {
+    let checked = if access::token_holder(req, q, &cfg.access) {
         // inode= too: the page asks this way whether a generation is gone.
         open_named(cfg, &q.path)
             .and_then(|(canonical, file, meta)| {
@@ -271,7 +271,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         Ok(b) => b,
         Err(end) => {
             log.ended(format!("{} (during {during})", end.describe()));
-            scan::close(&mut ws, &end);
+            crate::follow::stream::close(&mut ws, &end);
             return;
         }
     };

@@ -351,7 +351,7 @@ pub fn run(listener: TcpListener, cfg: ServeConfig, serve_request: ServeRequest)
         eprintln!("wstail: listening on {url} serving {}", roots.join(", "));
     }
     if let Ok(addr) = listener.local_addr()
-        && exposed_without_token(&addr, cfg.token.is_some())
+        && exposed_without_token(&addr, cfg.access.token.is_some())
     {
         warn!(
             "listening on {addr}, which is not a loopback address, without a token: anyone who can reach it may read the logs under the roots; give --token (or WSTAIL_TOKEN), or listen on 127.0.0.1 behind a proxy that authenticates"

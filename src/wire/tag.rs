@@ -6,10 +6,10 @@
 //! so those bytes never change — unless the file was truncated and written
 //! again, or deleted and recreated under the same inode number.
 
+use crate::net::read_full_at;
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 
 /// How many bytes before a position the tag covers: enough that two lines
 /// of a regular log, which often end alike (`... é中 text\n`), differ — a
@@ -132,21 +132,6 @@ impl FullRead for File {
     fn read_full_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         read_full_at(self, buf, offset)
     }
-}
-
-/// Reads up to `buf.len()` bytes at `offset`, fewer only at the end of the
-/// file.
-pub fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read_at(&mut buf[got..], offset + got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 #[cfg(test)]
