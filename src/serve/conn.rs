@@ -128,7 +128,7 @@ fn route(
         if q.path != b"/" {
             return Err(Refusal::bad_request("?list is served at / only"));
         }
-        list::serve(stream, &cfg.roots, head_only)
+        list::serve(stream, &cfg.roots, req.version == "HTTP/1.0", head_only)
     } else if q.download {
         let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
