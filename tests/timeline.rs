@@ -198,3 +198,39 @@ fn a_token_guards_the_timeline() {
     let (status, text) = s.get(&format!("{path}?timeline&token=s3cret"));
     assert_eq!(status, 200, "{text}");
 }
+
+/// A timeline takes its turn among the CPU-heavy requests (`--max-scans`):
+/// behind a running filtered scan it waits, then answers.
+#[test]
+fn a_timeline_waits_its_turn_behind_a_scan() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("timeline-turn");
+    std::fs::create_dir_all(dir.join("root")).unwrap();
+    write_log(&dir);
+    let (big, texts) = crate::scan::slow_scan(&dir);
+    let log = dir.join("server.log");
+    let log_arg = log.to_string_lossy().into_owned();
+    let s = Server::rooted(
+        dir.path(),
+        &[
+            "--max-scans",
+            "1",
+            "--log-level",
+            "debug",
+            "--log-file",
+            &log_arg,
+        ],
+    );
+    let mut scan = s.ws(&big, &format!("?format=text&meta=1&lines=1{texts}"));
+    // The scan runs: its first progress frame came.
+    match scan.next(Duration::from_secs(30)) {
+        Got::Binary(_) => {}
+        other => panic!("{other:?}"),
+    }
+    let path = url_path(&dir.join("root/app.log"));
+    let (status, text) = s.get(&format!("{path}?timeline&buckets=6"));
+    assert_eq!(status, 200, "{text}");
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(logged.contains("waited its turn"), "{logged}");
+    drop(scan);
+}

@@ -1,7 +1,7 @@
 //! Where sending starts and what lies before it: the last lines and windows
 //! (`window`), filtered scans with progress (`scan`), the time search
 //! (`since`) and the timestamp forms (`timestamp`), and the resume decision
-//! (`start`).
+//! (`start`); the turns CPU-heavy work takes (`turns`).
 
 pub mod chain;
 pub mod scan;
@@ -10,4 +10,5 @@ pub mod source;
 pub mod start;
 pub mod timeline;
 pub mod timestamp;
+pub mod turns;
 pub mod window;

@@ -130,7 +130,7 @@ fn route(
         if q.path != b"/" {
             return Err(Refusal::bad_request("?list is served at / only"));
         }
-        list::serve(stream, &cfg.roots, head_only)
+        list::serve(stream, &cfg.roots, req.version == "HTTP/1.0", head_only)
     } else if q.download {
         let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
@@ -304,6 +304,7 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
             pong_timeout: cfg.pong_timeout,
         },
         label,
+        max_behind: cfg.max_behind,
     };
     let mut follower = Follower::new(&mut ws, begin, setup);
     let end = follower.run();

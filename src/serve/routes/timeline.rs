@@ -19,6 +19,7 @@ use crate::follow::generations::{self, Generation};
 use crate::history::source::{GzFile, Source};
 use crate::history::timeline::{self, Counts, Part};
 use crate::history::timestamp::{self, STAMP_HEAD, Target, YearHint, line_time};
+use crate::history::turns;
 use crate::limits::{TAIL_BLOCK, TIMELINE_DEFAULT_BUCKETS, TIMELINE_MAX_BUCKETS};
 use crate::serve::http::{self, Answer};
 use crate::serve::routes::list::json_string;
@@ -214,10 +215,21 @@ pub fn serve(
     };
     let to = range.until.max(from + 1);
     let edges = timeline::edges(from, to, range.buckets);
+    // The client is looked at (a peek that must not block) while waiting
+    // and after every block read.
+    let _ = stream.set_nonblocking(true);
+    // A timeline is CPU-heavy work (and may inflate a gzip generation for
+    // the first time): it takes its turn among the scans (`--max-scans`).
+    let Some((_permit, waited)) = turns::shared().take(|| client_is_there(stream)) else {
+        let _ = stream.set_nonblocking(false);
+        return Ok(Answer::new(499, "client left while waiting its turn"));
+    };
+    if waited {
+        debug!(target: "wstail::timeline", "waited its turn");
+    }
     let mut budget = scan_limit;
     let mut counted = Vec::with_capacity(logs.len());
     let mut reads = 0;
-    let _ = stream.set_nonblocking(true);
     let mut go_on = |_: u64| client_is_there(stream);
     for (path, members) in &logs {
         let c = count_log(members, &edges, &mut budget, &mut go_on);
