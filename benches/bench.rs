@@ -1292,6 +1292,142 @@ fn bench_filter(report: &mut Report, dir: &TempDir, quick: bool) {
     fs::remove_file(&path).unwrap();
 }
 
+/// `?timeline` of 120 buckets over a log of `size` bytes plus five plain
+/// generations of a fifth of it each: time to the answer and block reads
+/// (from the server's debug log), next to reading the same files once with
+/// `wc -l` (the bound a full scan cannot beat) and lnav's histogram.
+fn bench_timeline(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("timeline …");
+    let (size, label) = if quick {
+        (200_000_000u64, "200 MB + 5 × 40 MB")
+    } else {
+        (1_000_000_000, "1 GB + 5 × 200 MB")
+    };
+    let runs = if quick { 5 } else { 11 };
+    let sub = dir.join("timeline");
+    fs::create_dir_all(&sub).unwrap();
+    let path = sub.join("app.log");
+    let t = Instant::now();
+    // Generation k (5 the oldest) holds the lines of day 6 - k, so that the
+    // chain is one history, oldest first.
+    let mut files = Vec::new();
+    for k in (0..=5u64).rev() {
+        let name = if k == 0 {
+            path.clone()
+        } else {
+            sub.join(format!("app.log.{k}"))
+        };
+        let bytes = if k == 0 { size } else { size / 5 };
+        let lines = bytes / LINE as u64;
+        let mut f = File::create(&name).unwrap();
+        let mut buf = Vec::with_capacity(1 << 20);
+        let mut n = 0;
+        while n < lines {
+            buf.clear();
+            while buf.len() + LINE <= 1 << 20 && n < lines {
+                let start = buf.len();
+                let secs = (6 - k) * 86_400 + n * 86_400 / lines;
+                let _ = write!(
+                    buf,
+                    "2026-01-{:02}T{:02}:{:02}:{:02}Z INFO request {n:010} ",
+                    1 + secs / 86_400,
+                    secs / 3600 % 24,
+                    secs / 60 % 60,
+                    secs % 60
+                );
+                let used = buf.len() - start;
+                buf.extend(std::iter::repeat_n(b'x', LINE - 1 - used));
+                buf.push(b'\n');
+                n += 1;
+            }
+            f.write_all(&buf).unwrap();
+        }
+        drop(f);
+        // Older generations older on disk too (the chain's order).
+        let ok = Command::new("touch")
+            .arg("-d")
+            .arg(format!("2026-01-{:02} 23:59:59Z", 7 - k))
+            .arg(&name)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        files.push(name);
+    }
+    eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+    let log = dir.join("timeline-server.log");
+    let log_arg = log.to_string_lossy().into_owned();
+    let server = Server::rooted(&sub, &["--log-level", "debug", "--log-file", &log_arg]);
+    let target = format!("{}?timeline&buckets=120", common::url_path(&path));
+    let mut v: Vec<Duration> = (0..runs + 2)
+        .map(|_| {
+            let t = Instant::now();
+            let (status, text) = server.get(&target);
+            assert_eq!(status, 200, "{text}");
+            t.elapsed()
+        })
+        .skip(2)
+        .collect();
+    let ours = median(&mut v);
+    let reads: Vec<u64> = fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let at = l.find(" block reads")?;
+            l[..at].rsplit(' ').next()?.parse().ok()
+        })
+        .collect();
+    let reads = reads.last().copied().unwrap_or(0);
+    let mut w: Vec<Duration> = (0..runs.min(5) + 1)
+        .map(|_| {
+            let t = Instant::now();
+            let out = Command::new("wc").arg("-l").args(&files).output().unwrap();
+            assert!(out.status.success());
+            t.elapsed()
+        })
+        .skip(1)
+        .collect();
+    let wc = median(&mut w);
+    let ratio = ours.as_secs_f64() / wc.as_secs_f64();
+    report.add(
+        &format!("timeline, 120 buckets, {label}: answer (median of {runs}; {reads} block reads)"),
+        ms(ours),
+        &format!("wc -l {}", ms(wc)),
+        &format!("{ratio:.4}×"),
+        "≤ 0.01×",
+        Some(ratio <= 0.01),
+    );
+    // lnav reads and indexes every line before its histogram can show.
+    if Command::new("lnav").arg("-V").output().is_ok() {
+        let t = Instant::now();
+        let out = Command::new("timeout")
+            .arg("300")
+            .arg("lnav")
+            .arg("-n")
+            .arg("-c")
+            .arg(":switch-to-view histogram")
+            .args(&files)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let lnav = t.elapsed();
+        let ok = out.map(|s| s.success()).unwrap_or(false);
+        report.row(
+            &format!("timeline, {label}: lnav's histogram (lnav -n, one run)"),
+            ms(ours),
+            &format!(
+                "lnav {}{}",
+                ms(lnav),
+                if ok { "" } else { " (failed or timed out)" }
+            ),
+            &format!("{:.4}×", ours.as_secs_f64() / lnav.as_secs_f64()),
+            "",
+        );
+    }
+    for f in files {
+        let _ = fs::remove_file(f);
+    }
+}
+
 // ------------------------------------------------------------------ gzip --
 
 /// `gzip -c SRC > DST` (default level, as logrotate runs it).
@@ -1595,6 +1731,9 @@ fn main() {
     }
     if run("filter") {
         bench_filter(&mut report, &dir, quick);
+    }
+    if run("timeline") {
+        bench_timeline(&mut report, &dir, quick);
     }
     if run("gzip") {
         bench_gzip(&mut report, &dir, quick);

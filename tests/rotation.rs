@@ -523,3 +523,127 @@ fn copytruncate_between_two_looks() {
     assert_eq!(got.events, ["truncated", "truncated"]);
     assert_events_noted(&server, &got.events, "app.log", "truncated", 2);
 }
+
+/// A Python writer holding `log` open (as a logging.FileHandler does),
+/// writing the numbered lines it is told to; returns a function that
+/// writes lines `from..to` and waits until they are written.
+fn python_writer(log: &Path) -> (std::process::Child, impl FnMut(u64, u64)) {
+    let script = format!(
+        "import sys, time\n\
+         f = open({:?}, 'a', buffering=1)\n\
+         for cmd in sys.stdin:\n\
+         \x20   a, b = map(int, cmd.split())\n\
+         \x20   for n in range(a, b):\n\
+         \x20       f.write('line %06d of the old file\\n' % n); time.sleep(0.001)\n\
+         \x20   print('ok', flush=True)\n",
+        log.display().to_string()
+    );
+    let mut py = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut to_py = py.stdin.take().unwrap();
+    let mut from_py = std::io::BufReader::new(py.stdout.take().unwrap());
+    let write = move |a: u64, b: u64| {
+        use std::io::BufRead;
+        writeln!(to_py, "{a} {b}").unwrap();
+        let mut ok = String::new();
+        from_py.read_line(&mut ok).unwrap();
+        assert_eq!(ok, "ok\n");
+    };
+    (py, write)
+}
+
+fn old_lines(r: std::ops::Range<u64>) -> String {
+    r.map(|n| format!("line {n:06} of the old file\n"))
+        .collect()
+}
+
+#[test]
+fn an_old_file_is_read_to_its_end_when_deleted_or_the_path_becomes_a_directory() {
+    for swap in ["deleted", "directory"] {
+        let _w = watchdog(Duration::from_secs(60));
+        let dir = TempDir::new("old-to-end");
+        let f = dir.join("app.log");
+        std::fs::write(&f, "").unwrap();
+        let s = Server::rooted(dir.path(), &["--interval", "0.05"]);
+        let mut ws = s.ws(&f, "?format=text&tail=1&lines=0");
+        let (mut py, mut write) = python_writer(&f);
+        write(0, 100);
+        let t = Duration::from_secs(10);
+        let mut got = ws.text_until(t, |x| x.ends_with("line 000099 of the old file\n"));
+        // The path goes away; the writer still has the file open and
+        // writes 100 more lines into it.
+        match swap {
+            "deleted" => std::fs::remove_file(&f).unwrap(),
+            _ => {
+                std::fs::rename(&f, dir.join("elsewhere")).unwrap();
+                std::fs::create_dir(&f).unwrap();
+            }
+        }
+        // The follower has looked at the path since (one interval).
+        std::thread::sleep(Duration::from_millis(300));
+        write(100, 200);
+        got.push_str(&ws.text_until(t, |x| x.ends_with("line 000199 of the old file\n")));
+        drop(write);
+        let _ = py.wait();
+        // Then a new file at the path: after the old one's last line.
+        if swap == "directory" {
+            std::fs::remove_dir(&f).unwrap();
+        }
+        std::fs::write(&f, "new 1\n").unwrap();
+        got.push_str(&ws.text_until(t, |x| x.ends_with("new 1\n")));
+        let want = old_lines(0..200) + "new 1\n";
+        assert!(
+            got == want,
+            "{swap}: {} lines of {}: {:?}",
+            got.lines().count(),
+            want.lines().count(),
+            &got[got.len().saturating_sub(80)..]
+        );
+    }
+}
+
+#[test]
+fn a_slow_reader_of_a_deleted_file_is_closed_past_max_behind() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("max-behind");
+    let f = dir.join("app.log");
+    let mut content = String::new();
+    let mut n = 0u64;
+    while content.len() < 48 << 20 {
+        content.push_str(&line(n));
+        n += 1;
+    }
+    std::fs::write(&f, &content).unwrap();
+    let s = Server::rooted(dir.path(), &["--max-behind", "1M"]);
+    let q = format!("?format=text&tail=1&from=0&inode={}", inode_of(&f));
+    let mut ws = s.ws(&f, &q);
+    // Deleted (logrotate `rotate 0`, an operator's rm): only this reader
+    // holds its disk space now.
+    std::fs::remove_file(&f).unwrap();
+    let mut got = 0usize;
+    let closed = loop {
+        match ws.next(Duration::from_secs(30)) {
+            Got::Text(t) => got += t.len(),
+            Got::Binary(_) => {}
+            Got::Closed(code) => break code,
+            Got::Timeout => panic!("no frame in 30 s after {got} bytes"),
+        }
+        assert!(
+            got < content.len() / 2,
+            "read {got} bytes of a deleted file without being closed"
+        );
+        // A slow reader: about 1 MB/s.
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(closed, Some(1008));
+    assert!(s.wait_log("behind the end of a deleted file", Duration::from_secs(5)));
+}
+
+fn inode_of(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).unwrap().ino()
+}

@@ -39,3 +39,4 @@ mod since_formats;
 mod smoke;
 mod tail;
 mod tail_history;
+mod timeline;

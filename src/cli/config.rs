@@ -31,9 +31,16 @@ pub const DEFAULT_HEARTBEAT_SECS: f64 = 30.0;
 pub const DEFAULT_PONG_TIMEOUT_SECS: f64 = 5.0;
 /// `wstail serve --max-clients`.
 pub const DEFAULT_MAX_CLIENTS: usize = 1000;
+/// `wstail serve --max-per-address`: WebSocket connections one peer
+/// address (an IPv6 /64) holds at most; 0 = no such bound.
+pub const DEFAULT_MAX_PER_ADDRESS: usize = 64;
 /// `wstail serve --scan-limit`: the most file bytes one request's backward
 /// scan (filtered lines, `before=`) covers, as the help prints it.
 pub const DEFAULT_SCAN_LIMIT: &str = "1G";
+/// `wstail serve --max-behind`: how far a follower may fall behind the end
+/// of a file no longer linked (renamed and deleted) before it is closed, so
+/// that a slow reader cannot pin a deleted file's disk space.
+pub const DEFAULT_MAX_BEHIND: &str = "256M";
 /// `wstail serve --log-level`.
 pub const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Info;
 /// `wstail tail --lines`.
@@ -60,8 +67,15 @@ pub struct ServeConfig {
     pub heartbeat: Option<Duration>,
     pub pong_timeout: Duration,
     pub max_clients: usize,
+    /// `--max-per-address`; 0 = none (behind a proxy).
+    pub max_per_address: usize,
+    /// `--max-scans`: CPU-heavy requests at once (`history::turns`).
+    pub max_scans: usize,
     /// Most file bytes one request's backward scan covers.
     pub scan_limit: u64,
+    /// `--max-behind`: bytes a follower may lag behind a deleted file's
+    /// end (0: no bound).
+    pub max_behind: u64,
     /// Who may ask: token, `--allow-origin`, `--allow-host`, the machine's
     /// name.
     pub access: AccessPolicy,
@@ -101,7 +115,10 @@ pub struct RawServe {
     pub heartbeat: Option<OsString>,
     pub pong_timeout: Option<OsString>,
     pub max_clients: Option<OsString>,
+    pub max_per_address: Option<OsString>,
+    pub max_scans: Option<OsString>,
     pub scan_limit: Option<OsString>,
+    pub max_behind: Option<OsString>,
     pub token: Option<OsString>,
     pub origins: Vec<OsString>,
     pub hosts: Vec<OsString>,
@@ -403,7 +420,23 @@ impl RawServe {
             DEFAULT_PONG_TIMEOUT_SECS,
         )?;
         let max_clients = count("--max-clients", self.max_clients, 1, DEFAULT_MAX_CLIENTS)?;
+        let max_per_address = count(
+            "--max-per-address",
+            self.max_per_address,
+            0,
+            DEFAULT_MAX_PER_ADDRESS,
+        )?;
+        let max_scans = count(
+            "--max-scans",
+            self.max_scans,
+            1,
+            crate::history::turns::default_max(),
+        )?;
         let scan_limit = bytes("--scan-limit", self.scan_limit, DEFAULT_SCAN_LIMIT)?;
+        let max_behind = match self.max_behind {
+            Some(v) if v == "0" => 0,
+            v => bytes("--max-behind", v, DEFAULT_MAX_BEHIND)?,
+        };
         let token = token(self.token)?;
         let origins = origins(self.origins)?;
         let hosts = hosts(self.hosts)?;
@@ -432,7 +465,10 @@ impl RawServe {
             heartbeat: (!heartbeat.is_zero()).then_some(heartbeat),
             pong_timeout,
             max_clients,
+            max_per_address,
+            max_scans,
             scan_limit,
+            max_behind,
             access: AccessPolicy {
                 token,
                 origins,

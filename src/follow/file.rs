@@ -208,6 +208,10 @@ pub struct Followed {
     /// Listings made since the follower last reached the file at the path
     /// (at most `MAX_WALK_LISTINGS`).
     walk_listings: usize,
+    /// The open file left the path (deleted, or the path became something
+    /// else) and was reported so: it is read on — its writer may still be
+    /// writing — until a regular file is at the path again.
+    orphan: bool,
 }
 
 impl Followed {
@@ -249,6 +253,7 @@ impl Followed {
             skipped: Vec::new(),
             listing: None,
             walk_listings: 0,
+            orphan: false,
         }
     }
 
@@ -336,6 +341,14 @@ impl Followed {
         Born::of(&self.file.as_ref()?.file().metadata().ok()?)
     }
 
+    /// How far the read position is behind the end of the open file when
+    /// that file is no longer linked (deleted: its disk space is held only
+    /// by readers); `None` while it is linked.
+    pub fn behind_unlinked(&self) -> Option<u64> {
+        let m = self.file.as_ref()?.file().metadata().ok()?;
+        (m.nlink() == 0).then(|| m.len().saturating_sub(self.pos))
+    }
+
     pub fn is_waiting(&self) -> bool {
         self.file.is_none()
     }
@@ -416,6 +429,14 @@ impl Followed {
     /// writer may have added its last lines since), send out everything
     /// read, then call `switch` with the returned change.
     pub fn check(&mut self) -> Option<Change> {
+        if self.orphan {
+            // Reading on a file that left the path: until a regular file
+            // is there again.
+            return match std::fs::metadata(&self.path) {
+                Ok(m) if m.is_file() => Some(Change::Recreated),
+                _ => None,
+            };
+        }
         let Some(file) = &self.file else {
             // Waiting: does the path name a regular file again?
             return match std::fs::metadata(&self.path) {
@@ -451,6 +472,8 @@ impl Followed {
                 (!linked && !self.renamed_away(file.file())).then_some(Change::Deleted)
             }
             Err(_) => None,
+            // Something else at the path (a directory, a device): said so,
+            // and the open file is read on (`switch`).
             Ok(now) if !now.is_file() => Some(Change::Unreadable),
             Ok(now) if (now.dev(), now.ino()) != self.id => {
                 if linked {
@@ -529,6 +552,13 @@ impl Followed {
                 Some(Change::Truncated)
             }
             Change::Deleted | Change::Unreadable => {
+                // The open file is read on while its writer may write: a
+                // deleted file keeps its data until the last descriptor is
+                // closed. It is left when a file is at the path again.
+                if self.file.is_some() && !self.orphan {
+                    self.orphan = true;
+                    return Some(change);
+                }
                 self.file = None;
                 self.restart();
                 Some(change)
@@ -553,6 +583,16 @@ impl Followed {
             }
             Change::Recreated => {
                 self.leaving_copy = None;
+                if std::mem::take(&mut self.orphan) {
+                    // The file that left the path was read to its end: on
+                    // through the generations newer than it, as after a
+                    // rotation.
+                    if let Some((g, file)) = self.next_generation() {
+                        self.set_file(file, (g.dev, g.inode), g.path);
+                        self.restart();
+                        return Some(Change::Rotated);
+                    }
+                }
                 self.open_path(Change::Recreated, was_waiting)
             }
         }
@@ -999,7 +1039,8 @@ mod tests {
         // What was unread is still read from the descriptor.
         assert_eq!(read_all(&mut lf), b"a\nb\n");
         lf.switch(Change::Deleted);
-        assert!(lf.is_waiting());
+        // Read on: its writer may still write to it.
+        assert!(!lf.is_waiting());
         assert_eq!(lf.check(), None);
         std::fs::write(&path, b"c\n").unwrap();
         assert_eq!(lf.check(), Some(Change::Recreated));

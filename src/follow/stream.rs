@@ -69,6 +69,9 @@ pub enum End {
     FileError(io::Error),
     /// Anything else on the socket.
     Socket(String),
+    /// The follower fell more than `--max-behind` bytes behind the end of a
+    /// file no longer linked.
+    Behind(u64),
 }
 
 impl End {
@@ -96,6 +99,9 @@ impl End {
             End::Protocol(_, e) => format!("dropped: {e}"),
             End::FileError(e) => format!("ended: reading the file failed: {e}"),
             End::Socket(e) => format!("ended: {e}"),
+            End::Behind(n) => format!(
+                "dropped: more than {n} bytes behind the end of a deleted file (--max-behind)"
+            ),
         }
     }
 }
@@ -180,6 +186,8 @@ pub struct Follower<'a> {
     first_event: Option<Change>,
     /// `{"event":"binary"}` first.
     binary: bool,
+    /// `--max-behind` (0: no bound).
+    max_behind: u64,
     /// Reading started in an older generation and, even without `tail=1`,
     /// goes on through the newer ones to the end of the file at the path.
     walk_chain: bool,
@@ -201,6 +209,8 @@ pub struct Setup {
     pub timing: Timing,
     /// Label for log lines (peer and path).
     pub label: String,
+    /// `--max-behind` (0: no bound).
+    pub max_behind: u64,
 }
 
 impl<'a> Follower<'a> {
@@ -243,6 +253,7 @@ impl<'a> Follower<'a> {
             end: begin.end,
             first_event: begin.event,
             binary: begin.binary,
+            max_behind: setup.max_behind,
             walk_chain: begin.walk_chain,
         }
     }
@@ -304,6 +315,7 @@ impl<'a> Follower<'a> {
                     if self.file.check() == Some(Change::Truncated) {
                         self.change(Change::Truncated)?;
                     }
+                    self.check_behind()?;
                     self.drain_incoming()?;
                 }
                 self.heartbeat()?;
@@ -334,6 +346,18 @@ impl<'a> Follower<'a> {
             // Right after data, the writer is likely still writing: look
             // again soon, then less and less often, up to the interval.
             pause = (pause * 2).min(self.timing.interval);
+        }
+    }
+
+    /// Ends a follower that holds a file no longer linked and has fallen
+    /// more than `--max-behind` behind its end: a slow reader must not pin
+    /// a deleted file's disk space.
+    fn check_behind(&self) -> Result<(), End> {
+        match self.file.behind_unlinked() {
+            Some(n) if self.max_behind > 0 && n > self.max_behind => {
+                Err(End::Behind(self.max_behind))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -665,6 +689,10 @@ pub fn close(ws: &mut WebSocket<Stalling>, end: &End) {
         End::TooLarge => (CloseCode::Size, "message too large"),
         End::Protocol(code, _) => (*code, "protocol error"),
         End::FileError(_) => (CloseCode::Error, "reading the file failed"),
+        End::Behind(_) => (
+            CloseCode::Policy,
+            "too far behind the end of a deleted file (--max-behind)",
+        ),
     };
     ws.get_mut().set_limit(Duration::from_secs(1));
     let frame = CloseFrame {

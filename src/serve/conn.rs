@@ -22,7 +22,10 @@ use crate::serve::http::{self, Answer, Request, valid_client_key};
 use crate::serve::stall::Stalling;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::{Kind, Refusal};
-use crate::{serve::merged, serve::routes::download, serve::routes::list, serve::routes::page};
+use crate::{
+    serve::merged, serve::routes::download, serve::routes::list, serve::routes::page,
+    serve::routes::timeline,
+};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -131,10 +134,19 @@ fn route(
         if q.path != b"/" {
             return Err(Refusal::bad_request("?list is served at / only"));
         }
-        list::serve(stream, &cfg.roots, head_only)
+        list::serve(stream, &cfg.roots, req.version == "HTTP/1.0", head_only)
     } else if q.download {
         let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
+    } else if q.timeline {
+        let (canonical, file, meta) = open_named(cfg, &q.path)?;
+        let members = timeline::chain(&canonical, &cfg.roots, file, &meta)?;
+        let socket = stream
+            .get_ref()
+            .try_clone()
+            .map_err(|e| Refusal::read_failed(&e))?;
+        let logs = vec![(canonical, members)];
+        timeline::serve(&socket, stream, &q, logs, cfg.scan_limit, head_only)?
     } else if let Some(name) = &q.asset {
         if q.path != b"/" {
             return Err(Refusal::bad_request("?asset is served at / only"));
@@ -315,6 +327,7 @@ fn follow(stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log: &m
             pong_timeout: cfg.pong_timeout,
         },
         label,
+        max_behind: cfg.max_behind,
     };
     let mut follower = Follower::new(&mut ws, begin, setup);
     let end = follower.run();

@@ -23,11 +23,11 @@ use crate::follow::file::Followed;
 use crate::follow::merged::{self as view, Merged, Window};
 use crate::follow::stream::{End, Timing};
 use crate::history::merge::{self, Tail};
-use crate::history::scan;
 use crate::history::since::{self, Since};
 use crate::history::source::Source;
 use crate::history::start::{self, Begin, Opening};
 use crate::history::timestamp::{self, Target, YearHint};
+use crate::history::{scan, turns};
 use crate::logging::connlog::{ConnLog, escape};
 use crate::serve::conn::{self, Shared};
 use crate::serve::http::{self, Answer, Request};
@@ -274,8 +274,17 @@ fn sources(
             _ => None,
         };
         let lines = lines.unwrap_or(cfg.lines).min(cfg.max_lines);
+        // A filtered selection may search far: it takes its turn among
+        // the CPU-heavy requests (as one file's filtered scan does).
+        let total = ends.iter().sum::<u64>().min(cfg.scan_limit);
+        let turn = if filter.is_empty() {
+            None
+        } else {
+            Some(scan::wait_turn(ws, turns::shared(), total, false)?)
+        };
         let (starts, limited) =
             merge::last_lines(&tails, lines, &filter, cfg.scan_limit).map_err(End::FileError)?;
+        drop(turn);
         Some((starts, ends, limited))
     } else {
         None
@@ -375,7 +384,7 @@ fn search(
     limits: start::Limits,
 ) -> Result<(u64, bool), End> {
     let limit = limits.scan_limit;
-    let (found, _cost) = scan::watched(ws, false, len.min(limit), |go_on| {
+    let (found, _cost) = scan::watched(ws, false, len.min(limit), true, |go_on| {
         since::find(file, len, target, hint, limit, go_on)
     })?;
     Ok(match found {

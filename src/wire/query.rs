@@ -74,6 +74,11 @@ pub struct Query {
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
     pub download: bool,
+    /// `?timeline` (HTTP route): `buckets=N` (`None`: the default) and
+    /// `until=T` (`None`: now); its `since=` is in `start`.
+    pub timeline: bool,
+    pub buckets: Option<u64>,
+    pub until: Option<Target>,
     /// `?asset=NAME`: one of the viewer page's files (HTTP route).
     pub asset: Option<String>,
     /// `merge=/A&merge=/B…`: several files as one timeline, with the
@@ -116,6 +121,9 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         token: None,
         list: false,
         download: false,
+        timeline: false,
+        buckets: None,
+        until: None,
         asset: None,
         merge: None,
     };
@@ -162,6 +170,12 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             }
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
+            "timeline" => q.timeline = flag("timeline", &value)?,
+            "buckets" => q.buckets = Some(number("buckets", &value)?),
+            "until" => {
+                let t = timestamp::parse_target(&value, SystemTime::now());
+                q.until = Some(t.map_err(|e| Refusal::bad_request(format!("until={e}")))?);
+            }
             "asset" => q.asset = Some(value.into_owned()),
             _ => {}
         }
