@@ -204,6 +204,7 @@ pub fn serve(
     scan_limit: u64,
     head_only: bool,
 ) -> Result<Answer, Refusal> {
+    let started = std::time::Instant::now();
     let range = range(q)?;
     let from = match range.since {
         Some(t) => t,
@@ -259,7 +260,12 @@ pub fn serve(
         counted.push((path.as_path(), c));
     }
     let _ = stream.set_nonblocking(false);
-    debug!(target: "wstail::timeline", "{} buckets, {reads} block reads", range.buckets);
+    debug!(
+        target: "wstail::timeline",
+        "{} buckets, {reads} block reads in {:.3} ms",
+        range.buckets,
+        started.elapsed().as_secs_f64() * 1e3
+    );
     let body = to_json(from, to, range.buckets, &counted);
     let written = http::write_response(
         out,
