@@ -24,9 +24,16 @@
 //!   and after the end: block reads (from the server's debug log) and time to
 //!   the first message, next to the plain tail's.
 //!
+//! - merge: a merged view (`?merge=`) of three files of 200 MB each (kept at
+//!   200 MB on a shared machine): `since=` at 50 %, time to the first
+//!   message, next to `since=` on one of the files and to lnav (`lnav -n`,
+//!   `:goto T`, the screen written out) on the same three files; and the
+//!   throughput of three files appended at once (`cat` × 3) to one merged
+//!   follower, next to three single followers.
+//!
 //! Arguments (after `cargo bench --bench bench --`): `quick` (smaller files
 //! and fewer samples, for a try), or any of `tail`, `throughput`, `latency`,
-//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter`, `since` to run only those parts. Big files go to `$TMPDIR` (or
+//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter`, `since`, `merge` to run only those parts. Big files go to `$TMPDIR` (or
 //! `/tmp`) and are removed as soon as each part is done.
 
 use std::fmt::Write as _;
@@ -441,6 +448,237 @@ fn bench_since(report: &mut Report, dir: &TempDir, quick: bool) {
     }
     drop(server);
     fs::remove_file(&path).unwrap();
+}
+
+// ----------------------------------------------------------------- merge --
+
+/// Writes file `k` of a merged view: `bytes` of `LINE`-byte lines, line n
+/// stamped 3n + k milliseconds after 2026-01-01T00:00:00Z (so that the
+/// three files interleave line by line).
+fn make_merge_file(path: &Path, bytes: u64, k: u64) -> u64 {
+    let mut f = File::create(path).unwrap();
+    let lines = bytes / LINE as u64;
+    let mut buf = Vec::with_capacity(1 << 20);
+    let mut n = 0;
+    while n < lines {
+        buf.clear();
+        while buf.len() + LINE <= 1 << 20 && n < lines {
+            let start = buf.len();
+            let _ = write!(
+                buf,
+                "{} INFO  file-{k} request {n:010} <ok> & done ",
+                stamp(3 * n + k)
+            );
+            let used = buf.len() - start;
+            buf.extend(std::iter::repeat_n(b'x', LINE - 1 - used));
+            buf.push(b'\n');
+            n += 1;
+        }
+        f.write_all(&buf).unwrap();
+    }
+    lines
+}
+
+/// The merged view's URL of these files.
+fn merge_url(server: &Server, files: &[&Path], query: &str) -> String {
+    let list: Vec<String> = files
+        .iter()
+        .map(|f| format!("merge={}", common::url_path(f)))
+        .collect();
+    format!("ws://127.0.0.1:{}/?{}&{query}", server.port, list.join("&"))
+}
+
+/// Connect → the first text message (or the close).
+fn first_message(url: &str) -> Duration {
+    let t = Instant::now();
+    let mut ws = connect(url);
+    loop {
+        match ws.read() {
+            Ok(Message::Text(_) | Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    t.elapsed()
+}
+
+fn bench_merge(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("merge …");
+    let (size, label) = if quick {
+        (50_000_000u64, "3 × 50 MB")
+    } else {
+        (200_000_000, "3 × 200 MB")
+    };
+    let runs = if quick { 5 } else { 15 };
+    let t = Instant::now();
+    let files: Vec<std::path::PathBuf> = (0..3).map(|k| dir.join(&format!("m{k}.log"))).collect();
+    let mut lines = 0;
+    for (k, f) in files.iter().enumerate() {
+        lines = make_merge_file(f, size, k as u64);
+    }
+    eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+    let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let server = Server::rooted(dir.path(), &[]);
+    let at = stamp(3 * (lines / 2));
+    let timed = |url: &str| -> Duration {
+        let mut v: Vec<Duration> = (0..runs + 2).map(|_| first_message(url)).skip(2).collect();
+        median(&mut v)
+    };
+    let one = timed(&server.ws_url(&files[0], &format!("?format=text&since={at}")));
+    let merged = timed(&merge_url(
+        &server,
+        &paths,
+        &format!("format=text&since={at}"),
+    ));
+    let ratio = merged.as_secs_f64() / one.as_secs_f64();
+    report.add(
+        &format!("merge, {label}: since= at 50 %, first message (median of {runs})"),
+        ms(merged),
+        &format!("one file: {}", ms(one)),
+        &format!("{ratio:.2}×"),
+        "≤ 3× one file",
+        Some(ratio <= 3.0),
+    );
+    // lnav on the same files: to the first screen at T, written out.
+    let home = dir.join("lnav-home");
+    fs::create_dir_all(&home).unwrap();
+    let lnav = Command::new("lnav").arg("-V").output().is_ok();
+    if lnav {
+        let lnav_runs = if quick { 1 } else { 3 };
+        let mut v: Vec<Duration> = (0..lnav_runs)
+            .map(|_| {
+                let t = Instant::now();
+                let st = Command::new("lnav")
+                    .env("HOME", &home)
+                    .arg("-n")
+                    .args([
+                        "-c",
+                        &format!(":goto {at}"),
+                        "-c",
+                        ":write-screen-to /dev/null",
+                    ])
+                    .args(&files)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(st.success(), "lnav failed");
+                t.elapsed()
+            })
+            .collect();
+        let lnav_took = median(&mut v);
+        report.row(
+            &format!("merge, {label}: lnav -n, :goto T, first screen (median of {lnav_runs})"),
+            ms(merged),
+            &format!("lnav: {}", ms(lnav_took)),
+            &format!("{:.3}×", merged.as_secs_f64() / lnav_took.as_secs_f64()),
+            "(the reference)",
+        );
+    }
+    drop(server);
+    for f in &files {
+        fs::remove_file(f).unwrap();
+    }
+
+    // Throughput: three files appended at full speed at once.
+    let each = if quick { 30_000_000u64 } else { 100_000_000 };
+    let bigs: Vec<std::path::PathBuf> = (0..3).map(|k| dir.join(&format!("big{k}.log"))).collect();
+    let mut total = 0;
+    for (k, b) in bigs.iter().enumerate() {
+        total += make_merge_file(b, each, k as u64) * LINE as u64;
+    }
+    let mut singles = Vec::new();
+    let mut mergeds = Vec::new();
+    let rounds = if quick { 1 } else { 3 };
+    for _ in 0..rounds {
+        singles.push(three_followers_rate(dir, &bigs, total, false));
+        mergeds.push(three_followers_rate(dir, &bigs, total, true));
+    }
+    for b in &bigs {
+        fs::remove_file(b).unwrap();
+    }
+    singles.sort_by(f64::total_cmp);
+    mergeds.sort_by(f64::total_cmp);
+    let (single, merged) = (singles[rounds / 2], mergeds[rounds / 2]);
+    let ratio = merged / single;
+    report.add(
+        &format!(
+            "merge, 3 × {} MB appended at once: one merged follower (median of {rounds})",
+            each / 1_000_000
+        ),
+        format!("{merged:.0} MB/s"),
+        &format!("3 single followers: {single:.0} MB/s"),
+        &format!("{ratio:.2}×"),
+        "≥ 0.5× the three",
+        Some(ratio >= 0.5),
+    );
+}
+
+/// MB/s (of the three files together) from `cat big >> file` × 3 to the
+/// last byte at one merged follower (`merged`) or at three single ones.
+fn three_followers_rate(
+    dir: &TempDir,
+    bigs: &[std::path::PathBuf],
+    total: u64,
+    merged: bool,
+) -> f64 {
+    let files: Vec<std::path::PathBuf> = (0..3).map(|k| dir.join(&format!("t{k}.log"))).collect();
+    for f in &files {
+        File::create(f).unwrap();
+    }
+    let server = Server::rooted(dir.path(), &[]);
+    let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let urls: Vec<String> = if merged {
+        vec![merge_url(&server, &paths, "tail=1&lines=0&format=text")]
+    } else {
+        files
+            .iter()
+            .map(|f| server.ws_url(f, "?tail=1&lines=0&format=text"))
+            .collect()
+    };
+    let got = Arc::new(AtomicU64::new(0));
+    // The files are of one size: each reader waits for its share.
+    let want = total / urls.len() as u64;
+    let readers: Vec<thread::JoinHandle<()>> = urls
+        .into_iter()
+        .map(|url| {
+            let got = Arc::clone(&got);
+            let mut ws = connect(&url);
+            thread::spawn(move || {
+                let mut mine = 0;
+                while mine < want {
+                    match ws.read() {
+                        Ok(Message::Text(t)) => {
+                            mine += t.len() as u64;
+                            got.fetch_add(t.len() as u64, Ordering::Relaxed);
+                        }
+                        Ok(Message::Close(_)) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                }
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    let cats: Vec<thread::JoinHandle<()>> = bigs
+        .iter()
+        .zip(&files)
+        .map(|(b, f)| cat_append(b, f))
+        .collect();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let took = t.elapsed();
+    for c in cats {
+        c.join().unwrap();
+    }
+    assert_eq!(got.load(Ordering::Relaxed), total, "bytes received");
+    show_warnings(&server);
+    drop(server);
+    for f in &files {
+        fs::remove_file(f).unwrap();
+    }
+    total as f64 / MB / took.as_secs_f64()
 }
 
 // ------------------------------------------------------------ throughput --
@@ -1097,6 +1335,9 @@ fn main() {
     }
     if run("filter") {
         bench_filter(&mut report, &dir, quick);
+    }
+    if run("merge") {
+        bench_merge(&mut report, &dir, quick);
     }
     println!();
     println!(

@@ -178,3 +178,8 @@ pub const HEARTBEAT_RANGE: (f64, f64) = (0.0, 86_400.0);
 /// round trip would close healthy clients, longer than an hour keeps a
 /// vanished one's slot for nothing.
 pub const PONG_TIMEOUT_RANGE: (f64, f64) = (0.1, 3600.0);
+
+/// Most files in one merged view (`merge=`, HTTP 400 beyond): each file
+/// holds an open descriptor, a message's worth of buffered lines and a
+/// backward scan at the start, all on one client slot.
+pub const MAX_MERGED_FILES: usize = 16;

@@ -25,6 +25,7 @@ mod liveness;
 mod load;
 mod logging;
 mod manpage;
+mod merge;
 mod oracle;
 mod race;
 mod resume;

@@ -33,7 +33,7 @@ pub struct Stamp {
 
 impl Stamp {
     /// The instant, a zone-less time taken as UTC.
-    fn instant(&self) -> i128 {
+    pub fn instant(&self) -> i128 {
         self.wall - i128::from(self.offset.unwrap_or(0)) * NANOS
     }
 }

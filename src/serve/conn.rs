@@ -31,7 +31,7 @@ use crate::wire::refusal::Refusal;
 use crate::wire::tag::Tag;
 use crate::{
     follow::compressed, follow::generations, history::scan, history::start, history::window,
-    serve::routes::download, serve::routes::list, serve::routes::page,
+    serve::merged, serve::routes::download, serve::routes::list, serve::routes::page,
 };
 
 /// What every connection thread shares: the checked configuration and the
@@ -88,6 +88,9 @@ pub fn serve_request(
             return;
         }
     };
+    if req.is_websocket() && query::is_merge(&req.target) {
+        return merged::serve(stream, &req, shared, log);
+    }
     match route(&mut stream, &req, shared, log) {
         Ok(None) => {}
         Ok(Some(upgrade)) => follow(stream, &req, upgrade, shared, log),
@@ -168,7 +171,7 @@ fn route(
 /// canonical one (`access::unalias`), the path rule with open-then-verify
 /// (`access::open_path`), and a regular file named as a directory (`a.log/`,
 /// `a.log/.`) is 404, as the kernel would answer (ENOTDIR).
-fn open_named(
+pub(crate) fn open_named(
     cfg: &ServeConfig,
     raw: &[u8],
 ) -> Result<(PathBuf, File, std::fs::Metadata), Refusal> {
@@ -204,27 +207,7 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
 /// The WebSocket route's checks: the upgrade headers, the path rule, and
 /// where to start.
 fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
-    if !req.header_has("connection", "upgrade") {
-        return Err(Refusal::bad_request(
-            "a WebSocket request needs 'Connection: Upgrade'",
-        ));
-    }
-    if req.header("sec-websocket-version") != Some("13") {
-        return Err(Refusal::new(426, "only WebSocket version 13 is spoken"));
-    }
-    if req.version != "HTTP/1.1" {
-        return Err(Refusal::bad_request(
-            "a WebSocket upgrade needs HTTP/1.1 (RFC 6455, 4.1)",
-        ));
-    }
-    let Some(key) = req
-        .header("sec-websocket-key")
-        .filter(|k| valid_client_key(k))
-    else {
-        return Err(Refusal::bad_request(
-            "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64",
-        ));
-    };
+    let key = upgrade_key(req)?;
     let at_path = open_named(cfg, &q.path)?;
     let (canonical, file, meta) = pick_generation(&cfg.roots, at_path, q.inode)?;
     let id = access::file_id(&meta);
@@ -293,16 +276,44 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
     })
 }
 
-/// The WebSocket route once admitted: the handshake, then the follower.
-fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log: &mut ConnLog) {
-    let cfg = &shared.cfg;
-    let accept = derive_accept_key(up.key.as_bytes());
+/// The upgrade headers of a WebSocket request (`Connection: Upgrade`,
+/// version 13, HTTP/1.1, a valid key): its key, or the refusal.
+pub(crate) fn upgrade_key(req: &Request) -> Result<&str, Refusal> {
+    if !req.header_has("connection", "upgrade") {
+        return Err(Refusal::bad_request(
+            "a WebSocket request needs 'Connection: Upgrade'",
+        ));
+    }
+    if req.header("sec-websocket-version") != Some("13") {
+        return Err(Refusal::new(426, "only WebSocket version 13 is spoken"));
+    }
+    if req.version != "HTTP/1.1" {
+        return Err(Refusal::bad_request(
+            "a WebSocket upgrade needs HTTP/1.1 (RFC 6455, 4.1)",
+        ));
+    }
+    req.header("sec-websocket-key")
+        .filter(|k| valid_client_key(k))
+        .ok_or_else(|| {
+            Refusal::bad_request(
+                "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64",
+            )
+        })
+}
+
+/// The handshake's answer (101), then the WebSocket over the stream with
+/// the server's limits; `Err` when the client went away meanwhile.
+pub(crate) fn accept(
+    mut stream: Stalling,
+    req: &Request,
+    key: &str,
+) -> Result<WebSocket<Stalling>, String> {
+    let accept = derive_accept_key(key.as_bytes());
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nServer: wstail\r\n\r\n"
     );
     if let Err(e) = std::io::Write::write_all(&mut stream, response.as_bytes()) {
-        log.ended(format!("the client went away during the handshake: {e}"));
-        return;
+        return Err(format!("the client went away during the handshake: {e}"));
     }
     let _ = stream.get_ref().set_nodelay(true);
     let config = WebSocketConfig::default()
@@ -311,8 +322,24 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         .max_write_buffer_size(16 << 20)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
-    let mut ws =
-        WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
+    Ok(WebSocket::from_partially_read(
+        stream,
+        req.leftover.clone(),
+        Role::Server,
+        Some(config),
+    ))
+}
+
+/// The WebSocket route once admitted: the handshake, then the follower.
+fn follow(stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log: &mut ConnLog) {
+    let cfg = &shared.cfg;
+    let mut ws = match accept(stream, req, &up.key) {
+        Ok(ws) => ws,
+        Err(e) => {
+            log.ended(e);
+            return;
+        }
+    };
     if up.binary
         && let Err(e) = ws.send(Message::binary(Meta::event("binary").to_json()))
     {
@@ -421,7 +448,7 @@ fn scan_window(
 /// the older generation of it that is (read under the log's path, as a
 /// resume into it is: followed, it goes on to the newer generations); none
 /// → 410. Without `inode=`, the file at the path.
-fn pick_generation(
+pub(crate) fn pick_generation(
     roots: &[PathBuf],
     at_path: (PathBuf, File, Metadata),
     inode: Option<u64>,
@@ -450,7 +477,7 @@ fn pick_generation(
 
 /// 415 for a compressed file (judged by its first bytes): it is not
 /// followed or shown as text; the reason says to download it.
-fn refuse_compressed(file: &File) -> Result<(), Refusal> {
+pub(crate) fn refuse_compressed(file: &File) -> Result<(), Refusal> {
     match compressed::file_compression(file) {
         Ok(Some(c)) => Err(Refusal::new(
             415,

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
+use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS, MAX_MERGED_FILES};
 use crate::wire::refusal::Refusal;
 
 use crate::history::timestamp::{self, Target};
@@ -52,6 +52,23 @@ pub struct Query {
     pub download: bool,
     /// `?asset=NAME`: one of the viewer page's files (HTTP route).
     pub asset: Option<String>,
+    /// `merge=/A&merge=/B…`: several files as one timeline, with the
+    /// per-file values of its comma lists.
+    pub merge: Option<Merge>,
+}
+
+/// A merged view's files and their per-file values (`before=`, `inode=`,
+/// `from=`, `tag=`, `born=` as comma lists, one value per file in list
+/// order); each list is absent or exactly as long as the file list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Merge {
+    /// The files, percent-decoded once, in list order.
+    pub paths: Vec<Vec<u8>>,
+    pub before: Option<Vec<u64>>,
+    pub inode: Option<Vec<u64>>,
+    pub from: Option<Vec<u64>>,
+    pub tag: Option<Vec<Tag>>,
+    pub born: Option<Vec<Born>>,
 }
 
 /// Splits and decodes a request target. Errors are 400s.
@@ -77,50 +94,15 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         list: false,
         download: false,
         asset: None,
+        merge: None,
     };
+    if form_pairs(raw_query).any(|(k, _)| k == "merge") {
+        return parse_merge(q, raw_query);
+    }
     let mut from = None;
     let mut inode = None;
     for (key, value) in form_pairs(raw_query) {
-        match &*key {
-            "tail" => q.follow = flag("tail", &value)?,
-            "lines" => q.lines = Some(number("lines", &value)? as usize),
-            "format" => {
-                q.format = match &*value {
-                    "html" => Format::Html,
-                    "text" => Format::Text,
-                    _ => {
-                        return Err(Refusal::bad_request(format!(
-                            "format={value} is not 'html' or 'text'"
-                        )));
-                    }
-                }
-            }
-            "match" => q.matches.push(value.into_owned()),
-            "exclude" => q.excludes.push(value.into_owned()),
-            "meta" => q.meta = flag("meta", &value)?,
-            "from" => from = Some(number("from", &value)?),
-            "inode" => inode = Some(number("inode", &value)?),
-            "tag" => {
-                q.tag = Some(Tag::parse(&value).ok_or_else(|| {
-                    Refusal::bad_request(format!("tag={value} is not 16 hex digits"))
-                })?);
-            }
-            "born" => {
-                q.born = Some(Born::parse(&value).ok_or_else(|| {
-                    Refusal::bad_request(format!("born={value} is not SECS.NNNNNNNNN"))
-                })?);
-            }
-            "before" => q.before = Some(number("before", &value)?),
-            "token" => q.token = Some(value.into_owned()),
-            "since" => {
-                let t = timestamp::parse_target(&value, SystemTime::now());
-                q.since = Some(t.map_err(|e| Refusal::bad_request(format!("since={e}")))?);
-            }
-            "list" => q.list = flag("list", &value)?,
-            "download" => q.download = flag("download", &value)?,
-            "asset" => q.asset = Some(value.into_owned()),
-            _ => {}
-        }
+        one_pair(&mut q, &key, value, &mut from, &mut inode)?;
     }
     q.resume = match (from, inode) {
         (Some(f), Some(i)) => Some((f, i)),
@@ -141,6 +123,177 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
     }
     check_history(&q)?;
     Ok(q)
+}
+
+/// One `key=value` of a single file's query (unknown keys ignored).
+fn one_pair(
+    q: &mut Query,
+    key: &str,
+    value: Cow<'_, str>,
+    from: &mut Option<u64>,
+    inode: &mut Option<u64>,
+) -> Result<(), Refusal> {
+    match key {
+        "tail" => q.follow = flag("tail", &value)?,
+        "lines" => q.lines = Some(number("lines", &value)? as usize),
+        "format" => {
+            q.format = match &*value {
+                "html" => Format::Html,
+                "text" => Format::Text,
+                _ => {
+                    return Err(Refusal::bad_request(format!(
+                        "format={value} is not 'html' or 'text'"
+                    )));
+                }
+            }
+        }
+        "match" => q.matches.push(value.into_owned()),
+        "exclude" => q.excludes.push(value.into_owned()),
+        "meta" => q.meta = flag("meta", &value)?,
+        "from" => *from = Some(number("from", &value)?),
+        "inode" => *inode = Some(number("inode", &value)?),
+        "tag" => {
+            q.tag = Some(Tag::parse(&value).ok_or_else(|| {
+                Refusal::bad_request(format!("tag={value} is not 16 hex digits"))
+            })?);
+        }
+        "born" => {
+            q.born = Some(Born::parse(&value).ok_or_else(|| {
+                Refusal::bad_request(format!("born={value} is not SECS.NNNNNNNNN"))
+            })?);
+        }
+        "before" => q.before = Some(number("before", &value)?),
+        "token" => q.token = Some(value.into_owned()),
+        "since" => {
+            let t = timestamp::parse_target(&value, SystemTime::now());
+            q.since = Some(t.map_err(|e| Refusal::bad_request(format!("since={e}")))?);
+        }
+        "list" => q.list = flag("list", &value)?,
+        "download" => q.download = flag("download", &value)?,
+        "asset" => q.asset = Some(value.into_owned()),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A merged view's query (`merge=` given at least once): the parameters of
+/// one file, except that `before=`, `inode=`, `from=`, `tag=` and `born=`
+/// are comma lists with one value per file, in list order. A list that does
+/// not fit the rules (fewer than 2 or more than `MAX_MERGED_FILES` files, a
+/// comma list of another length, a path in the URL besides `/`) is a 400.
+fn parse_merge(mut q: Query, raw_query: &str) -> Result<Query, Refusal> {
+    if q.path != b"/" {
+        return Err(Refusal::bad_request(
+            "merge= is asked at / (ws://HOST/?merge=/A&merge=/B), not at a file's path",
+        ));
+    }
+    let mut m = Merge::default();
+    // from= and inode= are lists here: one_pair never sees them.
+    let (mut single_from, mut single_inode) = (None, None);
+    for (key, value) in form_pairs(raw_query) {
+        match &*key {
+            "merge" => {
+                if m.paths.len() == MAX_MERGED_FILES {
+                    return Err(Refusal::bad_request(format!(
+                        "a merged view takes at most {MAX_MERGED_FILES} merge= files"
+                    )));
+                }
+                m.paths.push(Vec::new());
+            }
+            "before" => m.before = Some(list("before", &value, |v| v.parse().ok())?),
+            "inode" => m.inode = Some(list("inode", &value, |v| v.parse().ok())?),
+            "from" => m.from = Some(list("from", &value, |v| v.parse().ok())?),
+            "tag" => m.tag = Some(list("tag", &value, Tag::parse)?),
+            "born" => m.born = Some(list("born", &value, Born::parse)?),
+            // Every other parameter means what it means for one file.
+            _ => one_pair(&mut q, &key, value, &mut single_from, &mut single_inode)?,
+        }
+    }
+    check_history(&q)?;
+    // The paths as bytes (a file name need not be UTF-8): decoded once from
+    // the raw query, `+` a space as in any form value.
+    let raw_paths = raw_query.split('&').filter_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (form_decode(key) == "merge").then_some(value)
+    });
+    for (path, raw) in m.paths.iter_mut().zip(raw_paths) {
+        let spaced: Vec<u8> = raw
+            .bytes()
+            .map(|b| if b == b'+' { b' ' } else { b })
+            .collect();
+        *path = decode(&spaced);
+    }
+    if m.paths.len() < 2 {
+        return Err(Refusal::bad_request(
+            "a merged view needs at least 2 merge= files (open one file at its own path)",
+        ));
+    }
+    let n = m.paths.len();
+    let lengths = [
+        ("before", m.before.as_ref().map(Vec::len)),
+        ("inode", m.inode.as_ref().map(Vec::len)),
+        ("from", m.from.as_ref().map(Vec::len)),
+        ("tag", m.tag.as_ref().map(Vec::len)),
+        ("born", m.born.as_ref().map(Vec::len)),
+    ];
+    for (name, len) in lengths {
+        if let Some(len) = len.filter(|&l| l != n) {
+            return Err(Refusal::bad_request(format!(
+                "{name}= holds {len} values for {n} merge= files: one value per file, comma-separated in list order"
+            )));
+        }
+    }
+    if m.from.is_some() && m.inode.is_none() {
+        return Err(Refusal::bad_request(
+            "from= needs inode= (the file each offset is in)",
+        ));
+    }
+    if m.before.is_some() {
+        if q.follow {
+            return Err(Refusal::bad_request(
+                "before= sends one window and closes: it cannot go with tail=1",
+            ));
+        }
+        if m.from.is_some() {
+            return Err(Refusal::bad_request("before= and from= cannot go together"));
+        }
+        if q.since.is_some() {
+            return Err(Refusal::bad_request(
+                "before= and since= cannot go together: before= ends a window, since= starts one",
+            ));
+        }
+    }
+    if m.from.is_some() {
+        q.since = None;
+    }
+    // A merged view always speaks meta=1: the source frames say whose
+    // lines each message holds.
+    q.meta = true;
+    q.merge = Some(m);
+    Ok(q)
+}
+
+/// One comma list of a merged view: one value per file.
+fn list<T>(name: &str, value: &str, one: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, Refusal> {
+    value
+        .split(',')
+        .map(|v| {
+            one(v).ok_or_else(|| {
+                let shown: String = v.chars().take(64).flat_map(char::escape_debug).collect();
+                Refusal::bad_request(format!(
+                    "{name}= holds '{shown}', which is not a value of {name}="
+                ))
+            })
+        })
+        .collect()
+}
+
+/// True when a request target asks for a merged view (`merge=` in its
+/// query): the WebSocket route hands it to `serve::merged`.
+pub fn is_merge(target: &str) -> bool {
+    target
+        .split_once('?')
+        .is_some_and(|(_, q)| form_pairs(q).any(|(k, _)| k == "merge"))
 }
 
 /// The rules of `before=` and the bounds on filter texts.
