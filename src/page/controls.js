@@ -14,7 +14,8 @@ export function createControls(v) {
   const linkBtn = $('linkbtn'), sinceIn = $('since'), download = $('download');
   let filterTimer = 0, flashTimer = 0, hoverLine = null;
 
-  const updateDownload = () => { download.href = v.downloadUrl(v.filePath); };
+  // A merged view has no one file to download (each file's is in the legend's title).
+  const updateDownload = () => { if (v.merged) download.hidden = true; else download.href = v.downloadUrl(v.filePath); };
   updateDownload();
 
   // ------------------------------------------------ lines, keep, toggles
