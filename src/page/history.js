@@ -176,6 +176,16 @@ export function createHistory(v) {
         if (ev.code !== 1000 || W.starts.filter(Boolean).length !== t.pts.length) { failed('closed' + (ev.code ? ' (' + ev.code + (ev.reason ? ': ' + ev.reason : '') + ')' : '')); return; }
         let items = W.items;
         if (t.skip) items = items.slice(0, Math.max(0, items.length - t.skip));
+        // No line and no file moved back (a search that found nothing older:
+        // the merged route answers at the offsets it was given, where one
+        // file's answers at 0): nothing more above.
+        const stuck = !W.items.length && !W.starts.some((x) => x.limit)
+          && W.starts.every((x, K) => x.offset >= t.pts[K].end || t.pts[K].done);
+        if (stuck) {
+          if (t.marks.length) v.view.prepend(t.marks);
+          S.top = null; set(t.compressed ? Top.COMPRESSED : Top.START, t.compressed || undefined); S.progress = null; render();
+          return;
+        }
         // A file whose start this window reached goes on in its previous
         // generation, which the server's window did not read: the other
         // files' lines above that file's first line are older than it and
@@ -386,8 +396,26 @@ export function createHistory(v) {
     return at === null ? null : { offset: at, tag: null };
   }
 
+  /** A merged view's file J at a time: its first line at or after `ms` ({offset, inode, born, tag}), or null. */
+  function pointAtTime(J, ms) {
+    const q = 'since=' + encodeURIComponent(new Date(ms).toISOString()) + '&format=text';
+    return new Promise((resolve) => {
+      let done = false;
+      const end = (r) => { if (!done) { done = true; clearTimeout(timer); closeSocket(ws); resolve(r); } };
+      const ws = openSocket({ base: app.base, path: v.sources[J], query: q, token: app.token }, {
+        onMeta(o) {
+          if (typeof o.offset === 'number' && o.inode !== undefined) {
+            end({ offset: o.offset, inode: String(o.inode), born: validBorn(o.born), tag: validTag(o.tag) });
+          }
+        },
+        onClose() { end(null); },
+      });
+      const timer = setTimeout(() => end(null), 5000);
+    });
+  }
+
   return {
-    loadSoon, load, stop, render, lineOffset,
+    loadSoon, load, stop, render, lineOffset, pointAtTime,
     /** Before the start frame of a new view. */
     reset() { S.top = null; set(Top.NONE); S.progress = null; S.seen = new Set(); render(); },
     /** Nothing above: a file not shown as text. */
