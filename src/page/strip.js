@@ -9,7 +9,7 @@
 // leaves the strip hidden.
 
 import {
-  bucketCount, bucketLabel, bucketOf, lineTime, mergeQuery, parseTimeline, sinceOf, stackHeights,
+  bucketCount, bucketLabel, bucketOf, fmtTime, lineTime, mergeQuery, parseTimeline, sinceOf, stackHeights,
 } from './?asset=util.js';
 
 const REDRAW_MS = 30000;
@@ -71,6 +71,9 @@ export function createStrip(v) {
       frag.appendChild(b);
     });
     bars.replaceChildren(frag);
+    // The ends of the strip, in words: the oldest line's time, and now.
+    app.$('tlfrom').textContent = fmtTime(tl.from, false);
+    app.$('tlto').textContent = Math.abs(Date.now() - tl.to) < 120000 ? 'now' : fmtTime(tl.to, false);
     if (S.focus >= tl.n) S.focus = tl.n - 1;
     showFocus();
     mark();

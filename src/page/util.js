@@ -457,7 +457,7 @@ export function fmtTime(ms, withSeconds) {
 }
 /** What a bucket's hover says: its time span and its size per file. */
 export function bucketLabel(tl, k, names) {
-  const secs = tl.seconds < 60;
+  const secs = tl.seconds < 60 || tl.seconds % 60 !== 0 || tl.from % 60000 !== 0;
   let s = fmtTime(bucketStart(tl, k), secs) + ' – ' + fmtTime(bucketStart(tl, k + 1), secs).replace(/^\d{4}-\d\d-\d\d /, '');
   const total = tl.sources.reduce((a, src) => a + src.bytes[k], 0);
   const lines = tl.sources.reduce((a, src) => a + src.lines[k], 0);
