@@ -255,7 +255,7 @@ test('bucketLabel: the span, the size and lines, per file in a merged view; buck
   assert.equal(U.bucketLabel(one, 2), '2026-12-06 08:30 UTC – 08:45 UTC: 1 B, about 1 line');
   assert.equal(U.bucketLabel(one, 1), '2026-12-06 08:15 UTC – 08:30 UTC: 0 B');
   const short = U.parseTimeline({ ...TL, bucket_seconds: 30 });
-  assert.equal(U.bucketLabel(short, 1), '2026-12-06 08:00:30 UTC – 08:01:00 UTC: 0 B');
+  assert.equal(U.bucketLabel(short, 1), '2026-12-06 08:00:30 UTC – 08:01:00 UTC: 0 B (file 1 0 B, file 2 0 B)');
   assert.equal(U.bucketCount(390), 65);
   assert.equal(U.bucketCount(100), 24);
   assert.equal(U.bucketCount(5000), 240);
