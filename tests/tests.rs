@@ -32,6 +32,7 @@ mod resume;
 mod rotation;
 mod scan;
 mod since;
+mod since_formats;
 mod smoke;
 mod tail;
 mod tail_history;

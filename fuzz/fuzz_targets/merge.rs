@@ -20,10 +20,7 @@ use wstail::history::timestamp::YearHint;
 use wstail::limits::MAX_MERGED_FILES;
 use wstail::wire::query;
 
-const HINT: YearHint = YearHint {
-    year: 2026,
-    month: 12,
-};
+const HINT: YearHint = YearHint::at(2026, 12, 31, 0);
 
 fn check_query(raw: &[u8]) {
     let q = String::from_utf8_lossy(raw);

@@ -208,6 +208,8 @@ pub struct Merged<'a> {
     /// Whole frames (data and meta) not yet written: written together, in
     /// one call, when a message's worth is held and at the end of a look.
     batch: Vec<u8>,
+    /// The first text message was written.
+    started: bool,
 }
 
 /// A meta frame's JSON with `"source":K` first.
@@ -237,6 +239,7 @@ impl<'a> Merged<'a> {
             out: Vec::new(),
             html: String::new(),
             batch: Vec::new(),
+            started: false,
         }
     }
 
@@ -370,6 +373,12 @@ impl<'a> Merged<'a> {
                 Flush::Lines
             };
             self.send(i, flush)?;
+            if !self.started {
+                // The view's first message goes out at once; the rest in
+                // batches.
+                self.started = true;
+                self.write_batch()?;
+            }
         }
         self.write_batch()?;
         Ok(total)
@@ -400,7 +409,11 @@ impl<'a> Merged<'a> {
             }
             self.sent += text.len() as u64;
             let position = Meta::position(end, s.file.inode(), s.chunker.tag());
-            push_frame(&mut self.batch, OP_BINARY, format!("{{\"source\":{k}}}").as_bytes());
+            push_frame(
+                &mut self.batch,
+                OP_BINARY,
+                format!("{{\"source\":{k}}}").as_bytes(),
+            );
             push_frame(&mut self.batch, OP_TEXT, text.as_bytes());
             if s.html.is_some() {
                 self.html = text; // its buffer, for the next message

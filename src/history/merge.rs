@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::io;
 
 use crate::encode::filter::{Filter, MAX_JUDGED_LINE};
-use crate::history::timestamp::{YearHint, line_stamp};
+use crate::history::timestamp::{self, YearHint};
 use crate::history::window::ReadAt;
 use crate::limits::TAIL_BLOCK;
 
@@ -30,7 +30,7 @@ pub const NO_TIME: i128 = i128::MIN;
 
 /// A line's head, as much as the timestamp forms look at (a JSON line's
 /// keys within its first 4 KiB).
-pub const STAMP_READ: usize = 4096;
+pub const STAMP_READ: usize = timestamp::STAMP_HEAD;
 
 /// A line's place in the merged order: its time, then its file's index in
 /// the list (the place in its own file is the order lines are taken in).
@@ -43,7 +43,7 @@ pub struct Key {
 /// The instant of a line's timestamp (zone-less taken as UTC), if it has
 /// one it is recognised by.
 pub fn line_time(line: &[u8], hint: YearHint) -> Option<i128> {
-    line_stamp(&line[..line.len().min(STAMP_READ)], hint).map(|s| s.instant())
+    timestamp::line_time(line, &hint).map(|s| s.instant())
 }
 
 /// Of the next lines of several files (`None`: the file has no line to
@@ -378,10 +378,7 @@ pub fn merge_all(files: &[&[u8]], hint: YearHint) -> Vec<(usize, usize, usize)> 
 mod tests {
     use super::*;
 
-    const HINT: YearHint = YearHint {
-        year: 2026,
-        month: 12,
-    };
+    const HINT: YearHint = YearHint::at(2026, 12, 31, 0);
 
     fn stamped(sec: u32, text: &str) -> String {
         format!("2026-12-01T10:{:02}:{:02}Z {text}\n", sec / 60, sec % 60)

@@ -9,7 +9,7 @@
 
 use std::io;
 
-use crate::history::timestamp::{STAMP_HEAD, Stamp, Target, YearHint, line_stamp};
+use crate::history::timestamp::{STAMP_HEAD, Stamp, Target, YearHint, line_time};
 use crate::history::window::ReadAt;
 use crate::limits::TAIL_BLOCK;
 
@@ -199,7 +199,7 @@ impl<F: ReadAt> Search<'_, F> {
                     break;
                 }
                 let head = &rest[..nl.unwrap_or(rest.len()).min(STAMP_HEAD)];
-                if let Some(s) = line_stamp(head, self.hint)
+                if let Some(s) = line_time(head, &self.hint)
                     && accept(&s)
                 {
                     return Ok(Found::Line(start, s));
@@ -225,10 +225,7 @@ mod tests {
     use std::cell::Cell;
     use std::time::UNIX_EPOCH;
 
-    const HINT: YearHint = YearHint {
-        year: 2026,
-        month: 12,
-    };
+    const HINT: YearHint = YearHint::at(2026, 12, 20, 12 * 3600);
 
     /// A file in memory that counts its reads.
     struct Mem {
@@ -256,7 +253,7 @@ mod tests {
         let mut first = true;
         let mut any = false;
         for line in content.split_inclusive(|&b| b == b'\n') {
-            if let Some(s) = line_stamp(line, HINT) {
+            if let Some(s) = line_time(line, &HINT) {
                 any = true;
                 if target.reached_by(&s) {
                     return Since::At(if first { 0 } else { at as u64 });
