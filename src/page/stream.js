@@ -79,11 +79,12 @@ export function createStream(v) {
     if (o.progress) { v.history.setProgress(o.progress); return; }
     const K = Number.isInteger(o.source) && o.source >= 0 && o.source < n ? o.source : 0;
     if (typeof o.event === 'string') {
-      if (o.event === 'binary') { v.notText('binary'); return; }
+      if (o.event === 'binary' && !v.merged) { v.notText('binary'); return; }
       // Opened at a time or on a line, the events are history: no clock time.
       const at = v.targetMode() ? '' : ' at ' + new Date().toLocaleTimeString();
       const who = v.merged ? shownName(v.names[K]) + ': ' : '';
-      v.view.pushMarker('— ' + who + 'file ' + o.event.replace(/[^a-z]/g, '') + at + ' —', 'event');
+      const what = o.event === 'binary' ? 'holds binary data (NUL bytes)' : 'file ' + o.event.replace(/[^a-z]/g, '');
+      v.view.pushMarker('— ' + who + what + at + ' —', 'event');
       if (o.event === 'rotated' || o.event === 'truncated') v.strip.redrawSoon();
       return;
     }
