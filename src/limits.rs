@@ -58,6 +58,11 @@ pub const MAX_ESCAPE_SEQUENCE: usize = 4 * 1024;
 /// so a small stack lets thousands of followers fit in little memory.
 pub const CLIENT_STACK: usize = 256 * 1024;
 
+/// What tungstenite may hold of frames written but not yet taken by a
+/// client; past it a send fails and the follower ends (a client that takes
+/// nothing for `SEND_STALL_TIMEOUT` is dropped before that, in most cases).
+pub const WS_MAX_WRITE_BUFFER: usize = 16 * 1024 * 1024;
+
 /// tungstenite's read buffer per connection (its default is 128 KiB, which
 /// would cost 128 MB for a thousand idle followers).
 pub const WS_READ_BUFFER: usize = 4 * 1024;

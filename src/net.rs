@@ -7,9 +7,22 @@
 //! with EINTR after SIGSTOP and SIGCONT (Ctrl-Z, then `fg`) even when no
 //! signal handler is installed (signal(7)). `restart` and `Restarting` make
 //! the call again, so tungstenite never sees EINTR and no caller takes it
-//! for a lost connection.
+//! for a lost connection. `is_socket` tells whether a standard stream is
+//! a socket (`--inetd`'s connection, or a log that would corrupt it).
 
+use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileTypeExt;
+
+/// Whether `fd` (standard input or error) is a socket, judged by a
+/// duplicate of it so that the stream itself is left as it is.
+pub fn is_socket(fd: &impl AsFd) -> bool {
+    fd.as_fd()
+        .try_clone_to_owned()
+        .and_then(|fd| File::from(fd).metadata())
+        .is_ok_and(|m| m.file_type().is_socket())
+}
 
 /// Whether `e` is a socket timeout that ran out (nothing to read, or no
 /// room to write, in the time allowed), not a broken connection.

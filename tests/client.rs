@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running `wstail tail`, its output collected; killed on drop.
-struct Tail {
-    child: Child,
+pub(crate) struct Tail {
+    pub(crate) child: Child,
     out: Arc<Mutex<Vec<u8>>>,
     err: Arc<Mutex<Vec<u8>>>,
 }
@@ -33,7 +33,7 @@ fn collect(mut r: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
 }
 
 impl Tail {
-    fn spawn(args: &[&str]) -> Tail {
+    pub(crate) fn spawn(args: &[&str]) -> Tail {
         Self::spawn_env(args, &[])
     }
 
@@ -54,20 +54,20 @@ impl Tail {
         Tail { child, out, err }
     }
 
-    fn out(&self) -> String {
+    pub(crate) fn out(&self) -> String {
         String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
     }
 
-    fn err(&self) -> String {
+    pub(crate) fn err(&self) -> String {
         String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
     }
 
-    fn wait_out(&self, within: Duration, pred: impl Fn(&str) -> bool) -> bool {
+    pub(crate) fn wait_out(&self, within: Duration, pred: impl Fn(&str) -> bool) -> bool {
         wait_until(within, || pred(&self.out()))
     }
 
     /// Waits for the exit (bounded); the status.
-    fn wait(&mut self, within: Duration) -> ExitStatus {
+    pub(crate) fn wait(&mut self, within: Duration) -> ExitStatus {
         let deadline = Instant::now() + within;
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -95,7 +95,7 @@ impl Drop for Tail {
 }
 
 /// Runs `wstail tail ARGS` to its end: (status code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(args: &[&str]) -> (i32, String, String) {
     let mut t = Tail::spawn(args);
     let st = t.wait(Duration::from_secs(20));
     (st.code().unwrap_or(-1), t.out(), t.err())
@@ -159,7 +159,7 @@ fn follows_with_f() {
 }
 
 /// Sends `signal` (`STOP`, `CONT`) to a process we started.
-fn signal(pid: u32, signal: &str) {
+pub(crate) fn signal(pid: u32, signal: &str) {
     let st = Command::new("kill")
         .args([&format!("-{signal}"), &pid.to_string()])
         .status()
@@ -669,5 +669,205 @@ fn retry_waits_while_the_path_is_not_a_regular_file() {
         "{:?} {}",
         t.out(),
         t.err()
+    );
+}
+
+/// A fake server: a listener on a free port of 127.0.0.1.
+fn fake_server() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+/// Accepts one connection (bounded) and reads its request head.
+fn accept_head(listener: &TcpListener) -> (std::net::TcpStream, String) {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut conn = loop {
+        match listener.accept() {
+            Ok((c, _)) => break c,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("no connection: {e}"),
+        }
+    };
+    conn.set_nonblocking(false).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+        assert_eq!(conn.read(&mut byte).unwrap(), 1, "the request head ended");
+        head.push(byte[0]);
+    }
+    (conn, String::from_utf8_lossy(&head).into_owned())
+}
+
+/// What a terminal would act on: ESC, BEL, C1 controls, bidi overrides.
+fn raw_controls(s: &str) -> Vec<char> {
+    s.chars()
+        .filter(|&c| {
+            let n = u32::from(c);
+            (n < 0x20 && c != '\n')
+                || (0x7f..=0x9f).contains(&n)
+                || (0x202a..=0x202e).contains(&n)
+                || (0x2066..=0x2069).contains(&n)
+        })
+        .collect()
+}
+
+/// A refusal's reason and status phrase, a Close reason and an event name
+/// holding OSC 52 (clipboard), a clear screen, BEL and a bidi override:
+/// stderr shows them escaped; the log text on stdout stays as it is.
+#[test]
+fn a_servers_words_reach_the_terminal_escaped() {
+    use std::io::Write;
+    let _w = watchdog(Duration::from_secs(60));
+    let nasty = "\x1b]52;c;aGk=\x07 \x1b[2J\x1b[H\u{202e}gol\x07";
+    let escaped = "\\x1b]52;c;aGk=\\x07 \\x1b[2J\\x1b[H\\xe2\\x80\\xaegol\\x07";
+
+    // A refusal: the phrase and the body's reason.
+    let (listener, port) = fake_server();
+    let url = format!("ws://127.0.0.1:{port}/x");
+    let t = Tail::spawn(&[&url]);
+    let (mut conn, _) = accept_head(&listener);
+    let body = format!("403 Forbidden: {nasty}\n");
+    let answer = format!(
+        "HTTP/1.1 403 Forbidden \u{202e}\u{9b}\r\nContent-Length: {}\r\nX-Wstail-Refusal: outside-roots\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(answer.as_bytes()).unwrap();
+    let mut t = t;
+    assert_eq!(t.wait(Duration::from_secs(20)).code(), Some(1));
+    let err = t.err();
+    assert_eq!(err, format!("wstail: {url}: 403 Forbidden: {escaped}\n"));
+    assert_eq!(raw_controls(&err), []);
+
+    // A phrase with ESC and BEL is no HTTP: said so, without them.
+    let (listener, port) = fake_server();
+    let url = format!("ws://127.0.0.1:{port}/x");
+    let mut t = Tail::spawn(&[&url]);
+    let (mut conn, _) = accept_head(&listener);
+    let answer = format!("HTTP/1.1 403 {nasty}\r\nContent-Length: 0\r\n\r\n");
+    conn.write_all(answer.as_bytes()).unwrap();
+    assert_eq!(t.wait(Duration::from_secs(20)).code(), Some(1));
+    let err = t.err();
+    assert!(
+        err.starts_with(&format!("wstail: {url}: the handshake failed (")),
+        "{err}"
+    );
+    assert_eq!(raw_controls(&err), []);
+
+    // A Close frame's reason, an event's name; and the log text.
+    let (listener, port) = fake_server();
+    let url = format!("ws://127.0.0.1:{port}/x");
+    let mut t = Tail::spawn(&["-f", &url]);
+    let (conn, _) = {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match listener.accept() {
+                Ok(c) => break c,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("no connection: {e}"),
+            }
+        }
+    };
+    conn.set_nonblocking(false).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut ws = tungstenite::accept(conn).expect("handshake");
+    let log = "\x1b[31mred\x1b[0m \x1b]0;the file's own title\x07\n";
+    ws.send(tungstenite::Message::text(log)).unwrap();
+    let event = format!(
+        "{{\"event\":\"{}\"}}",
+        nasty.replace('\x1b', "\\u001b").replace('\x07', "\\u0007")
+    );
+    ws.send(tungstenite::Message::binary(event.into_bytes()))
+        .unwrap();
+    ws.close(Some(tungstenite::protocol::CloseFrame {
+        code: tungstenite::protocol::frame::coding::CloseCode::Error,
+        reason: nasty.into(),
+    }))
+    .unwrap();
+    for _ in 0..10 {
+        if ws.read().is_err() {
+            break;
+        }
+    }
+    assert_eq!(t.wait(Duration::from_secs(20)).code(), Some(1));
+    assert_eq!(t.out(), log);
+    let err = t.err();
+    assert_eq!(
+        err,
+        format!("wstail: {url}: the server closed the connection (1011: {escaped})\n")
+    );
+    assert_eq!(raw_controls(&err), []);
+}
+
+/// A server that drips its answer a byte every 2 s holds the client 10 s
+/// in all, not a read time-out per byte (hours).
+#[test]
+fn the_whole_handshake_answer_must_come_within_10_s() {
+    use std::io::Write;
+    let _w = watchdog(Duration::from_secs(90));
+    let (listener, port) = fake_server();
+    let url = format!("ws://127.0.0.1:{port}/x");
+    let started = Instant::now();
+    let mut t = Tail::spawn(&[&url]);
+    let (mut conn, _) = accept_head(&listener);
+    let dripper = std::thread::spawn(move || {
+        for &b in b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n".iter() {
+            if conn.write_all(&[b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    });
+    let st = t.wait(Duration::from_secs(60));
+    let took = started.elapsed();
+    assert_eq!(st.code(), Some(1), "{}", t.err());
+    assert_eq!(
+        t.err(),
+        format!("wstail: {url}: the server did not answer the handshake within 10 s\n")
+    );
+    // Not sooner than the bound; and far sooner than the 28 bytes' 56 s.
+    assert!(took >= Duration::from_millis(9500), "{took:?}");
+    assert!(took < Duration::from_secs(45), "{took:?}");
+    drop(dripper);
+}
+
+/// `--retry` acts on `X-Wstail-Refusal`, not on the reason's words: a new
+/// wording under a waitable kind is retried, the old waitable wording
+/// under a final kind is not.
+#[test]
+fn retry_decides_on_the_refusal_kind() {
+    use std::io::Write;
+    let _w = watchdog(Duration::from_secs(60));
+    let (listener, port) = fake_server();
+    let url = format!("ws://127.0.0.1:{port}/x");
+    let mut t = Tail::spawn(&["-f", "--retry", &url]);
+    let refuse = |conn: &mut std::net::TcpStream, kind: &str, reason: &str| {
+        let body = format!("403 Forbidden: {reason}\n");
+        let answer = format!(
+            "HTTP/1.1 403 Forbidden\r\nContent-Length: {}\r\nX-Wstail-Refusal: {kind}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        conn.write_all(answer.as_bytes()).unwrap();
+    };
+    let (mut conn, _) = accept_head(&listener);
+    refuse(&mut conn, "not-regular", "reworded: a directory is there");
+    drop(conn);
+    let (mut conn, _) = accept_head(&listener);
+    refuse(&mut conn, "outside-roots", "the path is not a regular file");
+    drop(conn);
+    assert_eq!(t.wait(Duration::from_secs(20)).code(), Some(1));
+    assert_eq!(
+        t.err(),
+        format!(
+            "wstail: {url}: 403 Forbidden: reworded: a directory is there; retrying in 0.5 s\n\
+             wstail: {url}: 403 Forbidden: the path is not a regular file\n"
+        )
     );
 }

@@ -30,10 +30,10 @@ impl Got2 {
             match ws.next(left) {
                 Got::Text(t) => self.text.push_str(&t),
                 Got::Binary(b) => {
-                    if let Meta::Event(e) = meta(&b) {
-                        self.events.push(match e.bytes {
-                            Some(n) => format!("{} bytes={n}", e.name),
-                            None => e.name,
+                    if let Meta::Event { event, bytes } = meta(&b) {
+                        self.events.push(match bytes {
+                            Some(n) => format!("{event} bytes={n}"),
+                            None => event.as_str().to_string(),
                         });
                     }
                 }

@@ -55,7 +55,7 @@ impl Seen {
                         self.committed.push_str(&std::mem::take(&mut self.pending));
                         self.at = Some(p);
                     }
-                    Meta::Event(e) => self.flow.push(format!("event {}", e.name)),
+                    Meta::Event { event, .. } => self.flow.push(format!("event {event}")),
                     Meta::Progress { .. } => {}
                 },
                 Got::Closed(c) => panic!("closed ({c:?}); saw {:?}", self.flow),
@@ -414,7 +414,7 @@ fn a_start_frame_at_zero_names_the_previous_generation() {
         p.previous,
         Some(Previous::Compressed {
             path: dir.join("app.log.1").to_string_lossy().into_owned(),
-            compression: "gzip".into(),
+            compression: Compression::Gzip,
         })
     );
 }

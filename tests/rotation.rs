@@ -128,7 +128,7 @@ fn receive(ws: &mut Ws, progress: &Progress, last: u64) -> Received {
                 }
             }
             Got::Binary(b) => match meta(&b) {
-                Meta::Event(e) => events.push(e.name),
+                Meta::Event { event, .. } => events.push(event.as_str().to_string()),
                 Meta::Position(_) => {}
                 other => panic!("unexpected frame {other:?}"),
             },

@@ -8,7 +8,8 @@
 //! producer script took from the file's size, not from the timestamps. A
 //! producer not installed here is skipped with its reason printed (CI
 //! installs them all and sets WSTAIL_FORMATS_REQUIRE=1, which makes a skip
-//! a failure).
+//! a failure). The formats of programs that cannot run here (Go, Java,
+//! journald, MongoDB, …) are written as documented, with the same check.
 use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -177,4 +178,298 @@ fn since_lands_on_the_first_line_at_or_after_t_in_real_programs_logs() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(files.iter().all(|e| e.1 >= 3), "each file has three points");
+}
+
+/// One line of a documented format at a time: `utc` seconds since 1970 plus
+/// `ms` milliseconds, written as a program in Europe/Paris in winter (UTC+1)
+/// writes it. (name, zoned, the line's text).
+type Form = (&'static str, bool, fn(i64, u32) -> String);
+
+/// The date and clock of `secs` (a wall clock counted as if UTC).
+struct Wall {
+    y: i64,
+    mo: u32,
+    d: u32,
+    h: i64,
+    mi: i64,
+    s: i64,
+    wd: usize,
+}
+
+fn wall(secs: i64) -> Wall {
+    let days = secs.div_euclid(86_400);
+    let (y, mo, d) = wstail::history::timestamp::civil_from_days(days);
+    let t = secs.rem_euclid(86_400);
+    Wall {
+        y,
+        mo,
+        d,
+        h: t / 3600,
+        mi: t / 60 % 60,
+        s: t % 60,
+        wd: (days + 4).rem_euclid(7) as usize,
+    }
+}
+
+const MON: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const DAY: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+/// Paris in winter.
+const PARIS: i64 = 3600;
+
+fn iso_paris(u: i64, ms: u32, sep: char, zone: &str) -> String {
+    let w = wall(u + PARIS);
+    format!(
+        "{:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}.{ms:03}{zone}",
+        w.y, w.mo, w.d, w.h, w.mi, w.s
+    )
+}
+
+fn iso_utc(u: i64, ms: u32) -> String {
+    let w = wall(u);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        w.y, w.mo, w.d, w.h, w.mi, w.s
+    )
+}
+
+/// The formats of programs that do not run here (Go, Java, journald, Rust
+/// crates, MongoDB, Elasticsearch, Caddy, Docker, Kubernetes, apt), as
+/// their documentation and source write them.
+const DOCUMENTED: &[Form] = &[
+    ("journalctl-short-full", true, |u, _| {
+        let w = wall(u + PARIS);
+        format!(
+            "{} {:04}-{:02}-{:02} {:02}:{:02}:{:02} CET vm app[12]: hello",
+            DAY[w.wd], w.y, w.mo, w.d, w.h, w.mi, w.s
+        )
+    }),
+    ("journalctl-short-unix", true, |u, ms| {
+        format!("{u}.{ms:03}456 vm app[12]: hello")
+    }),
+    ("journalctl-short-iso", true, |u, _| {
+        let w = wall(u + PARIS);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+0100 vm app[12]: hello",
+            w.y, w.mo, w.d, w.h, w.mi, w.s
+        )
+    }),
+    ("journalctl-json", true, |u, ms| {
+        format!(
+            "{{\"__CURSOR\":\"s=0;i={u}\",\"__REALTIME_TIMESTAMP\":\"{u}{ms:03}000\",\"__MONOTONIC_TIMESTAMP\":\"12345678\",\"MESSAGE\":\"hello\"}}"
+        )
+    }),
+    ("apt-history", false, |u, _| {
+        let w = wall(u + PARIS);
+        format!(
+            "Start-Date: {:04}-{:02}-{:02}  {:02}:{:02}:{:02}\nCommandline: apt-get install -y hello",
+            w.y, w.mo, w.d, w.h, w.mi, w.s
+        )
+    }),
+    ("go-log", false, |u, _| {
+        let w = wall(u + PARIS);
+        format!(
+            "{:04}/{:02}/{:02} {:02}:{:02}:{:02} hello",
+            w.y, w.mo, w.d, w.h, w.mi, w.s
+        )
+    }),
+    ("slog-text", true, |u, ms| {
+        format!(
+            "time={} level=INFO msg=hello",
+            iso_paris(u, ms, 'T', "+01:00")
+        )
+    }),
+    ("slog-json", true, |u, ms| {
+        format!(
+            "{{\"time\":\"{}\",\"level\":\"INFO\",\"msg\":\"hello\"}}",
+            iso_paris(u, ms, 'T', "+01:00")
+        )
+    }),
+    ("logrus-text", true, |u, _| {
+        let t = iso_paris(u, 0, 'T', "+01:00").replace(".000", "");
+        format!("time=\"{t}\" level=info msg=hello")
+    }),
+    ("logrus-json", true, |u, _| {
+        let t = iso_paris(u, 0, 'T', "+01:00").replace(".000", "");
+        format!("{{\"level\":\"info\",\"msg\":\"hello\",\"time\":\"{t}\"}}")
+    }),
+    ("zap-production", true, |u, ms| {
+        format!(
+            "{{\"level\":\"info\",\"ts\":{u}.{ms:03}4567,\"caller\":\"app/main.go:12\",\"msg\":\"hello\"}}"
+        )
+    }),
+    ("zap-development", true, |u, ms| {
+        format!(
+            "{}\tINFO\tapp/main.go:12\thello",
+            iso_paris(u, ms, 'T', "+0100")
+        )
+    }),
+    ("klog", false, |u, ms| {
+        let w = wall(u + PARIS);
+        format!(
+            "I{:02}{:02} {:02}:{:02}:{:02}.{ms:03}456   12345 main.go:10] hello",
+            w.mo, w.d, w.h, w.mi, w.s
+        )
+    }),
+    ("java-util-logging", false, |u, _| {
+        let w = wall(u + PARIS);
+        let h12 = if w.h % 12 == 0 { 12 } else { w.h % 12 };
+        let ampm = if w.h < 12 { "AM" } else { "PM" };
+        format!(
+            "{} {:02}, {:04} {h12}:{:02}:{:02} {ampm} com.example.Main main\nINFO: hello",
+            MON[w.mo as usize - 1],
+            w.d,
+            w.y,
+            w.mi,
+            w.s
+        )
+    }),
+    ("log4j", false, |u, ms| {
+        format!(
+            "{} INFO  [main] com.example.Main - hello",
+            iso_paris(u, ms, ' ', "").replace('.', ",")
+        )
+    }),
+    ("logback", false, |u, ms| {
+        let w = wall(u + PARIS);
+        format!(
+            "{:02}:{:02}:{:02}.{ms:03} [main] INFO  com.example.Main - hello",
+            w.h, w.mi, w.s
+        )
+    }),
+    ("env_logger", true, |u, _| {
+        let t = iso_utc(u, 0).replace(".000", "");
+        format!("[{t} INFO  app] hello")
+    }),
+    ("tracing", true, |u, ms| {
+        format!(
+            "\u{1b}[2m{}\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m \u{1b}[2mapp\u{1b}[0m\u{1b}[2m:\u{1b}[0m hello",
+            iso_utc(u, ms).replace('Z', "456Z")
+        )
+    }),
+    ("caddy", true, |u, ms| {
+        format!(
+            "{{\"level\":\"info\",\"ts\":{u}.{ms:03}5678,\"logger\":\"http.log.access\",\"msg\":\"handled request\"}}"
+        )
+    }),
+    ("mongodb", true, |u, ms| {
+        format!(
+            "{{\"t\":{{\"$date\":\"{}\"}},\"s\":\"I\",  \"c\":\"NETWORK\",  \"id\":22943,   \"ctx\":\"listener\",\"msg\":\"Connection accepted\"}}",
+            iso_paris(u, ms, 'T', "+01:00")
+        )
+    }),
+    ("elasticsearch", false, |u, ms| {
+        format!(
+            "[{}][INFO ][o.e.n.Node               ] [node-1] started",
+            iso_paris(u, ms, 'T', "").replace('.', ",")
+        )
+    }),
+    ("elasticsearch-json", true, |u, ms| {
+        format!(
+            "{{\"@timestamp\":\"{}\", \"log.level\": \"INFO\", \"message\":\"started\", \"ecs.version\": \"1.2.0\"}}",
+            iso_utc(u, ms)
+        )
+    }),
+    ("docker-json-file", true, |u, ms| {
+        format!(
+            "{{\"log\":\"2020-01-01 00:00:00 the app's own line\\n\",\"stream\":\"stdout\",\"time\":\"{}\"}}",
+            iso_utc(u, ms).replace('Z', "456789Z")
+        )
+    }),
+    ("kubernetes-cri", true, |u, ms| {
+        format!(
+            "{} stdout F hello",
+            iso_paris(u, ms, 'T', "+01:00").replace("+01:00", "456789+01:00")
+        )
+    }),
+];
+
+#[test]
+fn since_lands_on_the_first_line_at_or_after_t_in_documented_formats() {
+    let _w = watchdog(Duration::from_secs(60));
+    let dir = TempDir::new("since-documented");
+    let s = Server::rooted(dir.path(), &["--interval", "0.1"]);
+    // Ten lines a second apart from 2026-12-06 21:28:40 UTC (22:28:40 in
+    // Paris), 123 ms into each second; the file modified at 23:28:40 UTC the
+    // same day (the year-less forms take their year from it, and logback's
+    // time alone its date: the day before only for a time of day later than
+    // the modification time's, compared in UTC).
+    let base: i64 = 1_796_592_520;
+    let mtime = std::time::UNIX_EPOCH + Duration::from_secs((base + 7200) as u64);
+    let mut problems = Vec::new();
+    for &(name, zoned, line) in DOCUMENTED {
+        let mut content = String::new();
+        let mut starts = Vec::new();
+        for i in 0..10 {
+            starts.push(content.len());
+            content.push_str(&line(base + i, 123));
+            content.push('\n');
+            if i % 3 == 1 {
+                content.push_str("    a continuation line without a time\n");
+            }
+        }
+        let path = dir.join(&format!("{name}.log"));
+        std::fs::write(&path, &content).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(mtime))
+            .unwrap();
+        for i in [2usize, 5, 8] {
+            let u = base + i as i64;
+            let t = if zoned {
+                let w = wall(u);
+                format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                    w.y, w.mo, w.d, w.h, w.mi, w.s
+                )
+            } else {
+                let w = wall(u + PARIS);
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                    w.y, w.mo, w.d, w.h, w.mi, w.s
+                )
+            };
+            match since(&s, &path, &t) {
+                Ok(got) if got == content[starts[i]..] => {}
+                Ok(got) => problems.push(format!(
+                    "{name}: since={t} landed at byte {}, not {}",
+                    content.len() - got.len().min(content.len()),
+                    starts[i]
+                )),
+                Err(why) => problems.push(format!("{name}: since={t}: {why}")),
+            }
+        }
+    }
+    // A file with none of them: 422, and the reason lists the forms.
+    let plain = dir.join("plain.log");
+    std::fs::write(&plain, "no\ntimes\nhere\n").unwrap();
+    let (status, text) = s.ws_status(&format!("{}?since=-1h", url_path(&plain)), "");
+    assert_eq!(status, 422, "{text}");
+    for form in [
+        "JSON",
+        "__REALTIME_TIMESTAMP",
+        "logfmt",
+        "64 bytes",
+        "+0100",
+        "CET",
+        "ctime",
+        "01-Dec-2026",
+        "Redis",
+        "MySQL",
+        "Java",
+        "klog",
+        "epoch",
+        "a time alone",
+        "brackets within 200 bytes",
+    ] {
+        assert!(text.contains(form), "{form} not in the reason: {text}");
+    }
+    eprintln!(
+        "since_formats: {} documented formats, {} problems",
+        DOCUMENTED.len(),
+        problems.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

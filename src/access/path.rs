@@ -24,6 +24,7 @@ use crate::cli::config::ServeConfig;
 use crate::limits::MAX_SYMLINKS;
 use crate::serve::http::Request;
 use crate::wire::query::Query;
+use crate::wire::refusal::Kind;
 pub use crate::wire::refusal::Refusal;
 
 /// Browser origins allowed besides the server's own (`--allow-origin`).
@@ -118,7 +119,10 @@ pub fn lexical_check(roots: &[PathBuf], raw: &[u8]) -> Result<PathBuf, Refusal> 
     let lexical =
         lexical_normalize(raw).ok_or(Refusal::bad_request("the path is not an absolute path"))?;
     if !within_any(&lexical, roots) {
-        return Err(Refusal::forbidden("the path is outside the served roots"));
+        return Err(Refusal::new(
+            Kind::OutsideRoots,
+            "the path is outside the served roots",
+        ));
     }
     Ok(lexical)
 }
@@ -176,10 +180,12 @@ fn canonical_within(roots: &[PathBuf], path: &Path) -> Result<PathBuf, Refusal> 
         Ok(r) if within_any(&r.path, roots) => Ok(r.path),
         Ok(_) | Err(Stop::Outside) => Err(outside()),
         Err(Stop::Missing(at)) if within_any(&at, roots) => Err(Refusal::not_found()),
-        Err(Stop::Denied(at)) if within_any(&at, roots) => {
-            Err(Refusal::forbidden("the file cannot be read by the server"))
-        }
-        Err(Stop::Loop(at)) if within_any(&at, roots) => Err(Refusal::forbidden(
+        Err(Stop::Denied(at)) if within_any(&at, roots) => Err(Refusal::new(
+            Kind::Unreadable,
+            "the file cannot be read by the server",
+        )),
+        Err(Stop::Loop(at)) if within_any(&at, roots) => Err(Refusal::new(
+            Kind::Unreadable,
             "the path leads through too many symlinks",
         )),
         // Whatever stopped the walk out there, the answer is the same.
@@ -188,7 +194,10 @@ fn canonical_within(roots: &[PathBuf], path: &Path) -> Result<PathBuf, Refusal> 
 }
 
 fn outside() -> Refusal {
-    Refusal::forbidden("the path leads outside the served roots")
+    Refusal::new(
+        Kind::OutsideRoots,
+        "the path leads outside the served roots",
+    )
 }
 
 /// A path resolved so far: canonical (no symlink, `.` or `..` in it), and it
@@ -313,7 +322,7 @@ fn io_refusal(e: &io::Error) -> Refusal {
     if is_missing(e) {
         Refusal::not_found()
     } else {
-        Refusal::forbidden("the file cannot be read by the server")
+        Refusal::new(Kind::Unreadable, "the file cannot be read by the server")
     }
 }
 
@@ -321,18 +330,25 @@ fn check_regular(meta: &Metadata) -> Result<(), Refusal> {
     if meta.is_file() {
         Ok(())
     } else if meta.is_dir() {
-        Err(Refusal::forbidden(
+        Err(Refusal::new(
+            Kind::NotRegular,
             "the path is a directory, not a regular file",
         ))
     } else {
-        Err(Refusal::forbidden("the path is not a regular file"))
+        Err(Refusal::new(
+            Kind::NotRegular,
+            "the path is not a regular file",
+        ))
     }
 }
 
 /// The refusal when what was opened is not what was checked: a symlink or a
 /// directory was swapped in between (or the file was replaced).
 fn swapped() -> Refusal {
-    Refusal::forbidden("the path changed while it was opened (a swapped symlink?)")
+    Refusal::new(
+        Kind::Changed,
+        "the path changed while it was opened (a swapped symlink?)",
+    )
 }
 
 /// Checks and opens a client-named path: the path rule (`check_path`), then
@@ -426,7 +442,10 @@ fn open_handle(roots: &[PathBuf], canonical: &Path) -> Result<(File, Metadata), 
     // Where the descriptor really is, whatever the path names now.
     if proc_available() {
         let real = std::fs::read_link(fd_link(&handle)).map_err(|_| {
-            Refusal::forbidden("the opened file cannot be verified through /proc/self/fd")
+            Refusal::new(
+                Kind::Unreadable,
+                "the opened file cannot be verified through /proc/self/fd",
+            )
         })?;
         if !within_any(&real, roots) {
             return Err(swapped());
@@ -574,12 +593,16 @@ pub fn authorize(req: &Request, q: &Query, cfg: &ServeConfig) -> Result<(), Refu
     if cfg.token.is_none()
         && let Err(name) = host_allowed(req.header("host"), &cfg.hosts, cfg.hostname.as_deref())
     {
-        return Err(Refusal::forbidden(format!(
-            "the Host header names '{name}', which is not an IP address, localhost or this machine's name (a guard against DNS rebinding); if the server is meant to be reached by that name, start it with --allow-host {name}"
-        )));
+        return Err(Refusal::new(
+            Kind::Host,
+            format!(
+                "the Host header names '{name}', which is not an IP address, localhost or this machine's name (a guard against DNS rebinding); if the server is meant to be reached by that name, start it with --allow-host {name}"
+            ),
+        ));
     }
     if !origin_allowed(req.header("origin"), req.header("host"), &cfg.origins) {
-        return Err(Refusal::forbidden(
+        return Err(Refusal::new(
+            Kind::Origin,
             "this browser origin is not allowed (see --allow-origin)",
         ));
     }
@@ -588,9 +611,9 @@ pub fn authorize(req: &Request, q: &Query, cfg: &ServeConfig) -> Result<(), Refu
         return Ok(());
     };
     match given_token(req, q) {
-        None => Err(Refusal::new(401, "a token is required")),
+        None => Err(Refusal::new(Kind::Token, "a token is required")),
         Some(g) if token_matches(expected, g.trim()) => Ok(()),
-        Some(_) => Err(Refusal::new(401, "the token is wrong")),
+        Some(_) => Err(Refusal::new(Kind::Token, "the token is wrong")),
     }
 }
 

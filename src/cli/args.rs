@@ -92,7 +92,8 @@ Usage: wstail tail [OPTIONS] URL...
 
 Prints the last lines of each URL (ws://HOST:PORT/ABSOLUTE/PATH; http:// means
 the same) and, with -f, follows them. With several URLs every line is prefixed
-with its source.
+with its source. The log text is printed as it is; what a server says about a
+connection (a refusal, a close) is printed with control characters escaped.
 
 Options:
   -n, --lines N             print the last N lines [default: {DEFAULT_TAIL_LINES}]
@@ -111,6 +112,11 @@ Options:
       --match TEXT          print only lines that contain TEXT (repeatable:
                             any of them; plain text, ASCII case-insensitive)
       --exclude TEXT        leave out lines that contain TEXT (repeatable)
+      --merge               print the URLs (on one server or several) as one
+                            stream in the order of the lines' timestamps:
+                            the last N lines of the merged sequence (or those
+                            since T), then what is appended; ties in the
+                            order of the URLs [default: off]
   -h, --help                print this help
   -V, --version             print the version
 "
@@ -200,6 +206,7 @@ fn parse_tail(mut p: Parser) -> Result<Command, UsageError> {
             "--since" => raw.since = Some(p.value()?),
             "--match" => raw.matches.push(p.value()?),
             "--exclude" => raw.excludes.push(p.value()?),
+            "--merge" => raw.merge = true,
             _ => return Err(p.unknown(opt)),
         }
     }
@@ -586,6 +593,13 @@ mod tests {
         assert!(!d.follow && !d.retry);
         assert_eq!(d.urls, vec!["ws://h:1/a", "-"]);
         assert!(d.since.is_none() && d.matches.is_empty() && d.excludes.is_empty());
+        assert!(!d.merge);
+        let m = tail(&["tail", "--merge", "-f", "ws://h:1/a", "ws://g:2/b"]);
+        assert!(m.merge && m.follow);
+        assert_eq!(
+            err(&["tail", "--merge", "--html", "ws://h:1/a"]),
+            "'--merge' orders lines by the timestamps of their text: it cannot be used with '--html'"
+        );
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub struct TailConfig {
     /// `--match` / `--exclude` texts, sent as `match=` / `exclude=`.
     pub matches: Vec<String>,
     pub excludes: Vec<String>,
+    /// `--merge`: the URLs as one stream in timestamp order.
+    pub merge: bool,
     pub urls: Vec<String>,
 }
 
@@ -123,6 +125,7 @@ pub struct RawTail {
     pub since: Option<OsString>,
     pub matches: Vec<OsString>,
     pub excludes: Vec<OsString>,
+    pub merge: bool,
     pub urls: Vec<OsString>,
 }
 
@@ -177,6 +180,8 @@ pub enum UsageError {
     RootNotDir(String),
     /// `--since` not understood: the reason names the forms accepted.
     Since(String),
+    /// `--merge` with `--html`.
+    MergeHtml,
     /// `--scan-limit`.
     Bytes {
         opt: &'static str,
@@ -261,6 +266,9 @@ impl fmt::Display for UsageError {
             RootNotDir(root) => write!(
                 f,
                 "root '{root}' is not a directory (give a directory with --root)"
+            ),
+            MergeHtml => f.write_str(
+                "'--merge' orders lines by the timestamps of their text: it cannot be used with '--html'",
             ),
             Bytes { opt, value } => write!(
                 f,
@@ -446,6 +454,9 @@ impl RawTail {
         if self.urls.is_empty() {
             return Err(UsageError::MissingUrl);
         }
+        if self.merge && self.html {
+            return Err(UsageError::MergeHtml);
+        }
         let mut urls = Vec::with_capacity(self.urls.len());
         for u in self.urls {
             urls.push(
@@ -475,6 +486,7 @@ impl RawTail {
             since,
             matches: texts("--match", self.matches)?,
             excludes: texts("--exclude", self.excludes)?,
+            merge: self.merge,
             urls,
         })
     }

@@ -1,15 +1,17 @@
-//! The URLs of the command line, read by hand: which scheme is spoken
-//! (`ws://`, and `http://` meaning the same), the host (a name, IPv4, or an
-//! IPv6 literal in brackets) and port to connect to, the path, the user's own
-//! query parameters kept, and the line prefix each source gets when several
-//! are followed. Host names are ASCII: a log server needs no IDNA (a
-//! Unicode name is given in its `xn--` form), which is why there is no URL
-//! crate here.
+//! The URLs of the command line, read with the `url` crate (the WHATWG
+//! reading a browser makes): which scheme is spoken (`ws://`, and `http://`
+//! meaning the same; `wss://` and `https://` refused with a pointer to a
+//! TLS-terminating proxy), the host and port to connect to, the path, the
+//! user's own query parameters kept, and the line prefix each source gets
+//! when several are followed. Host names are ASCII: `idna_adapter` is
+//! pinned to its ASCII-only release (a log server needs no Unicode name;
+//! one is given in its `xn--` form).
 
 use std::fmt;
-use std::net::Ipv6Addr;
 
-use crate::wire::query::{decode, form_decode};
+use url::{Host, Url};
+
+use crate::wire::query::decode;
 
 /// What was wrong with a URL on the command line (exit status 2).
 #[derive(Debug, PartialEq)]
@@ -42,9 +44,6 @@ impl fmt::Display for UrlError {
     }
 }
 
-/// The port of `ws://` and `http://` when the URL names none.
-const DEFAULT_PORT: u16 = 80;
-
 /// One URL of the command line, checked.
 #[derive(Debug, Clone)]
 pub(super) struct Source {
@@ -54,11 +53,9 @@ pub(super) struct Source {
     /// IPv6 address without its brackets.
     pub host: String,
     pub port: u16,
-    /// The path as it goes into the request: percent-encoded where needed.
-    path: String,
-    /// The user's own query parameters (match=, exclude=) as given, but none
-    /// of those the client sets itself; empty when there are none.
-    query: String,
+    /// The URL asked for, as `ws://`, with the user's own query parameters
+    /// (match=, exclude=) but none of those the client sets itself.
+    url: Url,
     /// The user's query holds match= or exclude=: text bytes then no longer
     /// equal file bytes.
     pub filtered: bool,
@@ -78,6 +75,9 @@ fn invalid<T>(why: impl Into<String>) -> Result<T, UrlError> {
 impl Source {
     /// `SCHEME://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]`.
     pub fn parse(given: &str) -> Result<Source, UrlError> {
+        // The scheme and the `//` are checked on the text as given: the
+        // WHATWG reading forgives `ws:/h/x` and reads `ws:///x` as the host
+        // `x`, where an operator has most likely left out the host.
         let Some((scheme, rest)) = given.split_once(':') else {
             return invalid("no scheme such as ws://");
         };
@@ -93,139 +93,89 @@ impl Source {
             "wss" | "https" => return Err(UrlError::Tls),
             other => return Err(UrlError::Scheme(other.to_string())),
         }
-        let Some(rest) = rest.strip_prefix("//") else {
+        let Some(after) = rest.strip_prefix("//") else {
             return invalid(format!("'//' must follow '{scheme}:'"));
         };
-        let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, rest) = rest.split_at(end);
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (host, port) = host_and_port(authority)?;
-        let kept: Vec<&str> = query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .filter(|p| {
-                let key = form_decode(p.split_once('=').map_or(p, |(k, _)| k));
-                !OWN_PARAMS.contains(&key.as_ref())
+        if after.is_empty() || after.starts_with(['/', '\\', '?', '#', ':']) {
+            return Err(UrlError::NoHost);
+        }
+        let mut url = Url::parse(given).map_err(|e| {
+            UrlError::Invalid(match e {
+                url::ParseError::EmptyHost => return UrlError::NoHost,
+                url::ParseError::InvalidPort => "the port is not a number from 1 to 65535".into(),
+                url::ParseError::IdnaError | url::ParseError::InvalidDomainCharacter => {
+                    "the host holds characters a host name cannot (a Unicode name is written \
+                     in its xn-- form)"
+                        .into()
+                }
+                url::ParseError::InvalidIpv6Address => "not an IPv6 address in brackets".into(),
+                url::ParseError::InvalidIpv4Address => "not an IPv4 address".into(),
+                other => other.to_string(),
             })
+        })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return invalid("a user name or password in the URL is not sent; use --token");
+        }
+        let host = match url.host() {
+            Some(Host::Domain(d)) => d.to_string(),
+            Some(Host::Ipv4(a)) => a.to_string(),
+            Some(Host::Ipv6(a)) => a.to_string(),
+            None => return Err(UrlError::NoHost),
+        };
+        let port = match url.port_or_known_default() {
+            Some(0) | None => return invalid("the port is not a number from 1 to 65535"),
+            Some(p) => p,
+        };
+        // One spelling from here on: ws://, the default port left out.
+        if url.set_scheme("ws").is_err() {
+            return invalid("cannot be read as a ws:// URL");
+        }
+        url.set_fragment(None);
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !OWN_PARAMS.contains(&k.as_ref()))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        let filtered = kept.iter().any(|p| {
-            let key = form_decode(p.split_once('=').map_or(p, |(k, _)| k));
-            key == "match" || key == "exclude"
-        });
+        let filtered = kept.iter().any(|(k, _)| k == "match" || k == "exclude");
+        url.set_query(None);
+        if !kept.is_empty() {
+            url.query_pairs_mut().extend_pairs(&kept);
+        }
         Ok(Source {
             given: given.to_string(),
             host,
             port,
-            path: encode(if path.is_empty() { "/" } else { path }),
-            query: encode(&kept.join("&")),
+            url,
             filtered,
             prefix: String::new(),
         })
     }
 
-    /// The `Host:` header, and the URL's authority as a browser writes it:
-    /// the port only when it is not 80.
-    pub fn host_header(&self) -> String {
-        if self.port == DEFAULT_PORT {
-            self.url_host()
-        } else {
-            format!("{}:{}", self.url_host(), self.port)
+    /// The URL of one request: the user's URL with `params` (the client's
+    /// own) appended, each value form-encoded once, by the `url` crate.
+    pub fn request(&self, params: &[(&str, String)]) -> Url {
+        let mut url = self.url.clone();
+        if !params.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(params.iter().map(|(k, v)| (k, v)));
         }
-    }
-
-    /// The request target before the client's own parameters: the path and
-    /// the user's own query.
-    pub fn target(&self) -> String {
-        if self.query.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}?{}", self.path, self.query)
-        }
+        url
     }
 
     /// The file path, percent-decoded, for the line prefix (a `%` without
     /// two hex digits is shown as it is).
     pub fn path(&self) -> String {
-        String::from_utf8_lossy(&decode(self.path.as_bytes())).into_owned()
+        String::from_utf8_lossy(&decode(self.url.path().as_bytes())).into_owned()
     }
 
     /// `HOST:PORT`, for messages and prefixes.
     pub fn authority(&self) -> String {
-        format!("{}:{}", self.url_host(), self.port)
-    }
-
-    /// The host as a URL writes it: an IPv6 address in brackets.
-    fn url_host(&self) -> String {
         if self.host.contains(':') {
-            format!("[{}]", self.host)
+            format!("[{}]:{}", self.host, self.port)
         } else {
-            self.host.clone()
+            format!("{}:{}", self.host, self.port)
         }
     }
-}
-
-/// `HOST[:PORT]`, `[IPV6][:PORT]`; no user name or password.
-fn host_and_port(authority: &str) -> Result<(String, u16), UrlError> {
-    if authority.contains('@') {
-        return invalid("a user name or password in the URL is not sent; use --token");
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let Some((addr, after)) = v6.split_once(']') else {
-            return invalid("an IPv6 address without its closing ']'");
-        };
-        let Ok(addr) = addr.parse::<Ipv6Addr>() else {
-            return invalid(format!("'{addr}' is not an IPv6 address"));
-        };
-        let port = match after {
-            "" => None,
-            _ => match after.strip_prefix(':') {
-                Some(p) => Some(p),
-                None => return invalid(format!("'{after}' after the IPv6 address")),
-            },
-        };
-        (addr.to_string(), port)
-    } else {
-        let (host, port) = match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        };
-        if host.is_empty() {
-            return Err(UrlError::NoHost);
-        }
-        let name_ok = host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
-        if !name_ok {
-            return invalid(format!(
-                "the host '{host}' holds characters a host name cannot (a Unicode name is written in its xn-- form)"
-            ));
-        }
-        (host.to_ascii_lowercase(), port)
-    };
-    let port = match port {
-        None | Some("") => DEFAULT_PORT,
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => n,
-            _ => return invalid(format!("the port '{p}' is not a number from 1 to 65535")),
-        },
-    };
-    Ok((host, port))
-}
-
-/// Percent-encodes what may not stand in a request line: controls, space,
-/// quotes, angle brackets, backquote, braces, backslash and every byte
-/// beyond ASCII. `%` is left alone: the user's encoding is kept.
-fn encode(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for &b in raw.as_bytes() {
-        if b <= b' ' || b >= 0x7f || b"\"<>`{}\\".contains(&b) {
-            out.push_str(&format!("%{b:02X}"));
-        } else {
-            out.push(b as char);
-        }
-    }
-    out
 }
 
 /// Line prefixes for several URLs, like grep's `FILE:`: the file path when
@@ -254,7 +204,7 @@ mod tests {
     impl Source {
         /// The URL asked for, before the client's own parameters.
         fn base(&self) -> String {
-            format!("ws://{}{}", self.host_header(), self.target())
+            self.request(&[]).to_string()
         }
     }
 
@@ -294,6 +244,7 @@ mod tests {
                 "ws://logs.example.org:8765/x",
             ),
             ("http://h:80/x", "h", 80, "ws://h/x"),
+            ("http://h:8080/x", "h", 8080, "ws://h:8080/x"),
             ("ws://h:/x", "h", 80, "ws://h/x"),
             ("ws://h", "h", 80, "ws://h/"),
             ("ws://h?match=a", "h", 80, "ws://h/?match=a"),
@@ -311,11 +262,13 @@ mod tests {
                 "ws://[::1]:65535/x",
             ),
             (
-                "ws://h/a b/\u{e9}\"<>`{}\\|",
+                "ws://h/a b/\u{e9}\"<>`{}|",
                 "h",
                 80,
-                "ws://h/a%20b/%C3%A9%22%3C%3E%60%7B%7D%5C|",
+                "ws://h/a%20b/%C3%A9%22%3C%3E%60%7B%7D|",
             ),
+            // The user's parameters are kept (decoded and encoded again by
+            // the one form encoder), the client's own dropped.
             (
                 "ws://h/x?lines=5&match=a+b&%74ail=1&exclude=%26&&format=html&from=1&inode=2&meta=1",
                 "h",
@@ -323,7 +276,11 @@ mod tests {
                 "ws://h/x?match=a+b&exclude=%26",
             ),
             ("ws://h/x#frag?lines=1", "h", 80, "ws://h/x"),
-            ("ws://h/%2e%2e/x%zz", "h", 80, "ws://h/%2e%2e/x%zz"),
+            // As a browser reads them: dot segments resolved (also when
+            // percent-encoded), a backslash a slash, other escapes kept.
+            ("ws://h/a/../b/./c", "h", 80, "ws://h/b/c"),
+            ("ws://h/%2e%2e/x%zz", "h", 80, "ws://h/x%zz"),
+            ("ws://h/a\\b", "h", 80, "ws://h/a/b"),
         ];
         for &(url, host, port, base) in ok {
             let s = Source::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
@@ -353,38 +310,39 @@ mod tests {
                 "ws://:1/x",
                 "the URL names no host; use ws://HOST:PORT/ABSOLUTE/PATH",
             ),
-            ("ws://h:0/x", "the port '0' is not a number from 1 to 65535"),
             (
-                "ws://h:65536/x",
-                "the port '65536' is not a number from 1 to 65535",
+                "ws://",
+                "the URL names no host; use ws://HOST:PORT/ABSOLUTE/PATH",
             ),
-            (
-                "ws://h:+1/x",
-                "the port '+1' is not a number from 1 to 65535",
-            ),
-            ("ws://h:x/x", "the port 'x' is not a number from 1 to 65535"),
-            (
-                "ws://h:1:2/x",
-                "the port '1:2' is not a number from 1 to 65535",
-            ),
-            ("ws://[::1/x", "an IPv6 address without its closing ']'"),
-            ("ws://[::g]/x", "'::g' is not an IPv6 address"),
-            (
-                "ws://[fe80::1%25eth0]/x",
-                "'fe80::1%25eth0' is not an IPv6 address",
-            ),
-            ("ws://[::1]x/x", "'x' after the IPv6 address"),
+            ("ws://h:0/x", "the port is not a number from 1 to 65535"),
+            ("ws://h:65536/x", "the port is not a number from 1 to 65535"),
+            ("ws://h:+1/x", "the port is not a number from 1 to 65535"),
+            ("ws://h:x/x", "the port is not a number from 1 to 65535"),
+            ("ws://h:1:2/x", "the port is not a number from 1 to 65535"),
+            ("ws://[::1/x", "not an IPv6 address in brackets"),
+            ("ws://[::g]/x", "not an IPv6 address in brackets"),
+            ("ws://[fe80::1%25eth0]/x", "not an IPv6 address in brackets"),
+            ("ws://[::1]x/x", "not an IPv6 address in brackets"),
             (
                 "ws://[::1]:99999/x",
-                "the port '99999' is not a number from 1 to 65535",
+                "the port is not a number from 1 to 65535",
             ),
+            ("ws://300.1.1.1/x", "not an IPv4 address"),
             (
                 "ws://u:p@h/x",
                 "a user name or password in the URL is not sent; use --token",
             ),
             (
+                "ws://u@h/x",
+                "a user name or password in the URL is not sent; use --token",
+            ),
+            (
                 "ws://h\u{e9}.org/x",
-                "the host 'h\u{e9}.org' holds characters a host name cannot (a Unicode name is written in its xn-- form)",
+                "the host holds characters a host name cannot (a Unicode name is written in its xn-- form)",
+            ),
+            (
+                "ws://h<x/x",
+                "the host holds characters a host name cannot (a Unicode name is written in its xn-- form)",
             ),
         ];
         for &(url, why) in bad {
@@ -402,6 +360,27 @@ mod tests {
         assert!(Source::parse("ws://h/x?match=err").unwrap().filtered);
         assert!(Source::parse("ws://h/x?exclud%65=x").unwrap().filtered);
         assert!(!Source::parse("ws://h/x?matches=err").unwrap().filtered);
+    }
+
+    #[test]
+    fn the_clients_parameters_are_encoded_once() {
+        let s = source("ws://h:1/f?match=a");
+        let url = s.request(&[
+            ("match", "a&b".into()),
+            ("match", "100% +x".into()),
+            ("since", "2026-12-01 14:02".into()),
+            ("exclude", "\u{e9}".into()),
+        ]);
+        assert_eq!(
+            url.as_str(),
+            "ws://h:1/f?match=a&match=a%26b&match=100%25+%2Bx&since=2026-12-01+14%3A02&exclude=%C3%A9"
+        );
+        // The server's decoder reads them back as they were.
+        let pairs: Vec<_> = crate::wire::query::form_pairs(url.query().unwrap())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(pairs[2], ("match".into(), "100% +x".into()));
+        assert_eq!(pairs[3], ("since".into(), "2026-12-01 14:02".into()));
     }
 
     #[test]

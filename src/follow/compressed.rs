@@ -3,20 +3,22 @@
 //! A compressed log is not followed or shown as text; a binary one is shown
 //! only with a warning.
 
+use crate::wire::names::Compression;
+
 /// How many first bytes `compression` needs to see.
 pub const MAGIC_LEN: usize = 6;
 
-/// The compressions recognised: magic number and usual name (the page
-/// gets this table from the server too).
-pub const MAGIC: [(&[u8], &str); 4] = [
-    (&[0x1f, 0x8b], "gzip"),
-    (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz"),
-    (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
-    (b"BZh", "bzip2"),
+/// The compressions recognised, by their magic numbers (the page gets this
+/// table from the server too).
+pub const MAGIC: [(&[u8], Compression); 4] = [
+    (&[0x1f, 0x8b], Compression::Gzip),
+    (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], Compression::Xz),
+    (&[0x28, 0xb5, 0x2f, 0xfd], Compression::Zstd),
+    (b"BZh", Compression::Bzip2),
 ];
 
-/// The compression a file's first bytes announce, by its usual name.
-pub fn compression(head: &[u8]) -> Option<&'static str> {
+/// The compression a file's first bytes announce.
+pub fn compression(head: &[u8]) -> Option<Compression> {
     MAGIC
         .iter()
         .find(|(magic, _)| head.starts_with(magic))
@@ -25,7 +27,7 @@ pub fn compression(head: &[u8]) -> Option<&'static str> {
 
 /// The compression of an open file, read from its first bytes (at offset 0,
 /// without moving the file's position).
-pub fn file_compression(file: &std::fs::File) -> std::io::Result<Option<&'static str>> {
+pub fn file_compression(file: &std::fs::File) -> std::io::Result<Option<Compression>> {
     use std::os::unix::fs::FileExt;
     let mut head = [0u8; MAGIC_LEN];
     let mut n = 0;
@@ -51,10 +53,13 @@ mod tests {
 
     #[test]
     fn magic_numbers() {
-        assert_eq!(compression(&[0x1f, 0x8b, 8, 0]), Some("gzip"));
-        assert_eq!(compression(b"\xfd7zXZ\x00\x00"), Some("xz"));
-        assert_eq!(compression(&[0x28, 0xb5, 0x2f, 0xfd, 1]), Some("zstd"));
-        assert_eq!(compression(b"BZh91AY"), Some("bzip2"));
+        assert_eq!(compression(&[0x1f, 0x8b, 8, 0]), Some(Compression::Gzip));
+        assert_eq!(compression(b"\xfd7zXZ\x00\x00"), Some(Compression::Xz));
+        assert_eq!(
+            compression(&[0x28, 0xb5, 0x2f, 0xfd, 1]),
+            Some(Compression::Zstd)
+        );
+        assert_eq!(compression(b"BZh91AY"), Some(Compression::Bzip2));
         assert_eq!(compression(b"2026-12-01 log line"), None);
         assert_eq!(compression(b"\x1f"), None);
         assert_eq!(compression(b""), None);

@@ -41,6 +41,7 @@ use crate::follow::generations::{self, Generation};
 use crate::follow::gzip;
 use crate::limits::{GENERATION_RELIST, MAX_COPY_CHECK, MAX_SEEN};
 use crate::wire::meta::Born;
+use crate::wire::names::{Compression, Event};
 use crate::wire::tag::{TAG_BYTES, Tag, Window};
 
 /// What happened to the file under the follower.
@@ -66,13 +67,14 @@ pub enum Change {
 }
 
 impl Change {
-    pub fn name(self) -> &'static str {
+    /// The event that tells a client about it.
+    pub fn event(self) -> Event {
         match self {
-            Change::Rotated => "rotated",
-            Change::Truncated => "truncated",
-            Change::Deleted => "deleted",
-            Change::Recreated => "recreated",
-            Change::Unreadable => "unreadable",
+            Change::Rotated => Event::Rotated,
+            Change::Truncated => Event::Truncated,
+            Change::Deleted => Event::Deleted,
+            Change::Recreated => Event::Recreated,
+            Change::Unreadable => Event::Unreadable,
         }
     }
 }
@@ -527,7 +529,7 @@ impl Followed {
             })
             .filter_map(|g| {
                 let bytes = match g.compressed {
-                    Some("gzip") => {
+                    Some(Compression::Gzip) => {
                         let gz = g.open(&self.roots)?;
                         let t = gzip::trailer(&gz, g.size)?;
                         if gzip::is_copy_of(t, file, meta.len(), MAX_COPY_CHECK) {
@@ -561,7 +563,7 @@ impl Followed {
             return None;
         }
         let bytes = match g.compressed {
-            Some("gzip") => {
+            Some(Compression::Gzip) => {
                 let gz = g.open(&self.roots)?;
                 let size = u64::from(gzip::trailer(&gz, g.size)?.size);
                 if size <= self.pos {

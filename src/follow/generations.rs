@@ -20,6 +20,7 @@ use std::time::SystemTime;
 use crate::access;
 use crate::follow::compressed;
 use crate::limits::{MAX_GENERATION_DIR_ENTRIES, MAX_GENERATIONS};
+use crate::wire::names::Compression;
 
 /// One file of a log's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +33,8 @@ pub struct Generation {
     pub modified: SystemTime,
     /// Its birth time, where the file system records it.
     pub created: Option<SystemTime>,
-    /// `Some("gzip")` (and so on) when its first bytes say so.
-    pub compressed: Option<&'static str>,
+    /// `Some(Compression::Gzip)` (and so on) when its first bytes say so.
+    pub compressed: Option<Compression>,
 }
 
 impl Generation {
@@ -202,24 +203,18 @@ fn is_date(s: &[u8]) -> bool {
 }
 
 /// The compression a file's name announces (`.gz` and so on), if any.
-fn compressor_named(path: &Path) -> Option<&'static str> {
+fn compressor_named(path: &Path) -> Option<Compression> {
     let name = path.file_name()?.as_bytes();
-    [
-        (&b".gz"[..], "gzip"),
-        (b".xz", "xz"),
-        (b".zst", "zstd"),
-        (b".bz2", "bzip2"),
-    ]
-    .into_iter()
-    .find(|(ext, _)| name.ends_with(ext))
-    .map(|(_, c)| c)
+    Compression::ALL
+        .into_iter()
+        .find(|c| name.ends_with(c.extension().as_bytes()))
 }
 
 /// The name without the extension a compressor adds (the content decides
 /// whether it is compressed; the name only has to be recognised).
 fn strip_compression(name: &[u8]) -> &[u8] {
-    for ext in [&b".gz"[..], b".xz", b".zst", b".bz2"] {
-        if let Some(n) = name.strip_suffix(ext) {
+    for c in Compression::ALL {
+        if let Some(n) = name.strip_suffix(c.extension().as_bytes()) {
             return n;
         }
     }
@@ -364,7 +359,7 @@ mod tests {
         );
         assert_eq!(gens[0].size, 4);
         assert_eq!(newest(&log, &roots), Some(gens[0].clone()));
-        assert_eq!(gens[3].compressed, Some("gzip"));
+        assert_eq!(gens[3].compressed, Some(Compression::Gzip));
         assert_eq!(gens[0].compressed, None);
         let every = all(&log, &roots);
         assert_eq!(
@@ -378,7 +373,7 @@ mod tests {
                 "app.log.5.xz"
             ]
         );
-        assert_eq!(every[5].compressed, Some("xz"));
+        assert_eq!(every[5].compressed, Some(Compression::Xz));
         // find: the path itself, a generation, nothing.
         let ino =
             |n: &str| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(d.0.join(n)).unwrap());

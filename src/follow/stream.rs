@@ -26,7 +26,8 @@ use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT}
 use crate::logging::connlog::escape;
 use crate::net::timed_out;
 use crate::serve::stall::Stalling;
-use crate::wire::meta::{Event, Meta, Position, Previous};
+use crate::wire::meta::{Meta, Position, Previous};
+use crate::wire::names::Event;
 use crate::wire::query::Format;
 use crate::wire::tag::Tag;
 
@@ -115,8 +116,8 @@ enum Encoder {
 /// flushed before a data frame is written, so frames never interleave.
 const HEADROOM: usize = 10;
 
-pub(crate) const OP_TEXT: u8 = 0x1;
-pub(crate) const OP_BINARY: u8 = 0x2;
+const OP_TEXT: u8 = 0x1;
+const OP_BINARY: u8 = 0x2;
 
 /// Writes the header of an unmasked, final frame of `len` payload bytes just
 /// before `buf[at..]`; returns where the frame starts.
@@ -139,7 +140,7 @@ fn put_header(buf: &mut [u8], at: usize, opcode: u8, len: usize) -> usize {
 }
 
 /// Appends a whole frame (header and payload) to `buf`.
-pub(crate) fn push_frame(buf: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
+fn push_frame(buf: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
     let at = buf.len() + HEADROOM;
     buf.resize(at, 0);
     let start = put_header(buf, at, opcode, payload.len());
@@ -374,7 +375,7 @@ impl<'a> Follower<'a> {
                 "{}: \"{}\": file {}",
                 self.label,
                 escape(self.file.path().as_os_str().as_bytes()),
-                event.name()
+                event.event()
             );
             self.send_event(event)?;
         }
@@ -460,7 +461,27 @@ impl<'a> Follower<'a> {
     /// frame at 0: the newest older one when it is the file at the path, the
     /// next in the chain when it is itself an older generation (`inode=`).
     fn previous(&self) -> Option<Previous> {
-        previous_of(&self.file)
+        let (path, roots) = (self.file.path(), self.file.roots());
+        let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
+        let g = if at_path == Some(self.file.inode()) {
+            generations::newest(path, roots)?
+        } else {
+            let chain = generations::older(path, roots);
+            let at = chain.iter().position(|g| g.inode == self.file.inode())?;
+            chain.into_iter().nth(at + 1)?
+        };
+        let path = g.path.to_string_lossy().into_owned();
+        Some(match g.compressed {
+            Some(c) => Previous::Compressed {
+                path,
+                compression: c,
+            },
+            None => Previous::File {
+                path,
+                inode: g.inode,
+                size: g.size,
+            },
+        })
     }
 
     /// Queues one meta frame.
@@ -483,10 +504,10 @@ impl<'a> Follower<'a> {
             escape(skipped.path.as_os_str().as_bytes()),
         );
         if self.meta {
-            self.write_meta(&Meta::Event(Event {
-                name: "skipped".to_string(),
+            self.write_meta(&Meta::Event {
+                event: Event::Skipped,
                 bytes: skipped.bytes,
-            }))?;
+            })?;
             self.flush()?;
         }
         Ok(())
@@ -496,7 +517,7 @@ impl<'a> Follower<'a> {
     /// that drops before the next text message still resumes exactly.
     fn send_event(&mut self, change: Change) -> Result<(), End> {
         if self.meta {
-            self.write_meta(&Meta::event(change.name()))?;
+            self.write_meta(&Meta::event(change.event()))?;
             if !self.file.is_waiting() {
                 self.write_position()?;
             }
@@ -660,35 +681,7 @@ impl<'a> Follower<'a> {
     }
 }
 
-/// The generation just older than the file being read, for a start frame
-/// at 0: the newest older one when it is the file at the path, the next in
-/// the chain when it is itself an older generation (`inode=`).
-pub fn previous_of(file: &Followed) -> Option<Previous> {
-    let (path, roots) = (file.path(), file.roots());
-    let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
-    let g = if at_path == Some(file.inode()) {
-        generations::newest(path, roots)?
-    } else {
-        let chain = generations::older(path, roots);
-        let at = chain.iter().position(|g| g.inode == file.inode())?;
-        chain.into_iter().nth(at + 1)?
-    };
-    let path = g.path.to_string_lossy().into_owned();
-    Some(match g.compressed {
-        Some(c) => Previous::Compressed {
-            path,
-            compression: c.to_string(),
-        },
-        None => Previous::File {
-            path,
-            inode: g.inode,
-            size: g.size,
-        },
-    })
-}
-
-/// How a socket error ends a follower.
-pub fn socket_end(e: WsError) -> End {
+fn socket_end(e: WsError) -> End {
     match e {
         WsError::ConnectionClosed | WsError::AlreadyClosed => End::ClientClosed,
         WsError::Capacity(_) => End::TooLarge,

@@ -1,10 +1,16 @@
-//! Timestamps for `since=T`: the time a client asks for, and the time at the
-//! start of a log line, in the formats logs really use. Pure functions on
-//! bytes, no time-zone database: a time is kept as written (its wall clock,
-//! counted in nanoseconds as if it were UTC) plus its zone offset when it
-//! has one. A zone-less `T` is compared with each line's wall clock as
-//! written; an absolute `T` (RFC 3339 with a zone, or relative to now) with
-//! each line's instant, a zone-less line being taken as UTC.
+//! Timestamps for `since=T`, the timeline and merged views: the time a
+//! client asks for, and the time of a log line wherever real logs put it —
+//! a JSON line's time key, logfmt's `time=`, the first known form in a
+//! line's first 64 bytes, one in brackets within 200 (DESIGN.md "History",
+//! in that order). `line_time` runs per line inside binary searches, so it
+//! allocates nothing and uses no regular expressions: each form is a small
+//! hand-written parser over bytes. No time-zone database: a time is kept as
+//! written (its wall clock, counted in nanoseconds as if it were UTC) plus
+//! the zone offset it writes (`Z`, `+01:00`, ` +0100`, or a name such as
+//! `CET`), read, never dropped. A zone-less `T` is compared with each line's
+//! wall clock as written; an absolute `T` (RFC 3339 with a zone, or
+//! relative to now) with each line's instant, a zone-less line being taken
+//! as UTC.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,7 +31,8 @@ pub const KNOWN_FORMATS: &str = "JSON lines by their time, ts, timestamp, @times
      common log format (01/Dec/2026:14:02:03 +0000, 01/Dec/2026 14:02:03), nginx/Go (2026/12/01 14:02:03), \
      PHP/BIND (01-Dec-2026 14:02:03.123), Redis (01 Dec 2026 14:02:03.123), MySQL (261201 14:02:03), \
      Java (Dec 01, 2026 2:02:03 PM), klog (I1201 14:02:03.123456), epoch seconds at the start \
-     (1733061723.123), a time alone (14:02:03.123); or one of these in brackets within 200 bytes";
+     (1796133723.123, 1796133723:), a time alone (14:02:03.123); or one of these in brackets within 200 bytes; \
+     zones (Z, +01:00, +0100, UTC, CET, EST, ...) are read";
 
 /// What `since=` accepts, for the 400 reason.
 pub const TARGET_FORMS: &str = "2026-12-01T14:02:00Z, 2026-12-01T14:02:00+01:00, 2026-12-01 14:02[:00] (no zone) or -90s, -15m, -2h, -1d";

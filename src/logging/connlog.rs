@@ -27,6 +27,10 @@ pub struct ConnLog {
     status: u16,
     /// Raw: escaped when written.
     outcome: String,
+    /// The outcome is a refusal's reason, whose client bytes are escaped
+    /// already (`wire::refusal`): its `\` are written as they are, so that
+    /// an escape is not escaped twice.
+    refusal: bool,
     sent: u64,
     level: Level,
     /// Set once the line is written (by `write_now` or the drop).
@@ -41,6 +45,7 @@ impl ConnLog {
             target: "-".to_string(),
             status: 0,
             outcome: "closed before sending a request".to_string(),
+            refusal: false,
             sent: 0,
             level: Level::Info,
             written: false,
@@ -66,6 +71,7 @@ impl ConnLog {
     pub fn refused(&mut self, refusal: &Refusal) {
         self.status = refusal.status();
         self.outcome = format!("refused: {}", refusal.reason());
+        self.refusal = true;
         self.level = Level::Warn;
     }
 
@@ -73,12 +79,14 @@ impl ConnLog {
     pub fn answered(&mut self, answer: Answer) {
         self.status = answer.status;
         self.outcome = answer.outcome;
+        self.refusal = false;
         self.sent = answer.sent;
     }
 
     /// Records how the connection ended without an answer.
     pub fn ended(&mut self, outcome: String) {
         self.outcome = outcome;
+        self.refusal = false;
     }
 
     /// Writes the line now (the connection's answer is complete, though its
@@ -98,7 +106,7 @@ impl ConnLog {
             self.peer,
             self.target,
             self.status,
-            logged_outcome(&self.outcome),
+            logged_outcome(&self.outcome, self.refusal),
             self.sent,
             self.start.elapsed().as_secs_f64()
         );
@@ -114,8 +122,17 @@ impl Drop for ConnLog {
 /// The outcome as the log line holds it: escaped (see `escape`) and
 /// bounded, as the target is — a refusal reason may echo a long value the
 /// client chose, and every byte of it may take four characters escaped.
-fn logged_outcome(outcome: &str) -> String {
-    let mut out = escape(outcome.as_bytes());
+fn logged_outcome(outcome: &str, refusal: bool) -> String {
+    let mut out = String::with_capacity(outcome.len());
+    for part in outcome.split_inclusive('\\') {
+        match part.strip_suffix('\\').filter(|_| refusal) {
+            Some(before) => {
+                escape_into(&mut out, before.as_bytes());
+                out.push('\\');
+            }
+            None => escape_into(&mut out, part.as_bytes()),
+        }
+    }
     if out.len() > MAX_LOGGED_OUTCOME {
         // `out` is ASCII: any cut is a character boundary.
         out.truncate(MAX_LOGGED_OUTCOME);
@@ -199,11 +216,18 @@ mod tests {
     #[test]
     fn the_outcome_is_bounded() {
         let reason = format!("refused: invalid format '{}'", "\u{e9}".repeat(4000));
-        let logged = logged_outcome(&reason);
+        let logged = logged_outcome(&reason, false);
         assert_eq!(logged.len(), MAX_LOGGED_OUTCOME + 3);
         assert!(logged.starts_with("refused: invalid format '\\xc3\\xa9"));
         assert!(logged.ends_with("..."));
-        assert_eq!(logged_outcome("served the page"), "served the page");
+        assert_eq!(logged_outcome("served the page", false), "served the page");
+        // A refusal's reason is escaped once: its escapes stay as they are.
+        let r = Refusal::bad_request("lines=1\n\"é\\ is not a whole number");
+        assert_eq!(
+            logged_outcome(&format!("refused: {}", r.reason()), true),
+            "refused: lines=1\\x0a\\x22\\xc3\\xa9\\ is not a whole number"
+        );
+        assert_eq!(logged_outcome("a\\b", false), "a\\x5cb");
     }
 
     #[test]

@@ -1,25 +1,27 @@
 //! The server's own log: standard error by default, or appended to
 //! `--log-file`, one line per record, `TIME [LEVEL] message`, the time in
-//! UTC (RFC 3339, nanoseconds) so that lines from several hosts sort
-//! together. Only wstail's own records are written: a dependency's
-//! debug/trace records may quote what a client sent (tungstenite's quote
-//! text frames raw), and wstail's own records escape every client byte
-//! (`connlog::escape`). Under `--inetd`, standard error is often the
-//! client's socket itself: logging there would corrupt the connection, so
-//! without `--log-file` the log is then dropped. This is a small `log::Log`
-//! rather than a logging crate: the format is one line, and the crate and
-//! its date library cost more than this file.
+//! UTC (RFC 3339 to the nanosecond, trailing zeros of the fraction left
+//! out, as simplelog writes it) so that lines from several hosts compare. simplelog's `WriteLogger` writes it, with an allow filter on
+//! wstail's own targets: a dependency's debug/trace records may quote what
+//! a client sent (tungstenite's quote text frames raw), and wstail's own
+//! records escape every client byte (`connlog::escape`). In front of it a
+//! fence (`Fence`) admits wstail's targets only (exactly: `wstail` or
+//! `wstail::…`) and escapes a message that still holds a control character
+//! (a bug), so that a record stays one line whatever happens; each line
+//! reaches the file in one write (`LineWriter`). Under `--inetd`, standard
+//! error is often the client's socket itself: logging there would corrupt
+//! the connection, so without `--log-file` the log is then dropped. Panics
+//! go to the log too (`log_panics`).
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::fs::OpenOptions;
+use std::io::{self, LineWriter, Write};
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{LevelFilter, Log, Metadata, Record};
+use simplelog::{ConfigBuilder, LevelPadding, WriteLogger};
 
 use crate::logging::connlog::escape;
+use crate::net::is_socket;
 
 /// Starts logging at `level` to `file` or standard error, panics included.
 pub fn init(level: LevelFilter, file: Option<&Path>, inetd: bool) -> Result<(), String> {
@@ -37,22 +39,37 @@ pub fn init(level: LevelFilter, file: Option<&Path>, inetd: bool) -> Result<(), 
                     )
                 })?,
         ),
-        None if inetd && stderr_is_socket() => return Ok(()),
+        None if inetd && is_socket(&io::stderr()) => return Ok(()),
         None => Box::new(io::stderr()),
     };
-    let logger = Box::leak(Box::new(Logger {
-        level,
-        out: Mutex::new(out),
+    let logger = Box::leak(Box::new(Fence {
+        inner: writer(level, out),
     }));
     log::set_logger(logger).map_err(|e| format!("cannot start logging: {e}"))?;
     log::set_max_level(level);
     Ok(())
 }
 
-/// Writes each of wstail's records as one line, in one write.
-struct Logger {
+/// simplelog's logger with wstail's format, writing each line in one write.
+fn writer<W: Write + Send + 'static>(
     level: LevelFilter,
-    out: Mutex<Box<dyn Write + Send>>,
+    out: W,
+) -> Box<WriteLogger<LineWriter<W>>> {
+    let config = ConfigBuilder::new()
+        .add_filter_allow_str("wstail")
+        .set_time_format_rfc3339()
+        .set_level_padding(LevelPadding::Off)
+        .set_thread_level(LevelFilter::Off)
+        .set_target_level(LevelFilter::Off)
+        .set_location_level(LevelFilter::Off)
+        .build();
+    WriteLogger::new(level, config, LineWriter::new(out))
+}
+
+/// Admits wstail's own records only and keeps each one line, then hands
+/// it to simplelog.
+struct Fence<L> {
+    inner: L,
 }
 
 /// True for a record of wstail's own (the library or the binary), judged by
@@ -61,71 +78,36 @@ fn is_own(target: &str) -> bool {
     target == "wstail" || target.starts_with("wstail::")
 }
 
-impl Log for Logger {
+impl<L: Log> Log for Fence<L> {
     fn enabled(&self, meta: &Metadata) -> bool {
-        meta.level() <= self.level && is_own(meta.target())
+        is_own(meta.target()) && self.inner.enabled(meta)
     }
 
     fn log(&self, record: &Record) {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let line = format_line(SystemTime::now(), record);
-        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
-        // Nowhere to report a failing log: the record is lost, not the server.
-        let _ = out.write_all(line.as_bytes());
-        let _ = out.flush();
+        // Every client byte in a message is already escaped; a message that
+        // still holds a control character (a bug) is escaped whole.
+        let message = record.args().to_string();
+        if !message.chars().any(char::is_control) {
+            return self.inner.log(record);
+        }
+        let escaped = escape(message.as_bytes());
+        self.inner.log(
+            &Record::builder()
+                .args(format_args!("{escaped}"))
+                .metadata(record.metadata().clone())
+                .module_path(record.module_path())
+                .file(record.file())
+                .line(record.line())
+                .build(),
+        );
     }
 
     fn flush(&self) {
-        let _ = self
-            .out
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .flush();
+        self.inner.flush();
     }
-}
-
-/// `TIME [LEVEL] message\n`. Every client byte in a message is already
-/// escaped; a message that still holds a control character (a bug) is
-/// escaped whole, so that a record stays one line whatever happens.
-fn format_line(now: SystemTime, record: &Record) -> String {
-    let mut message = record.args().to_string();
-    if message.chars().any(char::is_control) {
-        message = escape(message.as_bytes());
-    }
-    format!("{} [{}] {message}\n", rfc3339(now), record.level())
-}
-
-/// UTC as RFC 3339 with nanoseconds: `2026-12-02T06:00:13.301268798Z`
-/// (always nine digits, so that lines sort by time as text).
-fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, day) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_nanos()
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian
-/// calendar (Howard Hinnant's `civil_from_days`, for days ≥ 0).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Sends a panic's message to the log instead of standard error (which
@@ -154,32 +136,10 @@ fn log_panics() {
     }));
 }
 
-fn stderr_is_socket() -> bool {
-    let Ok(fd) = io::stderr().as_fd().try_clone_to_owned() else {
-        return false;
-    };
-    File::from(fd)
-        .metadata()
-        .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn times_are_rfc3339_utc() {
-        let at = |s: u64, n: u32| rfc3339(UNIX_EPOCH + Duration::new(s, n));
-        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000000Z");
-        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.000000005Z");
-        assert_eq!(
-            at(1_796_191_213, 301_268_798),
-            "2026-12-02T06:00:13.301268798Z"
-        );
-        assert_eq!(at(4_107_542_399, 0), "2100-02-28T23:59:59.000000000Z");
-        assert_eq!(at(4_107_542_400, 0), "2100-03-01T00:00:00.000000000Z");
-    }
+    use std::sync::{Arc, Mutex};
 
     #[test]
     fn only_wstail_records_are_written() {
@@ -194,18 +154,60 @@ mod tests {
         }
     }
 
+    /// What the logger wrote, shared with the test.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn a_record_is_one_line() {
-        let args = format_args!("evil\n\x1b]0;pwned\x07");
-        let record = Record::builder()
-            .args(args)
-            .level(log::Level::Info)
-            .target("wstail::x")
-            .build();
-        let line = format_line(UNIX_EPOCH, &record);
+        let sink = Sink::default();
+        let fence = Fence {
+            inner: writer(LevelFilter::Trace, sink.clone()),
+        };
+        let record = |target: &'static str, args| {
+            fence.log(
+                &Record::builder()
+                    .args(args)
+                    .level(log::Level::Info)
+                    .target(target)
+                    .build(),
+            )
+        };
+        record("wstail::x", format_args!("evil\n\x1b]0;pwned\x07"));
+        record("tungstenite::protocol", format_args!("raw\n"));
+        record("wstail_other", format_args!("raw\n"));
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let (time, line) = text.split_once(' ').unwrap();
+        assert_eq!(line, "[INFO] evil\\x0a\\x1b]0;pwned\\x07\n");
+        assert_rfc3339_utc(time);
+    }
+
+    /// `2026-12-02T06:00:13.301268798Z`, the fraction's trailing zeros (or
+    /// the whole fraction) left out.
+    fn assert_rfc3339_utc(time: &str) {
+        let t = time.as_bytes();
+        let digits = |r: std::ops::Range<usize>| t[r].iter().all(u8::is_ascii_digit);
+        assert!(t.len() >= 20 && t.len() <= 30, "{time}");
+        assert!(digits(0..4) && digits(5..7) && digits(8..10), "{time}");
+        assert!(digits(11..13) && digits(14..16) && digits(17..19), "{time}");
         assert_eq!(
-            line,
-            "1970-01-01T00:00:00.000000000Z [INFO] evil\\x0a\\x1b]0;pwned\\x07\n"
+            (t[4], t[7], t[10], t[13], t[16], t[t.len() - 1]),
+            (b'-', b'-', b'T', b':', b':', b'Z'),
+            "{time}"
         );
+        if t.len() > 20 {
+            assert!(t[19] == b'.' && digits(20..t.len() - 1), "{time}");
+            assert_ne!(t[t.len() - 2], b'0', "{time}");
+        }
     }
 }

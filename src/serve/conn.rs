@@ -8,8 +8,8 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use crate::wire::handshake::{derive_accept_key, valid_client_key};
 use log::debug;
+use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 
@@ -21,17 +21,18 @@ use crate::follow::file::{Change, Followed};
 use crate::follow::stream::{End, Follower, StartPoint, Timing};
 use crate::history::since::{self, Since};
 use crate::history::timestamp::{self, YearHint};
-use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_READ_BUFFER};
+use crate::limits::{MAX_CLIENT_MESSAGE, TAIL_BLOCK, WS_MAX_WRITE_BUFFER, WS_READ_BUFFER};
 use crate::logging::connlog::{ConnLog, log_target};
-use crate::serve::http::{self, Answer, Request};
+use crate::serve::http::{self, Answer, Request, valid_client_key};
 use crate::serve::stall::Stalling;
 use crate::wire::meta::Meta;
+use crate::wire::names::Event;
 use crate::wire::query::{self, Query};
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 use crate::wire::tag::Tag;
 use crate::{
     follow::compressed, follow::generations, history::scan, history::start, history::window,
-    serve::merged, serve::routes::download, serve::routes::list, serve::routes::page,
+    serve::routes::download, serve::routes::list, serve::routes::page,
 };
 
 /// What every connection thread shares: the checked configuration and the
@@ -88,9 +89,6 @@ pub fn serve_request(
             return;
         }
     };
-    if req.is_websocket() && query::is_merge(&req.target) {
-        return merged::serve(stream, &req, shared, log);
-    }
     match route(&mut stream, &req, shared, log) {
         Ok(None) => {}
         Ok(Some(upgrade)) => follow(stream, &req, upgrade, shared, log),
@@ -136,13 +134,21 @@ fn route(
     let cfg = &shared.cfg;
     let websocket = req.is_websocket();
     let head_only = req.method == "HEAD" && !websocket;
+    // DESIGN.md's order, so that a malformed request is 400 whatever else
+    // is wrong with it: the head's syntax (read_head), the method, the
+    // upgrade headers, the query, then Host, Origin and token, then the path.
     if req.method != "GET" && !head_only {
-        return Err(Refusal::new(405, "only GET is served"));
+        return Err(Refusal::new(Kind::Method, "only GET is served"));
     }
+    let key = if websocket {
+        Some(upgrade_key(req)?)
+    } else {
+        None
+    };
     let q = query::parse(&req.target)?;
     access::authorize(req, &q, cfg)?;
-    if websocket {
-        return websocket_checks(req, q, cfg).map(Some);
+    if let Some(key) = key {
+        return websocket_checks(key, q, cfg).map(Some);
     }
     let answer = if q.list {
         if q.path != b"/" {
@@ -158,7 +164,7 @@ fn route(
         }
         page::serve_asset(stream, req, name, head_only)?
     } else if q.path == b"/favicon.ico" {
-        return Err(Refusal::new(404, "no favicon"));
+        return Err(Refusal::new(Kind::NotFound, "no favicon"));
     } else {
         let status = page_status(req, &q, cfg);
         page::serve(stream, &shared.page, status, head_only)
@@ -171,14 +177,14 @@ fn route(
 /// canonical one (`access::unalias`), the path rule with open-then-verify
 /// (`access::open_path`), and a regular file named as a directory (`a.log/`,
 /// `a.log/.`) is 404, as the kernel would answer (ENOTDIR).
-pub(crate) fn open_named(
+fn open_named(
     cfg: &ServeConfig,
     raw: &[u8],
 ) -> Result<(PathBuf, File, std::fs::Metadata), Refusal> {
     let opened = access::open_path(&cfg.roots, &access::unalias(&cfg.root_aliases, raw))?;
     if raw.ends_with(b"/") || raw.ends_with(b"/.") {
         return Err(Refusal::new(
-            404,
+            Kind::NotFound,
             "the path names a directory, and a file is no directory (remove the trailing '/')",
         ));
     }
@@ -204,10 +210,39 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
     checked.map_or_else(|r| r.status(), |()| 200)
 }
 
-/// The WebSocket route's checks: the upgrade headers, the path rule, and
-/// where to start.
-fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
-    let key = upgrade_key(req)?;
+/// The upgrade headers of a WebSocket request (RFC 6455, 4.1): its
+/// `Sec-WebSocket-Key`, or the refusal (426 for another version, else 400).
+fn upgrade_key(req: &Request) -> Result<String, Refusal> {
+    if !req.header_has("connection", "upgrade") {
+        return Err(Refusal::bad_request(
+            "a WebSocket request needs 'Connection: Upgrade'",
+        ));
+    }
+    if req.header("sec-websocket-version") != Some("13") {
+        return Err(Refusal::new(
+            Kind::Version,
+            "only WebSocket version 13 is spoken",
+        ));
+    }
+    if req.version != "HTTP/1.1" {
+        return Err(Refusal::bad_request(
+            "a WebSocket upgrade needs HTTP/1.1 (RFC 6455, 4.1)",
+        ));
+    }
+    let Some(key) = req
+        .header("sec-websocket-key")
+        .filter(|k| valid_client_key(k))
+    else {
+        return Err(Refusal::bad_request(
+            "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64",
+        ));
+    };
+    Ok(key.to_string())
+}
+
+/// The WebSocket route's checks once the request is admitted: the path
+/// rule, and where to start.
+fn websocket_checks(key: String, q: Query, cfg: &ServeConfig) -> Result<Upgrade, Refusal> {
     let at_path = open_named(cfg, &q.path)?;
     let (canonical, file, meta) = pick_generation(&cfg.roots, at_path, q.inode)?;
     let id = access::file_id(&meta);
@@ -261,7 +296,7 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
             .metadata()
             .is_ok_and(|m| tail_is_binary(&file, m.len()));
     Ok(Upgrade {
-        key: key.to_string(),
+        key,
         canonical,
         file,
         id,
@@ -276,72 +311,28 @@ fn websocket_checks(req: &Request, q: Query, cfg: &ServeConfig) -> Result<Upgrad
     })
 }
 
-/// The upgrade headers of a WebSocket request (`Connection: Upgrade`,
-/// version 13, HTTP/1.1, a valid key): its key, or the refusal.
-pub(crate) fn upgrade_key(req: &Request) -> Result<&str, Refusal> {
-    if !req.header_has("connection", "upgrade") {
-        return Err(Refusal::bad_request(
-            "a WebSocket request needs 'Connection: Upgrade'",
-        ));
-    }
-    if req.header("sec-websocket-version") != Some("13") {
-        return Err(Refusal::new(426, "only WebSocket version 13 is spoken"));
-    }
-    if req.version != "HTTP/1.1" {
-        return Err(Refusal::bad_request(
-            "a WebSocket upgrade needs HTTP/1.1 (RFC 6455, 4.1)",
-        ));
-    }
-    req.header("sec-websocket-key")
-        .filter(|k| valid_client_key(k))
-        .ok_or_else(|| {
-            Refusal::bad_request(
-                "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64",
-            )
-        })
-}
-
-/// The handshake's answer (101), then the WebSocket over the stream with
-/// the server's limits; `Err` when the client went away meanwhile.
-pub(crate) fn accept(
-    mut stream: Stalling,
-    req: &Request,
-    key: &str,
-) -> Result<WebSocket<Stalling>, String> {
-    let accept = derive_accept_key(key.as_bytes());
+/// The WebSocket route once admitted: the handshake, then the follower.
+fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log: &mut ConnLog) {
+    let cfg = &shared.cfg;
+    let accept = derive_accept_key(up.key.as_bytes());
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nServer: wstail\r\n\r\n"
     );
     if let Err(e) = std::io::Write::write_all(&mut stream, response.as_bytes()) {
-        return Err(format!("the client went away during the handshake: {e}"));
+        log.ended(format!("the client went away during the handshake: {e}"));
+        return;
     }
     let _ = stream.get_ref().set_nodelay(true);
     let config = WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
-        .max_write_buffer_size(16 << 20)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
-    Ok(WebSocket::from_partially_read(
-        stream,
-        req.leftover.clone(),
-        Role::Server,
-        Some(config),
-    ))
-}
-
-/// The WebSocket route once admitted: the handshake, then the follower.
-fn follow(stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log: &mut ConnLog) {
-    let cfg = &shared.cfg;
-    let mut ws = match accept(stream, req, &up.key) {
-        Ok(ws) => ws,
-        Err(e) => {
-            log.ended(e);
-            return;
-        }
-    };
+    let mut ws =
+        WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
     if up.binary
-        && let Err(e) = ws.send(Message::binary(Meta::event("binary").to_json()))
+        && let Err(e) = ws.send(Message::binary(Meta::event(Event::Binary).to_json()))
     {
         log.ended(format!("the client went away: {e}"));
         return;
@@ -448,7 +439,7 @@ fn scan_window(
 /// the older generation of it that is (read under the log's path, as a
 /// resume into it is: followed, it goes on to the newer generations); none
 /// → 410. Without `inode=`, the file at the path.
-pub(crate) fn pick_generation(
+fn pick_generation(
     roots: &[PathBuf],
     at_path: (PathBuf, File, Metadata),
     inode: Option<u64>,
@@ -459,7 +450,7 @@ pub(crate) fn pick_generation(
     };
     let gone = || {
         Refusal::new(
-            410,
+            Kind::Gone,
             format!(
                 "inode={inode} is neither the file at this path nor one of its older generations (deleted, or compressed); ask again without inode="
             ),
@@ -467,9 +458,7 @@ pub(crate) fn pick_generation(
     };
     let g = generations::find(&canonical, roots, inode).ok_or_else(gone)?;
     let file = g.open(roots).ok_or_else(gone)?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Refusal::new(500, format!("reading the file failed: {e}")))?;
+    let meta = file.metadata().map_err(|e| Refusal::read_failed(&e))?;
     // The log's own path: the follower reads the generation as a resume
     // into it would (and, following, goes on to the newer ones).
     Ok((canonical, file, meta))
@@ -477,16 +466,16 @@ pub(crate) fn pick_generation(
 
 /// 415 for a compressed file (judged by its first bytes): it is not
 /// followed or shown as text; the reason says to download it.
-pub(crate) fn refuse_compressed(file: &File) -> Result<(), Refusal> {
+fn refuse_compressed(file: &File) -> Result<(), Refusal> {
     match compressed::file_compression(file) {
         Ok(Some(c)) => Err(Refusal::new(
-            415,
+            Kind::Compressed,
             format!(
                 "the file is {c}-compressed and is not followed; download it with ?download and decompress it"
             ),
         )),
         Ok(None) => Ok(()),
-        Err(e) => Err(Refusal::new(500, format!("reading the file failed: {e}"))),
+        Err(e) => Err(Refusal::read_failed(&e)),
     }
 }
 
@@ -518,13 +507,13 @@ fn since_start(
         Ok(Since::At(at)) => Ok((at, false)),
         Ok(Since::Limit(at)) => Ok((at, true)),
         Ok(Since::NoTimestamps) => Err(Refusal::new(
-            422,
+            Kind::NoTimestamps,
             format!(
                 "since= needs timestamps, and none was recognised at the start of the file or at its end; known formats: {}",
                 timestamp::KNOWN_FORMATS
             ),
         )),
-        Err(e) => Err(Refusal::new(500, format!("reading the file failed: {e}"))),
+        Err(e) => Err(Refusal::read_failed(&e)),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::limits::{
     LINGER_BYTES, LINGER_TIME, MAX_LINGERING, MAX_REQUEST_HEAD, REQUEST_HEAD_TIMEOUT,
 };
 use crate::net::timed_out;
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 
 /// A parsed request head.
 #[derive(Debug)]
@@ -80,7 +80,7 @@ impl Answer {
 /// 408: the head did not arrive in time.
 fn head_timeout() -> Refusal {
     Refusal::new(
-        408,
+        Kind::Timeout,
         format!(
             "the request head did not arrive within {} s",
             REQUEST_HEAD_TIMEOUT.as_secs()
@@ -91,7 +91,7 @@ fn head_timeout() -> Refusal {
 /// 431: the head is too large.
 fn head_too_large() -> Refusal {
     Refusal::new(
-        431,
+        Kind::TooLarge,
         format!("the request head is over {} KiB", MAX_REQUEST_HEAD / 1024),
     )
 }
@@ -190,6 +190,9 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
+/// Headers a request may hold once: a second copy is a 400.
+const SINGLE_HEADERS: [&str; 4] = ["host", "origin", "authorization", "sec-websocket-key"];
+
 /// Parses a complete head (request line and header lines).
 pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
     let text = std::str::from_utf8(head)
@@ -231,7 +234,15 @@ pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
                 "a header value holds control characters",
             ));
         }
-        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+        let name = name.to_ascii_lowercase();
+        if SINGLE_HEADERS.contains(&name.as_str()) && headers.iter().any(|(n, _)| *n == name) {
+            // RFC 9112, 3.2 for Host; for the others, which copy would be
+            // checked and which obeyed is exactly what must not be guessed.
+            return Err(Refusal::bad_request(format!(
+                "the request has more than one {name} header"
+            )));
+        }
+        headers.push((name, value.trim().to_string()));
     }
     Ok(Request {
         method: method.to_string(),
@@ -240,6 +251,18 @@ pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
         headers,
         leftover,
     })
+}
+
+/// Whether a client's `Sec-WebSocket-Key` is what RFC 6455 (4.1) asks for:
+/// 16 bytes in base64 — 22 base64 characters then `==`, the last of the 22
+/// carrying only 2 bits (its low 4 bits zero: `A`, `Q`, `g` or `w`).
+pub fn valid_client_key(key: &str) -> bool {
+    let k = key.as_bytes();
+    let base64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+    k.len() == 24
+        && k.ends_with(b"==")
+        && k[..22].iter().all(base64)
+        && matches!(k[21], b'A' | b'Q' | b'g' | b'w')
 }
 
 pub fn reason_phrase(status: u16) -> &'static str {
@@ -259,6 +282,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         416 => "Range Not Satisfiable",
         422 => "Unprocessable Content",
         426 => "Upgrade Required",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -309,19 +333,21 @@ pub fn write_response(
     out.flush()
 }
 
-/// A refusal: status line, the header its status requires, and a one-line
-/// text body naming the reason.
+/// A refusal: status line, its kind (`X-Wstail-Refusal`), the header its
+/// status requires, and a one-line text body naming the reason (escaped
+/// when the refusal was built).
 pub fn refuse(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
     let status = refusal.status();
     let body = format!("{status} {}: {}\n", reason_phrase(status), refusal.reason());
-    let extra: &[&str] = match status {
+    let required: &[&str] = match status {
         401 => &["WWW-Authenticate: Bearer"],
         405 => &["Allow: GET, HEAD"],
         426 => &["Sec-WebSocket-Version: 13"],
-        503 => &["Retry-After: 5"],
+        429 | 503 => &["Retry-After: 5"],
         _ => &[],
     };
-    let extra: Vec<String> = extra.iter().map(|h| (*h).to_string()).collect();
+    let mut extra = vec![format!("X-Wstail-Refusal: {}", refusal.kind())];
+    extra.extend(required.iter().map(|h| (*h).to_string()));
     write_response(
         out,
         status,
@@ -358,6 +384,10 @@ mod tests {
             b"GET /x HTTP/1.1\r\nA: b\x01c\r\n\r\n",
             b"GET /x\x7f HTTP/1.1\r\n\r\n",
             b"GET /\xff HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nOrigin: http://a\r\nOrigin: http://a\r\n\r\n",
+            b"GET / HTTP/1.1\r\nAuthorization: Bearer a\r\nAUTHORIZATION: Bearer b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Key: b\r\n\r\n",
         ] {
             assert!(
                 parse_head(head, vec![]).is_err_and(|r| r.status() == 400),
@@ -369,18 +399,23 @@ mod tests {
 
     #[test]
     fn a_refusal_carries_the_header_its_status_requires() {
-        for (status, header) in [
-            (401, Some("WWW-Authenticate: Bearer\r\n")),
-            (405, Some("Allow: GET, HEAD\r\n")),
-            (426, Some("Sec-WebSocket-Version: 13\r\n")),
-            (503, Some("Retry-After: 5\r\n")),
-            (403, None),
+        for (kind, header) in [
+            (Kind::Token, Some("WWW-Authenticate: Bearer\r\n")),
+            (Kind::Method, Some("Allow: GET, HEAD\r\n")),
+            (Kind::Version, Some("Sec-WebSocket-Version: 13\r\n")),
+            (Kind::Busy, Some("Retry-After: 5\r\n")),
+            (Kind::Origin, None),
         ] {
+            let status = kind.status();
             let mut out = Vec::new();
-            refuse(&mut out, &Refusal::new(status, "why")).unwrap();
+            refuse(&mut out, &Refusal::new(kind, "why")).unwrap();
             let text = String::from_utf8(out).unwrap();
             assert!(text.starts_with(&format!("HTTP/1.1 {status} ")), "{text}");
             assert!(text.ends_with(": why\n"), "{text}");
+            assert!(
+                text.contains(&format!("\r\nX-Wstail-Refusal: {kind}\r\n")),
+                "{text}"
+            );
             if let Some(h) = header {
                 assert!(text.contains(h), "{text}");
             }
@@ -392,9 +427,42 @@ mod tests {
         for status in [
             101, 200, 206, 304, 400, 401, 403, 404, 405, 408, 410, 415, 416, 422, 426, 431, 500,
             503,
-        ] {
+        ]
+        .into_iter()
+        .chain(Kind::ALL.map(Kind::status))
+        {
             assert_ne!(reason_phrase(status), "Unknown", "{status}");
         }
+    }
+
+    #[test]
+    fn only_16_byte_keys_are_valid() {
+        assert!(valid_client_key("dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(valid_client_key(
+            &tungstenite::handshake::client::generate_key()
+        ));
+        for bad in [
+            "",
+            "x",
+            "dGhlIHNhbXBsZSBub25jZQ",
+            "dGhlIHNhbXBsZSBub25jZQ=",
+            "dGhlIHNhbXBsZSBub25jZR==",
+            "dGhlIHNhbXBsZSBub25j*Q==",
+            "dGhlIHNhbXBsZSBub25jZQ==x",
+            "dGhlIHNhbXBsZSBub25jZQ=?",
+            "dGhlIHNhbXBsZSBub25jZQ1Z",
+        ] {
+            assert!(!valid_client_key(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_accept_key_is_the_rfc_example() {
+        // RFC 6455, 1.3 (computed by tungstenite).
+        assert_eq!(
+            tungstenite::handshake::derive_accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 
     #[test]

@@ -10,7 +10,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::fs::File;
 use std::io;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsFd;
@@ -25,9 +24,10 @@ use crate::limits::{
     ACCEPT_ERROR_PAUSE, CLIENT_STACK, HANDSHAKE_GRACE, MAX_HANDSHAKES, REFUSAL_WRITE,
 };
 use crate::logging::connlog::ConnLog;
+use crate::net;
 use crate::serve::conn::{self, Shared};
 use crate::serve::http;
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 
 /// A failure that ends the server: exit status 1, or 2 for `NotASocket`
 /// (`--inetd` used the wrong way, like a usage error); `main` picks it.
@@ -237,7 +237,7 @@ fn connection(
     let head = http::read_head(&stream);
     if !handshakes.finish(id) {
         let refusal = Refusal::new(
-            408,
+            Kind::Timeout,
             format!(
                 "{MAX_HANDSHAKES} newer connections were sending their request heads; this one had sent none complete in {:.1}s",
                 start.elapsed().as_secs_f64()
@@ -288,7 +288,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> bool {
 /// client would never see the answer).
 fn refuse_busy(mut stream: TcpStream, max: usize, log: &mut ConnLog) {
     let refusal = Refusal::new(
-        503,
+        Kind::Busy,
         format!("the server is serving its maximum of {max} clients; try again later"),
     );
     log.refused(&refusal);
@@ -299,21 +299,15 @@ fn refuse_busy(mut stream: TcpStream, max: usize, log: &mut ConnLog) {
 /// `--inetd`: the connection is standard input (inetd, xinetd, systemd
 /// `Accept=yes`, tcpserver). No unsafe code is needed to adopt it.
 fn serve_inetd(cfg: ServeConfig) -> Result<(), ServeError> {
-    let fd = io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|e| ServeError::NotASocket(format!("standard input cannot be used: {e}")))?;
-    let meta = File::from(
-        fd.try_clone()
-            .map_err(|e| ServeError::NotASocket(format!("standard input cannot be used: {e}")))?,
-    )
-    .metadata();
-    let is_socket = meta.is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()));
-    if !is_socket {
+    if !net::is_socket(&io::stdin()) {
         return Err(ServeError::NotASocket(
             "standard input is not a socket".to_string(),
         ));
     }
+    let fd = io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| ServeError::NotASocket(format!("standard input cannot be used: {e}")))?;
     let stream = TcpStream::from(fd);
     if let Err(e) = stream.peer_addr() {
         return Err(ServeError::NotASocket(format!(

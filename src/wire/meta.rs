@@ -10,6 +10,7 @@
 
 use std::fmt::{self, Write as _};
 
+use crate::wire::names::{Compression, Event};
 use crate::wire::tag::Tag;
 
 /// One meta frame.
@@ -19,8 +20,9 @@ pub enum Meta {
     /// message and after each event.
     Position(Position),
     /// Something happened to the file (`rotated`, `truncated`, `deleted`,
-    /// `recreated`, `binary`, …).
-    Event(Event),
+    /// `recreated`, `binary`, …); `bytes` says how much was skipped, where
+    /// that is known.
+    Event { event: Event, bytes: Option<u64> },
     /// How far a scan has come, in file bytes.
     Progress { scanned: u64, total: u64 },
 }
@@ -92,14 +94,10 @@ pub enum Previous {
     /// A plain file that can be opened with `inode=`.
     File { path: String, inode: u64, size: u64 },
     /// A compressed file: the chain of generations ends here.
-    Compressed { path: String, compression: String },
-}
-
-/// An event; `bytes` says how much was skipped, where that is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub name: String,
-    pub bytes: Option<u64>,
+    Compressed {
+        path: String,
+        compression: Compression,
+    },
 }
 
 impl Position {
@@ -123,11 +121,8 @@ impl Meta {
     }
 
     /// An event without a byte count.
-    pub fn event(name: &str) -> Meta {
-        Meta::Event(Event {
-            name: name.to_string(),
-            bytes: None,
-        })
+    pub fn event(event: Event) -> Meta {
+        Meta::Event { event, bytes: None }
     }
 
     /// The frame's JSON text.
@@ -180,10 +175,12 @@ impl Meta {
                 Some(Value::Number(n)) => Some(*n),
                 _ => None,
             };
-            return Some(Meta::Event(Event {
-                name: name.clone(),
+            // An event this version does not know is ignored, like any
+            // object it does not know.
+            return Some(Meta::Event {
+                event: Event::parse(name)?,
                 bytes,
-            }));
+            });
         }
         if let Some(Value::Object(p)) = get("progress") {
             let num = |k: &str| {
@@ -210,7 +207,7 @@ impl Previous {
         if let Some(Value::String(c)) = get("compressed") {
             return Some(Previous::Compressed {
                 path: path.clone(),
-                compression: c.clone(),
+                compression: Compression::parse(c)?,
             });
         }
         match (get("inode"), get("size")) {
@@ -241,9 +238,7 @@ impl fmt::Display for Meta {
                     Some(Previous::Compressed { path, compression }) => {
                         f.write_str(",\"previous\":{\"path\":")?;
                         write_string(f, path)?;
-                        f.write_str(",\"compressed\":")?;
-                        write_string(f, compression)?;
-                        f.write_char('}')?;
+                        write!(f, ",\"compressed\":\"{compression}\"}}")?;
                     }
                     None => {}
                 }
@@ -255,10 +250,9 @@ impl fmt::Display for Meta {
                 }
                 f.write_char('}')
             }
-            Meta::Event(e) => {
-                f.write_str("{\"event\":")?;
-                write_string(f, &e.name)?;
-                if let Some(n) = e.bytes {
+            Meta::Event { event, bytes } => {
+                write!(f, "{{\"event\":\"{event}\"")?;
+                if let Some(n) = bytes {
                     write!(f, ",\"bytes\":{n}")?;
                 }
                 f.write_char('}')
@@ -495,7 +489,7 @@ mod tests {
             Meta::Position(Position {
                 previous: Some(Previous::Compressed {
                     path: "/l/a \"q\"\\\n\u{1}é.gz".into(),
-                    compression: "gzip".into(),
+                    compression: Compression::Gzip,
                 }),
                 limit: true,
                 ..Position::new(0, 8, Tag::of(b""))
@@ -515,12 +509,12 @@ mod tests {
                 Tag::of(b"abc")
             ),
         );
-        round_trip(Meta::event("rotated"), "{\"event\":\"rotated\"}");
+        round_trip(Meta::event(Event::Rotated), "{\"event\":\"rotated\"}");
         round_trip(
-            Meta::Event(Event {
-                name: "skipped".into(),
+            Meta::Event {
+                event: Event::Skipped,
                 bytes: Some(4096),
-            }),
+            },
             "{\"event\":\"skipped\",\"bytes\":4096}",
         );
         round_trip(
@@ -546,10 +540,30 @@ mod tests {
                 born: None,
             }))
         );
+        // \u escapes, surrogate pairs included, in any string.
         assert_eq!(
-            Meta::parse(br#"{"event":"caf\u00e9 \ud83d\ude00"}"#),
-            Some(Meta::event("café 😀"))
+            Meta::parse(br#"{"event":"rot\u0061ted"}"#),
+            Some(Meta::event(Event::Rotated))
         );
+        assert_eq!(
+            Meta::parse(
+                br#"{"offset":0,"inode":1,"previous":{"path":"caf\u00e9 \ud83d\ude00","inode":2,"size":3}}"#
+            ),
+            Some(Meta::Position(Position {
+                offset: 0,
+                inode: 1,
+                tag: None,
+                previous: Some(Previous::File {
+                    path: "café 😀".into(),
+                    inode: 2,
+                    size: 3,
+                }),
+                limit: false,
+                born: None,
+            }))
+        );
+        // An event this version does not know is ignored.
+        assert_eq!(Meta::parse(br#"{"event":"caf\u00e9 \ud83d\ude00"}"#), None);
     }
 
     #[test]

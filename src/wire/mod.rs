@@ -1,10 +1,9 @@
 //! What the server, the client and the page all speak: the query (`query`),
-//! meta frames (`meta`), the tag (`tag`), refusals (`refusal`) and the
-//! handshake key (`handshake`, `base64`).
+//! meta frames (`meta`), the names of events and compressions (`names`),
+//! the tag (`tag`) and refusals with their kinds (`refusal`).
 
-pub mod base64;
-pub mod handshake;
 pub mod meta;
+pub mod names;
 pub mod query;
 pub mod refusal;
 pub mod tag;

@@ -17,6 +17,8 @@ use tungstenite::{Message, WebSocket};
 
 #[allow(unused_imports)] // each test binary uses a different part
 pub use wstail::wire::meta::{Meta, Position, Previous};
+#[allow(unused_imports)]
+pub use wstail::wire::names::{Compression, Event};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wstail");
 
@@ -36,7 +38,7 @@ pub fn position(frame: &str) -> Option<(u64, u64)> {
 /// A binary frame's event name, if it is one.
 pub fn event(frame: &str) -> Option<String> {
     match meta(frame) {
-        Meta::Event(e) => Some(e.name),
+        Meta::Event { event, .. } => Some(event.as_str().to_string()),
         _ => None,
     }
 }

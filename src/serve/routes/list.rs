@@ -19,7 +19,7 @@ use std::time::UNIX_EPOCH;
 use crate::access;
 use crate::limits::{LIST_MAX_DEPTH, LIST_MAX_DIRS, LIST_MAX_ENTRIES, LIST_MAX_VISITED};
 use crate::serve::http::{self, Answer};
-use crate::{follow::compressed, wire::meta};
+use crate::{follow::compressed, wire::meta, wire::names::Compression};
 
 /// One listed file.
 #[derive(Debug, PartialEq)]
@@ -28,7 +28,7 @@ pub struct Entry {
     pub size: u64,
     pub modified: u64,
     /// The compression its first bytes announce (`"compressed":"gzip"`).
-    pub compressed: Option<&'static str>,
+    pub compressed: Option<Compression>,
 }
 
 /// A walk's result: the files found, and whether a bound of the walk cut

@@ -14,7 +14,7 @@ use std::io::Write;
 use crate::cli::config::ServeConfig;
 use crate::serve::http::{self, Answer, Request};
 use crate::wire::meta::write_string;
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 
 const VIEWER: &str = include_str!("../../page/index.html");
 
@@ -76,7 +76,7 @@ fn config_json(cfg: &ServeConfig) -> String {
             out.push(',');
         }
         out.push_str("{\"name\":");
-        let _ = write_string(&mut out, name);
+        let _ = write_string(&mut out, name.as_str());
         let bytes: Vec<String> = magic.iter().map(u8::to_string).collect();
         out.push_str(&format!(",\"magic\":[{}]}}", bytes.join(",")));
     }
@@ -120,7 +120,7 @@ pub fn serve_asset(
     head_only: bool,
 ) -> Result<Answer, Refusal> {
     let Some(&(_, content_type, body)) = ASSETS.iter().find(|(n, _, _)| *n == name) else {
-        return Err(Refusal::new(404, "no such asset of the page"));
+        return Err(Refusal::new(Kind::NotFound, "no such asset of the page"));
     };
     let etag = etag(body);
     let fresh = req
