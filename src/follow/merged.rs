@@ -32,7 +32,8 @@ use crate::limits::{MAX_MESSAGE_BYTES, ROTATION_CHECK_BUSY};
 use crate::logging::connlog::escape;
 use crate::net::timed_out;
 use crate::serve::stall::Stalling;
-use crate::wire::meta::{Event, Meta, Position};
+use crate::wire::meta::{Meta, Position};
+use crate::wire::names::Event;
 use crate::wire::query::Format;
 
 /// One file of a merged view.
@@ -42,6 +43,9 @@ pub struct Source {
     /// `chunker`: at most one message's worth and a line.
     pending: Vec<u8>,
     head: usize,
+    /// The next whole line's length and key, once computed (each line's
+    /// timestamp is read once).
+    next: Option<(usize, i128)>,
     /// `pending` starts inside a line whose head was already sent (a long
     /// line, or a partial line sent after an idle interval).
     mid_line: bool,
@@ -75,6 +79,7 @@ impl Source {
             file,
             pending: Vec::new(),
             head: 0,
+            next: None,
             mid_line: false,
             chunker,
             html: (format == Format::Html).then(Box::default),
@@ -117,8 +122,20 @@ impl Source {
 
     /// The length and key of the next line in `pending`, when it is whole
     /// (or may go out as it is).
-    fn next_line(&self, interval: Duration) -> Option<(usize, i128)> {
-        self.line_at(0, interval)
+    fn next_line(&mut self, interval: Duration) -> Option<(usize, i128)> {
+        if self.next.is_none() {
+            let line = self.line_at(0, interval)?;
+            if self.is_whole(line.0) {
+                self.next = Some(line);
+            }
+            return Some(line);
+        }
+        self.next
+    }
+
+    /// True when the `len` bytes from the head of `pending` end a line.
+    fn is_whole(&self, len: usize) -> bool {
+        self.pending[self.head + len - 1] == b'\n'
     }
 
     fn line_at(&self, at: usize, interval: Duration) -> Option<(usize, i128)> {
@@ -152,6 +169,7 @@ impl Source {
         // file is read again).
         self.pending.drain(..self.head);
         self.head = 0;
+        self.next = None;
         let room = MAX_MESSAGE_BYTES.saturating_sub(self.pending.len()).max(1);
         let want = avail.min(room as u64) as usize;
         if want == 0 {
@@ -179,6 +197,7 @@ impl Source {
     /// Moves the first `n` bytes of `pending` (whole lines, or a partial
     /// line allowed to go) to the chunker.
     fn give(&mut self, n: usize) {
+        self.next = None;
         let given = &self.pending[self.head..self.head + n];
         self.chunker.space(n).copy_from_slice(given);
         self.chunker.commit(n, n);
@@ -356,17 +375,25 @@ impl<'a> Merged<'a> {
                 .min();
             let s = &mut self.sources[i];
             let mut take = 0;
+            let mut after = None;
             while take < MAX_MESSAGE_BYTES {
-                let Some((len, time)) = s.line_at(take, interval) else {
+                let line = if take == 0 {
+                    s.next_line(interval)
+                } else {
+                    s.line_at(take, interval)
+                };
+                let Some((len, time)) = line else {
                     break;
                 };
                 if take > 0 && bound.is_some_and(|b| Key { time, source: i } > b) {
+                    after = s.is_whole(take + len).then_some((len, time));
                     break;
                 }
                 s.last = time;
                 take += len;
             }
             s.give(take);
+            s.next = after;
             let flush = if s.mid_line {
                 Flush::Idle
             } else {
@@ -455,10 +482,10 @@ impl<'a> Merged<'a> {
                 self.label,
                 escape(sk.path.as_os_str().as_encoded_bytes()),
             );
-            let m = Meta::Event(Event {
-                name: "skipped".to_string(),
+            let m = Meta::Event {
+                event: Event::Skipped,
                 bytes: sk.bytes,
-            });
+            };
             self.write_meta(k, &m)?;
         }
         if let Some(event) = event {
@@ -466,7 +493,7 @@ impl<'a> Merged<'a> {
                 "{}: \"{}\": file {}",
                 self.label,
                 escape(self.sources[k].file.path().as_os_str().as_encoded_bytes()),
-                event.name()
+                event.event()
             );
             self.send_event(k, event)?;
         }
@@ -475,7 +502,7 @@ impl<'a> Merged<'a> {
 
     /// The event, then the new resume point of source `k`.
     fn send_event(&mut self, k: usize, change: Change) -> Result<(), End> {
-        self.write_meta(k, &Meta::event(change.name()))?;
+        self.write_meta(k, &Meta::event(change.event()))?;
         let f = &self.sources[k].file;
         if !f.is_waiting() {
             let mut p = Position::new(f.pos(), f.inode(), f.tag());

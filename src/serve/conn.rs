@@ -32,7 +32,7 @@ use crate::wire::refusal::{Kind, Refusal};
 use crate::wire::tag::Tag;
 use crate::{
     follow::compressed, follow::generations, history::scan, history::start, history::window,
-    serve::routes::download, serve::routes::list, serve::routes::page,
+    serve::merged, serve::routes::download, serve::routes::list, serve::routes::page,
 };
 
 /// What every connection thread shares: the checked configuration and the
@@ -89,6 +89,9 @@ pub fn serve_request(
             return;
         }
     };
+    if req.is_websocket() && query::is_merge(&req.target) {
+        return merged::serve(stream, &req, shared, log);
+    }
     match route(&mut stream, &req, shared, log) {
         Ok(None) => {}
         Ok(Some(upgrade)) => follow(stream, &req, upgrade, shared, log),
@@ -177,7 +180,7 @@ fn route(
 /// canonical one (`access::unalias`), the path rule with open-then-verify
 /// (`access::open_path`), and a regular file named as a directory (`a.log/`,
 /// `a.log/.`) is 404, as the kernel would answer (ENOTDIR).
-fn open_named(
+pub(crate) fn open_named(
     cfg: &ServeConfig,
     raw: &[u8],
 ) -> Result<(PathBuf, File, std::fs::Metadata), Refusal> {
@@ -212,7 +215,7 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
 
 /// The upgrade headers of a WebSocket request (RFC 6455, 4.1): its
 /// `Sec-WebSocket-Key`, or the refusal (426 for another version, else 400).
-fn upgrade_key(req: &Request) -> Result<String, Refusal> {
+pub(crate) fn upgrade_key(req: &Request) -> Result<String, Refusal> {
     if !req.header_has("connection", "upgrade") {
         return Err(Refusal::bad_request(
             "a WebSocket request needs 'Connection: Upgrade'",
@@ -311,16 +314,19 @@ fn websocket_checks(key: String, q: Query, cfg: &ServeConfig) -> Result<Upgrade,
     })
 }
 
-/// The WebSocket route once admitted: the handshake, then the follower.
-fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log: &mut ConnLog) {
-    let cfg = &shared.cfg;
-    let accept = derive_accept_key(up.key.as_bytes());
+/// The handshake's answer (101), then the WebSocket over the stream with
+/// the server's limits; `Err` when the client went away meanwhile.
+pub(crate) fn accept(
+    mut stream: Stalling,
+    req: &Request,
+    key: &str,
+) -> Result<WebSocket<Stalling>, String> {
+    let accept = derive_accept_key(key.as_bytes());
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nServer: wstail\r\n\r\n"
     );
     if let Err(e) = std::io::Write::write_all(&mut stream, response.as_bytes()) {
-        log.ended(format!("the client went away during the handshake: {e}"));
-        return;
+        return Err(format!("the client went away during the handshake: {e}"));
     }
     let _ = stream.get_ref().set_nodelay(true);
     let config = WebSocketConfig::default()
@@ -329,8 +335,24 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
-    let mut ws =
-        WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
+    Ok(WebSocket::from_partially_read(
+        stream,
+        req.leftover.clone(),
+        Role::Server,
+        Some(config),
+    ))
+}
+
+/// The WebSocket route once admitted: the handshake, then the follower.
+fn follow(stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log: &mut ConnLog) {
+    let cfg = &shared.cfg;
+    let mut ws = match accept(stream, req, &up.key) {
+        Ok(ws) => ws,
+        Err(e) => {
+            log.ended(e);
+            return;
+        }
+    };
     if up.binary
         && let Err(e) = ws.send(Message::binary(Meta::event(Event::Binary).to_json()))
     {
@@ -439,7 +461,7 @@ fn scan_window(
 /// the older generation of it that is (read under the log's path, as a
 /// resume into it is: followed, it goes on to the newer generations); none
 /// → 410. Without `inode=`, the file at the path.
-fn pick_generation(
+pub(crate) fn pick_generation(
     roots: &[PathBuf],
     at_path: (PathBuf, File, Metadata),
     inode: Option<u64>,
@@ -466,7 +488,7 @@ fn pick_generation(
 
 /// 415 for a compressed file (judged by its first bytes): it is not
 /// followed or shown as text; the reason says to download it.
-fn refuse_compressed(file: &File) -> Result<(), Refusal> {
+pub(crate) fn refuse_compressed(file: &File) -> Result<(), Refusal> {
     match compressed::file_compression(file) {
         Ok(Some(c)) => Err(Refusal::new(
             Kind::Compressed,

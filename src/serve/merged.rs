@@ -27,7 +27,7 @@ use crate::serve::conn::{self, Shared};
 use crate::serve::http::{self, Answer, Request};
 use crate::serve::stall::Stalling;
 use crate::wire::query::{self, Merge, Query};
-use crate::wire::refusal::Refusal;
+use crate::wire::refusal::{Kind, Refusal};
 use crate::wire::tag::Tag;
 
 /// Most bytes of a file's path shown in a refusal's reason.
@@ -97,11 +97,11 @@ pub fn serve(mut stream: Stalling, req: &Request, shared: &Shared, log: &mut Con
 /// and the admitted files, or the refusal.
 fn admit(req: &Request, cfg: &ServeConfig) -> Result<(Query, String, Vec<Admitted>), Refusal> {
     if req.method != "GET" {
-        return Err(Refusal::new(405, "only GET is served"));
+        return Err(Refusal::new(Kind::Method, "only GET is served"));
     }
     let q = query::parse(&req.target)?;
     access::authorize(req, &q, cfg)?;
-    let key = conn::upgrade_key(req)?.to_string();
+    let key = conn::upgrade_key(req)?;
     let Some(m) = &q.merge else {
         return Err(Refusal::bad_request("a merged view needs merge= files"));
     };
@@ -110,7 +110,7 @@ fn admit(req: &Request, cfg: &ServeConfig) -> Result<(Query, String, Vec<Admitte
         let named = |r: Refusal| {
             let shown = escape(&path[..path.len().min(SHOWN_PATH)]);
             Refusal::new(
-                r.status(),
+                r.kind(),
                 format!("merge= file {} (\"{shown}\"): {}", i + 1, r.reason()),
             )
         };
@@ -141,7 +141,7 @@ fn admit_file(
     let (canonical, file, meta) = conn::pick_generation(&cfg.roots, at_path, inode)?;
     conn::refuse_compressed(&file)?;
     let read_failed =
-        |e: std::io::Error| Refusal::new(500, format!("reading the file failed: {e}"));
+        |e: std::io::Error| Refusal::new(Kind::Internal, format!("reading the file failed: {e}"));
     let len = meta.len();
     let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
     // since= judges the file itself (its first and last blocks too).
@@ -201,7 +201,7 @@ fn admit_file(
 /// 422: no timestamp recognised in the file.
 fn no_stamps() -> Refusal {
     Refusal::new(
-        422,
+        Kind::NoTimestamps,
         format!(
             "a merged view orders lines by their timestamps, and none was recognised at the start of this file or at its end; known formats: {}",
             timestamp::KNOWN_FORMATS
