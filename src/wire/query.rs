@@ -501,6 +501,47 @@ mod tests {
     }
 
     #[test]
+    fn a_merged_view_takes_one_value_per_file() {
+        let q = parse("/?merge=/a.log&merge=%2Fb%20c.log&merge=/d%FF+e&lines=5&before=10,20,30&inode=1,2,3&tag=0123456789abcdef,0123456789abcdef,0123456789abcdef").unwrap();
+        let m = q.merge.as_ref().unwrap();
+        assert_eq!(
+            m.paths,
+            vec![
+                b"/a.log".to_vec(),
+                b"/b c.log".to_vec(),
+                b"/d\xff e".to_vec()
+            ]
+        );
+        assert_eq!(m.before, Some(vec![10, 20, 30]));
+        assert_eq!(m.inode, Some(vec![1, 2, 3]));
+        assert!(q.meta && q.lines == Some(5));
+        let q = parse("/?merge=/a&merge=/b&from=5,6&inode=7,8&since=-1h").unwrap();
+        let m = q.merge.unwrap();
+        assert_eq!((m.from, m.inode), (Some(vec![5, 6]), Some(vec![7, 8])));
+        assert!(is_merge("/?tail=1&merge=/a"));
+        assert!(!is_merge("/a?merged=1"));
+        let sixteen = "&merge=/a".repeat(MAX_MERGED_FILES);
+        assert!(parse(&format!("/?x{sixteen}")).is_ok());
+        for t in [
+            "/?merge=/a",
+            &format!("/?x{sixteen}&merge=/a"),
+            "/f?merge=/a&merge=/b",
+            "/?merge=/a&merge=/b&before=1",
+            "/?merge=/a&merge=/b&before=1,2,3",
+            "/?merge=/a&merge=/b&before=1,x",
+            "/?merge=/a&merge=/b&before=1,2&tail=1",
+            "/?merge=/a&merge=/b&before=1,2&since=-1h",
+            "/?merge=/a&merge=/b&from=1,2",
+            "/?merge=/a&merge=/b&from=1,2&inode=1,2&before=1,2",
+            "/?merge=/a&merge=/b&tag=1,2",
+            "/?merge=/a&merge=/b&born=1,2",
+            "/?merge=/a&merge=/b&lines=x",
+        ] {
+            assert_eq!(parse(t).map_err(|e| e.status()), Err(400), "{t}");
+        }
+    }
+
+    #[test]
     fn refuses_bad_values() {
         for t in [
             "/f?lines=x",
