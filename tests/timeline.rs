@@ -234,3 +234,45 @@ fn a_timeline_waits_its_turn_behind_a_scan() {
     assert!(logged.contains("waited its turn"), "{logged}");
     drop(scan);
 }
+
+/// The numbers of the `name` arrays of every source, in order.
+fn all_numbers(json: &str, name: &str) -> Vec<Vec<u64>> {
+    json.split("{\"path\":")
+        .skip(1)
+        .map(|source| numbers(source, name))
+        .collect()
+}
+
+/// `/?timeline&merge=A&merge=B`: one source per file, each counted over
+/// its own chain, in list order; the first file refused refuses the
+/// request naming it.
+#[test]
+fn a_merged_timeline_counts_each_file() {
+    let _w = watchdog(Duration::from_secs(60));
+    let (dir, s, hours) = setup(&[]);
+    let mut other = String::new();
+    let mut want = [0u64; 6];
+    for i in 0..40 {
+        let l = line(12, i, 30, "the other log speaks in the silent hour");
+        want[2] += l.len() as u64;
+        other.push_str(&l);
+    }
+    std::fs::write(dir.join("root/other.log"), other).unwrap();
+    let a = url_path(&dir.join("root/app.log"));
+    let b = url_path(&dir.join("root/other.log"));
+    let (status, text) = s.get(&format!(
+        "/?timeline&merge={a}&merge={b}&buckets=6&since=2026-11-30T10:00:00Z&until=2026-11-30T16:00:00Z"
+    ));
+    assert_eq!(status, 200, "{text}");
+    let json = body(&text);
+    assert_eq!(all_numbers(json, "bytes"), vec![hours.to_vec(), want.to_vec()], "{json}");
+    assert!(json.contains("other.log"), "{json}");
+    let outside = url_path(&dir.join("outside.log"));
+    let (status, text) = s.get(&format!("/?timeline&merge={a}&merge={outside}"));
+    assert_eq!(status, 403, "{text}");
+    assert!(body(&text).contains(": merge= file 2 ("), "{text}");
+    let plain = url_path(&dir.join("root/plain.txt"));
+    let (status, text) = s.get(&format!("/?timeline&merge={plain}&merge={a}"));
+    assert_eq!(status, 422, "{text}");
+    assert!(body(&text).contains("plain.txt"), "{text}");
+}

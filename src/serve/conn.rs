@@ -139,13 +139,11 @@ fn route(
         let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
     } else if q.timeline {
-        let (canonical, file, meta) = open_named(cfg, &q.path)?;
-        let members = timeline::chain(&canonical, &cfg.roots, file, &meta)?;
+        let logs = timeline_logs(cfg, &q)?;
         let socket = stream
             .get_ref()
             .try_clone()
             .map_err(|e| Refusal::read_failed(&e))?;
-        let logs = vec![(canonical, members)];
         timeline::serve(&socket, stream, &q, logs, cfg.scan_limit, head_only)?
     } else if let Some(name) = &q.asset {
         if q.path != b"/" {
@@ -178,6 +176,29 @@ pub(crate) fn open_named(
         ));
     }
     Ok(opened)
+}
+
+/// The logs a `?timeline` counts, each with its chain of generations: the
+/// file at the path, or every file of a merged list (`/?timeline&merge=…`),
+/// the first refused refusing the request with a reason naming it.
+fn timeline_logs(
+    cfg: &ServeConfig,
+    q: &Query,
+) -> Result<Vec<(PathBuf, Vec<timeline::Member>)>, Refusal> {
+    let one = |raw: &[u8]| -> Result<(PathBuf, Vec<timeline::Member>), Refusal> {
+        let (canonical, file, meta) = open_named(cfg, raw)?;
+        let members = timeline::chain(&canonical, &cfg.roots, file, &meta)?;
+        Ok((canonical, members))
+    };
+    match &q.merge {
+        None => Ok(vec![one(&q.path)?]),
+        Some(m) => m
+            .paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| one(p).map_err(|r| merged::naming(i, p, r)))
+            .collect(),
+    }
 }
 
 /// The status of the page opened on a path: the one the WebSocket request

@@ -122,16 +122,19 @@ fn admit(req: &Request, cfg: &ServeConfig) -> Result<(Query, String, Vec<Admitte
     };
     let mut files = Vec::with_capacity(m.paths.len());
     for (i, path) in m.paths.iter().enumerate() {
-        let named = |r: Refusal| {
-            let shown = escape(&path[..path.len().min(SHOWN_PATH)]);
-            Refusal::new(
-                r.kind(),
-                format!("merge= file {} (\"{shown}\"): {}", i + 1, r.reason()),
-            )
-        };
-        files.push(admit_file(cfg, &q, m, i, path).map_err(named)?);
+        files.push(admit_file(cfg, &q, m, i, path).map_err(|r| naming(i, path, r))?);
     }
     Ok((q, key, files))
+}
+
+/// A refusal of file `i` of a merged list, naming it (its number from 1
+/// and its path, cut and escaped).
+pub(crate) fn naming(i: usize, path: &[u8], r: Refusal) -> Refusal {
+    let shown = escape(&path[..path.len().min(SHOWN_PATH)]);
+    Refusal::new(
+        r.kind(),
+        format!("merge= file {} (\"{shown}\"): {}", i + 1, r.reason()),
+    )
 }
 
 /// File `i` of the list: the path rule, then the opening decision one file
