@@ -265,7 +265,11 @@ fn a_merged_timeline_counts_each_file() {
     ));
     assert_eq!(status, 200, "{text}");
     let json = body(&text);
-    assert_eq!(all_numbers(json, "bytes"), vec![hours.to_vec(), want.to_vec()], "{json}");
+    assert_eq!(
+        all_numbers(json, "bytes"),
+        vec![hours.to_vec(), want.to_vec()],
+        "{json}"
+    );
     assert!(json.contains("other.log"), "{json}");
     let outside = url_path(&dir.join("outside.log"));
     let (status, text) = s.get(&format!("/?timeline&merge={a}&merge={outside}"));
