@@ -163,6 +163,9 @@ export function createStream(v) {
         if (gen !== S.gen) return;
         S.ws = null;
         if (ev.code === 0 && !opened && ev.reason) { refuse('cannot connect: ' + ev.reason); return; }
+        // A follower is closed with 1000 only when the file is not followed
+        // (a gzip file opened by its own name): its whole text was sent.
+        if (opened && ev.code === 1000) { app.setStatus('idle', 'the whole file was sent: a compressed file is not followed'); return; }
         if (opened) later('connection closed' + (ev.code && ev.code !== 1006 ? ' (' + ev.code + (ev.reason ? ': ' + ev.reason : '') + ')' : ''));
         else probe(gen);
       },

@@ -838,23 +838,31 @@ test('permalinks: a line copied as a link opens on that line, highlighted, with 
   });
 });
 
-test('binary and compressed files: marked in the picker, explained with a download, never shown as text', async (t) => {
+test('binary and compressed files: marked in the picker; gzip shown as its text and not followed, xz and binary explained with a download, never shown as garbage', async (t) => {
   const zlib = require('node:zlib');
   await withServer(t, {
-    files: { 'old.log.gz': zlib.gzipSync('compressed line\n'.repeat(100)), 'core.bin.log': Buffer.from('ELF\0\0\0\x01\x02garbage\0\0\n'.repeat(50)), 'ok.log': 'text\n' },
+    files: { 'old.log.gz': zlib.gzipSync('compressed line\n'.repeat(100)), 'old.log.xz': Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.from('not really xz, judged by its magic number\n')]), 'core.bin.log': Buffer.from('ELF\0\0\0\x01\x02garbage\0\0\n'.repeat(50)), 'ok.log': 'text\n' },
   }, async (ctx) => {
     if (await lacks(t, ctx, 'binary')) return;
     const { page, server } = ctx;
     await page.goto(server.url + '/');
-    await page.waitForFunction(() => document.querySelectorAll('#files tbody tr').length === 3);
+    await page.waitForFunction(() => document.querySelectorAll('#files tbody tr').length === 4);
     const tags = await page.$$eval('#files tbody tr', (trs) => trs.map((tr) => [tr.querySelector('a').textContent, tr.querySelector('.tag') ? tr.querySelector('.tag').textContent : '']));
     assert.deepEqual(tags.find((r) => r[0].endsWith('old.log.gz'))[1], 'gzip');
+    assert.deepEqual(tags.find((r) => r[0].endsWith('old.log.xz'))[1], 'xz');
     assert.deepEqual(tags.find((r) => r[0].endsWith('ok.log'))[1], '');
     await shots(page, 'picker-compressed');
+    // A gzip file opens as its text (read through the inflater, not followed).
     await page.click('#files a >> text=old.log.gz');
+    await waitLine(page, 'compressed line');
+    assert.equal((await lineTexts(page)).length, 100);
+    await sleep(1500);
+    assert.equal(await page.getAttribute('#status', 'data-state'), 'idle', 'a gzip file is not followed, nor asked again');
+    // xz (and zstd, bzip2) cannot be read: said, with the download.
+    await openFile(ctx, 'old.log.xz');
     await page.waitForSelector('#notice:not([hidden])');
-    assert.match(await page.textContent('#notice'), /compressed \(gzip\)/);
-    assert.equal(await page.getAttribute('#notice a', 'href'), server.url + encPath(ctx.file('old.log.gz')) + '?download');
+    assert.match(await page.textContent('#notice'), /compressed \(xz\)/);
+    assert.equal(await page.getAttribute('#notice a', 'href'), server.url + encPath(ctx.file('old.log.xz')) + '?download');
     assert.equal((await lineTexts(page)).length, 0);
     await sleep(1500);
     assert.equal(await page.getAttribute('#status', 'data-state'), 'idle', 'not retried');
@@ -872,13 +880,14 @@ test('the chain of generations goes on past the first and ends at a compressed o
   const zlib = require('node:zlib');
   await withServer(t, {
     files: {
+      'app.log.4.xz': Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.from('not really xz, judged by its magic number\n')]),
       'app.log.3.gz': zlib.gzipSync(numbered(1, 10, 'G3-')), 'app.log.2': numbered(1, 300, 'G2-'),
       'app.log.1': numbered(1, 500, 'G1-'), 'app.log': numbered(1, 1500, 'C-'),
     },
   }, async (ctx) => {
     if (await lacks(t, ctx, 'generations') || await lacks(t, ctx, 'a chain of generations')) return;
     const { page, server } = ctx;
-    for (const [name, hours] of [['app.log.1', 1], ['app.log.2', 2], ['app.log.3.gz', 3]]) {
+    for (const [name, hours] of [['app.log.1', 1], ['app.log.2', 2], ['app.log.3.gz', 3], ['app.log.4.xz', 4]]) {
       const old = new Date(Date.now() - hours * 3600e3);
       fs.utimesSync(ctx.file(name), old, old);
     }
@@ -892,14 +901,15 @@ test('the chain of generations goes on past the first and ends at a compressed o
     }
     assert.equal(await topState(page), 'compressed');
     assert.match(await page.textContent('#top'), /older generations are compressed/);
-    assert.equal(await page.getAttribute('#top a', 'href'), server.url + encPath(ctx.file('app.log.3.gz')) + '?download');
-    assert.deepEqual(await lineTexts(page), (numbered(1, 300, 'G2-') + numbered(1, 500, 'G1-') + numbered(1, 1500, 'C-')).trimEnd().split('\n'));
+    assert.equal(await page.getAttribute('#top a', 'href'), server.url + encPath(ctx.file('app.log.4.xz')) + '?download');
+    // The gzip generation is paged through like the plain ones.
+    assert.deepEqual(await lineTexts(page), (numbered(1, 10, 'G3-') + numbered(1, 300, 'G2-') + numbered(1, 500, 'G1-') + numbered(1, 1500, 'C-')).trimEnd().split('\n'));
     const around = await page.$$eval('#log .marker.gen', (ms) => ms.map((m) => {
       const all = [...document.querySelectorAll('#log .line, #log .marker.gen')];
       const i = all.indexOf(m);
-      return [m.textContent.includes('app.log.2') ? 2 : 1, all[i - 1].textContent, all[i + 1].textContent];
+      return [m.textContent.includes('app.log.3.gz') ? 3 : m.textContent.includes('app.log.2') ? 2 : 1, all[i - 1].textContent, all[i + 1].textContent];
     }));
-    assert.deepEqual(around, [[2, 'G2-00300', 'G1-00001'], [1, 'G1-00500', 'C-00001']]);
+    assert.deepEqual(around, [[3, 'G3-00010', 'G2-00001'], [2, 'G2-00300', 'G1-00001'], [1, 'G1-00500', 'C-00001']]);
     await page.$eval('#log', (l) => { l.scrollTop = 0; });
     await shots(page, 'history-compressed', () => page.$eval('#log', (l) => { l.scrollTop = 0; }));
   });
@@ -907,18 +917,18 @@ test('the chain of generations goes on past the first and ends at a compressed o
 
 test('a compressed generation ends the history: said, with its download', async (t) => {
   const zlib = require('node:zlib');
-  await withServer(t, { files: { 'app.log.1.gz': zlib.gzipSync('old\n'.repeat(10)), 'app.log': numbered(1, 300, 'Z-') } }, async (ctx) => {
+  await withServer(t, { files: { 'app.log.1.xz': Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.from('not really xz, judged by its magic number\n')]), 'app.log': numbered(1, 300, 'Z-') } }, async (ctx) => {
     if (await lacks(t, ctx, 'the previous generation hint')) return;
     const { page, server } = ctx;
     const old = new Date(Date.now() - 3600e3);
-    fs.utimesSync(ctx.file('app.log.1.gz'), old, old);
+    fs.utimesSync(ctx.file('app.log.1.xz'), old, old);
     await openFile(ctx, 'app.log');
     await waitLine(page, 'Z-00300');
     assert.equal(await topState(page), 'idle', 'the bar offers what is older');
     await wheelToTop(page);
     await page.waitForFunction(() => document.querySelector('#top').dataset.state === 'compressed');
-    assert.match(await page.textContent('#top'), /older generations are compressed: download app\.log\.1\.gz \(gzip\)/);
-    assert.equal(await page.getAttribute('#top a', 'href'), server.url + encPath(ctx.file('app.log.1.gz')) + '?download');
+    assert.match(await page.textContent('#top'), /older generations are compressed: download app\.log\.1\.xz \(xz\)/);
+    assert.equal(await page.getAttribute('#top a', 'href'), server.url + encPath(ctx.file('app.log.1.xz')) + '?download');
     assert.equal((await lineTexts(page)).length, 300, 'nothing of the compressed file shown');
     await shots(page, 'history-compressed-end', () => page.$eval('#log', (l) => { l.scrollTop = 0; }));
   });
@@ -1038,11 +1048,11 @@ test('names in the separator between generations and the compressed generation\'
   const zlib = require('node:zlib');
   const name = 'x\u202Egol.exe\u0007';
   await withServer(t, {
-    files: { [name + '.2.gz']: zlib.gzipSync('old\n'), [name + '.1']: numbered(1, 20, 'G1-'), [name]: numbered(1, 30, 'C-') },
+    files: { [name + '.2.xz']: Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.from('not really xz, judged by its magic number\n')]), [name + '.1']: numbered(1, 20, 'G1-'), [name]: numbered(1, 30, 'C-') },
   }, async (ctx) => {
     if (await lacks(t, ctx, 'generations')) return;
     const { page } = ctx;
-    for (const [n, hours] of [[name + '.1', 1], [name + '.2.gz', 2]]) {
+    for (const [n, hours] of [[name + '.1', 1], [name + '.2.xz', 2]]) {
       const old = new Date(Date.now() - hours * 3600e3);
       fs.utimesSync(ctx.file(n), old, old);
     }
@@ -1058,7 +1068,7 @@ test('names in the separator between generations and the compressed generation\'
     assert.ok(sep.includes(shown + '.1 (older generation)'), sep);
     assert.ok(!/[\u202e\u0007]/.test(sep), sep);
     const top = await page.textContent('#top');
-    assert.ok(top.includes('download ' + shown + '.2.gz'), top);
+    assert.ok(top.includes('download ' + shown + '.2.xz'), top);
     assert.ok(!/[\u202e\u0007]/.test(top), top);
     await shots(page, 'generation-names-escaped', () => page.$eval('#log', (l) => { l.scrollTop = 0; }));
   });
