@@ -185,13 +185,6 @@ pub const MAX_WALK_LISTINGS: usize = 16;
 /// A longer file is not judged, and nothing is reported for it.
 pub const MAX_COPY_CHECK: u64 = 1 << 30;
 
-/// While fewer than a tag's bytes were read, a `copytruncate` copy is told
-/// by its birth after the follower's last look; birth times come from the
-/// kernel's coarse clock (one tick, 1–10 ms, behind the wall clock), so a
-/// copy born up to this long before the look still counts. A copy that old
-/// must also hold exactly the bytes read and be unread and not at the path.
-pub const SHORT_COPY_BIRTH_MARGIN: std::time::Duration = std::time::Duration::from_millis(20);
-
 /// Smallest and largest `--heartbeat`, in seconds (0 turns it off); a day
 /// is already longer than any proxy keeps an idle connection.
 pub const HEARTBEAT_RANGE: (f64, f64) = (0.0, 86_400.0);

@@ -18,13 +18,7 @@
 //! truncated (logrotate `copytruncate`), the newest generation is the copy:
 //! if its bytes before the read position are those that were read, the
 //! copy is read on from there first, so that what was written after the
-//! last read and before the truncation is not lost. While fewer bytes
-//! than a tag covers were read (a short line, a file truncated after every
-//! write) those bytes are all the file held, compared exactly, and a copy
-//! must be born after the follower's last look; a file copied and
-//! truncated back to 0 before the follower saw it grow (it kept its inode,
-//! its size is the position, only its modification time changed) is found
-//! by that fresh copy alone.
+//! last read and before the truncation is not lost.
 //!
 //! Events say what happened: a file renamed away is `rotated`, even when it
 //! was deleted soon after (logrotate `compress` without `delaycompress`
@@ -48,7 +42,7 @@ use crate::follow::gzip;
 use crate::history::source::Source;
 use crate::limits::{
     GENERATION_RELIST, MAX_COPY_CHECK, MAX_GZIP_COPY_CANDIDATES, MAX_MESSAGE_BYTES, MAX_SEEN,
-    MAX_WALK_LISTINGS, SHORT_COPY_BIRTH_MARGIN,
+    MAX_WALK_LISTINGS,
 };
 use crate::wire::meta::Born;
 use crate::wire::names::{Compression, Event};
@@ -187,12 +181,6 @@ pub struct Followed {
     read_modified: Option<SystemTime>,
     /// The bytes before `pos` changed: the file was rewritten under us.
     rewritten: bool,
-    /// While fewer than `TAG_BYTES` were read of the file at the path: the
-    /// wall-clock time of the last look and the file's modification time
-    /// then. A copy born since, when the time changed, is `copytruncate`'s
-    /// (`fresh_copy`). `(now, None)` after a restart, so that the first look
-    /// already searches.
-    short_look: Option<(SystemTime, Option<SystemTime>)>,
     /// What the last `available` saw, for the `check` that follows it (one
     /// `fstat` per idle round instead of two).
     stat: Option<Stat>,
@@ -207,9 +195,8 @@ pub struct Followed {
     /// than it were rotated away before the follower started.
     floor: Option<SystemTime>,
     /// The empty new file at the path for which newer generations were
-    /// looked for (see `check`), with its modification time: a file
-    /// `copytruncate` truncated again (same inode) is looked past again.
-    looked_past: Option<((u64, u64), Option<SystemTime>)>,
+    /// looked for (see `check`).
+    looked_past: Option<(u64, u64)>,
     /// The open file was seen renamed away from the path (for a system
     /// without `/proc`, where its last name cannot be read).
     renamed: bool,
@@ -243,7 +230,6 @@ impl Followed {
         if before.fill_from(&file, pos).is_err() {
             before.clear();
         }
-        let short_look = Some((SystemTime::now(), None));
         let floor = file.file().metadata().and_then(|m| m.modified()).ok();
         let seen = vec![Seen::of(id, file.file())];
         Followed {
@@ -258,7 +244,6 @@ impl Followed {
             verified: None,
             read_modified: None,
             rewritten: false,
-            short_look,
             stat: None,
             leaving_copy: None,
             seen,
@@ -315,8 +300,6 @@ impl Followed {
         self.corrupt = false;
         self.id = id;
         self.renamed = false;
-        // Newer generations are looked for again from this file.
-        self.looked_past = None;
         if !self.seen.iter().any(|s| s.same(&seen)) {
             if self.seen.len() >= MAX_SEEN {
                 self.seen.remove(0);
@@ -407,7 +390,6 @@ impl Followed {
         match &self.file {
             Some(_) if self.corrupt => Ok(0),
             Some(f) if !self.rewritten => {
-                let wall = SystemTime::now();
                 let m = f.file().metadata()?;
                 let len = match f {
                     Source::Plain(_) => m.len(),
@@ -416,10 +398,6 @@ impl Followed {
                 self.stat = Some(Stat::of(&m, len));
                 if len >= self.pos {
                     self.read_modified = m.modified().ok();
-                    if self.short_copy_made(wall, m.modified().ok()) {
-                        self.rewritten = true;
-                        return Ok(0);
-                    }
                 }
                 Ok(len.saturating_sub(self.pos))
             }
@@ -513,7 +491,7 @@ impl Followed {
                     // generation newer than the old one is there (the path
                     // rotated again meanwhile): its writer has moved on to
                     // that one. Looked up once per new file at the path.
-                    let new_id = ((now.dev(), now.ino()), now.modified().ok());
+                    let new_id = (now.dev(), now.ino());
                     if self.looked_past != Some(new_id) {
                         self.looked_past = Some(new_id);
                         if self.next_generation().is_some() {
@@ -623,71 +601,6 @@ impl Followed {
     fn restart(&mut self) {
         self.pos = 0;
         self.before.clear();
-        self.short_look = Some((SystemTime::now(), None));
-    }
-
-    /// One look while fewer than `TAG_BYTES` were read of the file at the
-    /// path, its modification time now `modified`, `wall` taken before the
-    /// stat: true when `copytruncate` copied it since the last look (and
-    /// truncated it: the path no longer holds the copy). Then `check` says
-    /// `Truncated` and `switch` reads the copy on. Lists the directory only
-    /// when the modification time changed, and only below `TAG_BYTES`.
-    fn short_copy_made(&mut self, wall: SystemTime, modified: Option<SystemTime>) -> bool {
-        if self.pos >= TAG_BYTES as u64
-            || self.leaving_copy.is_some()
-            || self.orphan
-            || self.file_path != self.path
-            || !matches!(self.file, Some(Source::Plain(_)))
-            || !std::fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.id)
-        {
-            self.short_look = None;
-            return false;
-        }
-        match self.short_look {
-            Some((_, m)) if m == modified => return false,
-            None => {
-                // The first look at this content: it is the baseline.
-                self.short_look = Some((wall, modified));
-                return false;
-            }
-            Some(_) => {}
-        }
-        let found = self.fresh_copy().is_some_and(|(g, file)| {
-            let size = g.text_size(&self.roots);
-            size > self.pos && !self.path_still_holds(&file, size)
-        });
-        if !found {
-            self.short_look = Some((wall, modified));
-        }
-        found
-    }
-
-    /// Below `TAG_BYTES` read: the newest plain generation not read yet,
-    /// born after the last look (`short_look`, less the birth clock's
-    /// coarseness), whose first bytes are exactly those read.
-    fn fresh_copy(&self) -> Option<(Generation, Source)> {
-        let (since, _) = self.short_look?;
-        let since = since.checked_sub(SHORT_COPY_BIRTH_MARGIN)?;
-        if self.before.bytes().len() as u64 != self.pos {
-            return None;
-        }
-        generations::older(&self.path, &self.roots)
-            .into_iter()
-            .take_while(Generation::readable)
-            .filter(|g| {
-                (g.dev, g.inode) != self.id
-                    && g.compressed.is_none()
-                    && g.created.unwrap_or(g.modified) >= since
-                    && g.size >= self.pos
-                    && !self.seen.iter().any(|s| s.same(&Seen::of_generation(g)))
-            })
-            .find_map(|g| {
-                let file = g.source(&self.roots)?;
-                self.before
-                    .still_in(&file, self.pos)
-                    .ok()?
-                    .then_some((g, file))
-            })
     }
 
     /// True when the open file no longer has the path's name: it was
@@ -896,10 +809,8 @@ impl Followed {
     fn copy_of_position(&self) -> Option<(Generation, Source)> {
         if self.before.bytes().len() < TAG_BYTES {
             // Fewer bytes than a tag covers (the start of a file, often a
-            // date common to many files) cannot tell a copy of this file
-            // alone: they are all it held, compared exactly, and the copy
-            // must be born after the last look.
-            return self.fresh_copy();
+            // date common to many files) cannot tell a copy of this file.
+            return None;
         }
         // The copy may have been compressed since (copytruncate with
         // compress): gzip ones are looked into too, a few at most (each
