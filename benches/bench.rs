@@ -27,11 +27,17 @@
 //!   150 MB gzip file next to the same pages of the plain file; `since=`
 //!   into the eighth of 14 gzip generations next to `zcat | grep -m1`; a
 //!   `match=` no line holds over the gzip file next to `zgrep -c -F -i`;
-//!   the server's RSS (the restart points are bounded).
+//!   the server's RSS (the restart points are bounded);
+//! - merge: a merged view (`?merge=`) of three files of 200 MB each (kept at
+//!   200 MB on a shared machine): `since=` at 50 %, time to the first
+//!   message, next to `since=` on one of the files and to lnav (`lnav -n`,
+//!   `:goto T`, the screen written out) on the same three files; and the
+//!   throughput of three files appended at once (`cat` × 3) to one merged
+//!   follower, next to three single followers.
 //!
 //! Arguments (after `cargo bench --bench bench --`): `quick` (smaller files
 //! and fewer samples, for a try), or any of `tail`, `throughput`, `latency`,
-//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter`, `since`, `gzip` to run only those parts. Big files go to `$TMPDIR` (or
+//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter`, `since`, `gzip`, `merge` to run only those parts. Big files go to `$TMPDIR` (or
 //! `/tmp`) and are removed as soon as each part is done.
 
 use std::fmt::Write as _;
@@ -446,6 +452,250 @@ fn bench_since(report: &mut Report, dir: &TempDir, quick: bool) {
     }
     drop(server);
     fs::remove_file(&path).unwrap();
+}
+
+// ----------------------------------------------------------------- merge --
+
+/// Writes file `k` of a merged view: `bytes` of `LINE`-byte lines, stamped
+/// in milliseconds after 2026-01-01T00:00:00Z so that the three files take
+/// turns every `burst` lines (1: line by line, the worst case, where every
+/// message holds one line).
+fn make_merge_file(path: &Path, bytes: u64, k: u64, burst: u64) -> u64 {
+    let mut f = File::create(path).unwrap();
+    let lines = bytes / LINE as u64;
+    let mut buf = Vec::with_capacity(1 << 20);
+    let mut n = 0;
+    while n < lines {
+        buf.clear();
+        while buf.len() + LINE <= 1 << 20 && n < lines {
+            let start = buf.len();
+            let _ = write!(
+                buf,
+                "{} INFO  file-{k} request {n:010} <ok> & done ",
+                stamp((n / burst) * 3 * burst + k * burst + n % burst)
+            );
+            let used = buf.len() - start;
+            buf.extend(std::iter::repeat_n(b'x', LINE - 1 - used));
+            buf.push(b'\n');
+            n += 1;
+        }
+        f.write_all(&buf).unwrap();
+    }
+    lines
+}
+
+/// The merged view's URL of these files.
+fn merge_url(server: &Server, files: &[&Path], query: &str) -> String {
+    let list: Vec<String> = files
+        .iter()
+        .map(|f| format!("merge={}", common::url_path(f)))
+        .collect();
+    format!("ws://127.0.0.1:{}/?{}&{query}", server.port, list.join("&"))
+}
+
+/// Connect → the first text message (or the close).
+fn first_message(url: &str) -> Duration {
+    let t = Instant::now();
+    let mut ws = connect(url);
+    loop {
+        match ws.read() {
+            Ok(Message::Text(_) | Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    t.elapsed()
+}
+
+fn bench_merge(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("merge …");
+    let (size, label) = if quick {
+        (50_000_000u64, "3 × 50 MB")
+    } else {
+        (200_000_000, "3 × 200 MB")
+    };
+    let runs = if quick { 5 } else { 15 };
+    let t = Instant::now();
+    let files: Vec<std::path::PathBuf> = (0..3).map(|k| dir.join(&format!("m{k}.log"))).collect();
+    let mut lines = 0;
+    for (k, f) in files.iter().enumerate() {
+        lines = make_merge_file(f, size, k as u64, 1);
+    }
+    eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+    let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let server = Server::rooted(dir.path(), &[]);
+    let at = stamp(3 * (lines / 2));
+    // A pause between runs: the previous connection's thread, still
+    // sending when its client left, is gone before the next is timed.
+    let timed = |url: &str| -> Duration {
+        let mut v: Vec<Duration> = (0..runs + 2)
+            .map(|_| {
+                thread::sleep(Duration::from_millis(100));
+                first_message(url)
+            })
+            .skip(2)
+            .collect();
+        median(&mut v)
+    };
+    let one = timed(&server.ws_url(&files[0], &format!("?format=text&since={at}")));
+    let merged = timed(&merge_url(
+        &server,
+        &paths,
+        &format!("format=text&since={at}"),
+    ));
+    let ratio = merged.as_secs_f64() / one.as_secs_f64();
+    report.add(
+        &format!("merge, {label}: since= at 50 %, first message (median of {runs})"),
+        ms(merged),
+        &format!("one file: {}", ms(one)),
+        &format!("{ratio:.2}×"),
+        "≤ 3× one file",
+        Some(ratio <= 3.0),
+    );
+    // lnav on the same files: to the first screen at T, written out.
+    let home = dir.join("lnav-home");
+    fs::create_dir_all(&home).unwrap();
+    let lnav = Command::new("lnav").arg("-V").output().is_ok();
+    if lnav {
+        let lnav_runs = if quick { 1 } else { 3 };
+        let mut v: Vec<Duration> = (0..lnav_runs)
+            .map(|_| {
+                let t = Instant::now();
+                let st = Command::new("lnav")
+                    .env("HOME", &home)
+                    .arg("-n")
+                    .args([
+                        "-c",
+                        &format!(":goto {at}"),
+                        "-c",
+                        ":write-screen-to /dev/null",
+                    ])
+                    .args(&files)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(st.success(), "lnav failed");
+                t.elapsed()
+            })
+            .collect();
+        let lnav_took = median(&mut v);
+        report.row(
+            &format!("merge, {label}: lnav -n, :goto T, first screen (median of {lnav_runs})"),
+            ms(merged),
+            &format!("lnav: {}", ms(lnav_took)),
+            &format!("{:.3}×", merged.as_secs_f64() / lnav_took.as_secs_f64()),
+            "(the reference)",
+        );
+    }
+    drop(server);
+    for f in &files {
+        fs::remove_file(f).unwrap();
+    }
+
+    // Throughput: three files appended at full speed at once, taking turns
+    // line by line (the worst case) and every 1000 lines.
+    let each = if quick { 30_000_000u64 } else { 100_000_000 };
+    for burst in [1, 1000] {
+        let bigs: Vec<std::path::PathBuf> =
+            (0..3).map(|k| dir.join(&format!("big{k}.log"))).collect();
+        let mut total = 0;
+        for (k, b) in bigs.iter().enumerate() {
+            total += make_merge_file(b, each, k as u64, burst) * LINE as u64;
+        }
+        let mut singles = Vec::new();
+        let mut mergeds = Vec::new();
+        let rounds = if quick { 1 } else { 3 };
+        for _ in 0..rounds {
+            singles.push(three_followers_rate(dir, &bigs, total, false));
+            mergeds.push(three_followers_rate(dir, &bigs, total, true));
+        }
+        for b in &bigs {
+            fs::remove_file(b).unwrap();
+        }
+        singles.sort_by(f64::total_cmp);
+        mergeds.sort_by(f64::total_cmp);
+        let (single, merged) = (singles[rounds / 2], mergeds[rounds / 2]);
+        let ratio = merged / single;
+        report.add(
+            &format!(
+                "merge, 3 × {} MB appended at once, turns every {burst} line(s): one merged follower (median of {rounds})",
+                each / 1_000_000
+            ),
+            format!("{merged:.0} MB/s"),
+            &format!("3 single followers: {single:.0} MB/s"),
+            &format!("{ratio:.2}×"),
+            "≥ 0.5× the three",
+            Some(ratio >= 0.5),
+        );
+    }
+}
+
+/// MB/s (of the three files together) from `cat big >> file` × 3 to the
+/// last byte at one merged follower (`merged`) or at three single ones.
+fn three_followers_rate(
+    dir: &TempDir,
+    bigs: &[std::path::PathBuf],
+    total: u64,
+    merged: bool,
+) -> f64 {
+    let files: Vec<std::path::PathBuf> = (0..3).map(|k| dir.join(&format!("t{k}.log"))).collect();
+    for f in &files {
+        File::create(f).unwrap();
+    }
+    let server = Server::rooted(dir.path(), &[]);
+    let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let urls: Vec<String> = if merged {
+        vec![merge_url(&server, &paths, "tail=1&lines=0&format=text")]
+    } else {
+        files
+            .iter()
+            .map(|f| server.ws_url(f, "?tail=1&lines=0&format=text"))
+            .collect()
+    };
+    let got = Arc::new(AtomicU64::new(0));
+    // The files are of one size: each reader waits for its share.
+    let want = total / urls.len() as u64;
+    let readers: Vec<thread::JoinHandle<()>> = urls
+        .into_iter()
+        .map(|url| {
+            let got = Arc::clone(&got);
+            let mut ws = connect(&url);
+            thread::spawn(move || {
+                let mut mine = 0;
+                while mine < want {
+                    match ws.read() {
+                        Ok(Message::Text(t)) => {
+                            mine += t.len() as u64;
+                            got.fetch_add(t.len() as u64, Ordering::Relaxed);
+                        }
+                        Ok(Message::Close(_)) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                }
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    let cats: Vec<thread::JoinHandle<()>> = bigs
+        .iter()
+        .zip(&files)
+        .map(|(b, f)| cat_append(b, f))
+        .collect();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let took = t.elapsed();
+    for c in cats {
+        c.join().unwrap();
+    }
+    assert_eq!(got.load(Ordering::Relaxed), total, "bytes received");
+    show_warnings(&server);
+    drop(server);
+    for f in &files {
+        fs::remove_file(f).unwrap();
+    }
+    total as f64 / MB / took.as_secs_f64()
 }
 
 // ------------------------------------------------------------ throughput --
@@ -1104,6 +1354,162 @@ fn bench_filter(report: &mut Report, dir: &TempDir, quick: bool) {
     fs::remove_file(&path).unwrap();
 }
 
+/// `?timeline` of 120 buckets over a log of `size` bytes plus five plain
+/// generations of a fifth of it each: time to the answer and block reads
+/// (from the server's debug log), next to reading the same files once with
+/// `wc -l` (the bound a full scan cannot beat) and lnav's histogram.
+fn bench_timeline(report: &mut Report, dir: &TempDir, quick: bool) {
+    eprintln!("timeline …");
+    let (size, label) = if quick {
+        (200_000_000u64, "200 MB + 5 × 40 MB")
+    } else {
+        (1_000_000_000, "1 GB + 5 × 200 MB")
+    };
+    let runs = if quick { 5 } else { 11 };
+    let sub = dir.join("timeline");
+    fs::create_dir_all(&sub).unwrap();
+    let path = sub.join("app.log");
+    let t = Instant::now();
+    // Generation k (5 the oldest) holds the lines of day 6 - k, so that the
+    // chain is one history, oldest first.
+    let mut files = Vec::new();
+    for k in (0..=5u64).rev() {
+        let name = if k == 0 {
+            path.clone()
+        } else {
+            sub.join(format!("app.log.{k}"))
+        };
+        let bytes = if k == 0 { size } else { size / 5 };
+        let lines = bytes / LINE as u64;
+        let mut f = File::create(&name).unwrap();
+        let mut buf = Vec::with_capacity(1 << 20);
+        let mut n = 0;
+        while n < lines {
+            buf.clear();
+            while buf.len() + LINE <= 1 << 20 && n < lines {
+                let start = buf.len();
+                let secs = (6 - k) * 86_400 + n * 86_400 / lines;
+                let _ = write!(
+                    buf,
+                    "2026-01-{:02}T{:02}:{:02}:{:02}Z INFO request {n:010} ",
+                    1 + secs / 86_400,
+                    secs / 3600 % 24,
+                    secs / 60 % 60,
+                    secs % 60
+                );
+                let used = buf.len() - start;
+                buf.extend(std::iter::repeat_n(b'x', LINE - 1 - used));
+                buf.push(b'\n');
+                n += 1;
+            }
+            f.write_all(&buf).unwrap();
+        }
+        drop(f);
+        // Older generations older on disk too (the chain's order).
+        let ok = Command::new("touch")
+            .arg("-d")
+            .arg(format!("2026-01-{:02} 23:59:59Z", 7 - k))
+            .arg(&name)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        files.push(name);
+    }
+    eprintln!("  made {label} in {:.1}s", t.elapsed().as_secs_f64());
+    let log = dir.join("timeline-server.log");
+    let log_arg = log.to_string_lossy().into_owned();
+    let server = Server::rooted(&sub, &["--log-level", "debug", "--log-file", &log_arg]);
+    // The range the log spans (its six days), so that every bucket edge
+    // falls inside some file: the default range runs to now and would put
+    // the whole log into a few buckets.
+    let target = format!(
+        "{}?timeline&buckets=120&since=2026-01-01T00:00:00Z&until=2026-01-07T00:00:00Z",
+        common::url_path(&path)
+    );
+    let mut v: Vec<Duration> = (0..runs + 2)
+        .map(|_| {
+            let t = Instant::now();
+            let (status, text) = server.get(&target);
+            assert_eq!(status, 200, "{text}");
+            t.elapsed()
+        })
+        .skip(2)
+        .collect();
+    let ours = median(&mut v);
+    let reads: Vec<u64> = fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let at = l.find(" block reads")?;
+            l[..at].rsplit(' ').next()?.parse().ok()
+        })
+        .collect();
+    let reads = reads.last().copied().unwrap_or(0);
+    // The server's own time for the work (its debug line), without the
+    // connection and the HTTP exchange.
+    let mut inside: Vec<f64> = fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let at = l.find(" block reads in ")?;
+            l[at + 16..].split(' ').next()?.parse().ok()
+        })
+        .collect();
+    inside.sort_by(f64::total_cmp);
+    let inside = inside.get(inside.len() / 2).copied().unwrap_or(0.0);
+    let mut w: Vec<Duration> = (0..runs.min(5) + 1)
+        .map(|_| {
+            let t = Instant::now();
+            let out = Command::new("wc").arg("-l").args(&files).output().unwrap();
+            assert!(out.status.success());
+            t.elapsed()
+        })
+        .skip(1)
+        .collect();
+    let wc = median(&mut w);
+    let ratio = ours.as_secs_f64() / wc.as_secs_f64();
+    report.add(
+        &format!(
+            "timeline, 120 buckets, {label}: answer (median of {runs}; {reads} block reads, {inside:.1} ms of it in the search)"
+        ),
+        ms(ours),
+        &format!("wc -l {}", ms(wc)),
+        &format!("{ratio:.4}×"),
+        "≤ 0.01×",
+        Some(ratio <= 0.01),
+    );
+    // lnav reads and indexes every line before its histogram can show.
+    if Command::new("lnav").arg("-V").output().is_ok() {
+        let t = Instant::now();
+        let out = Command::new("timeout")
+            .arg("300")
+            .arg("lnav")
+            .arg("-n")
+            .arg("-c")
+            .arg(":switch-to-view histogram")
+            .args(&files)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let lnav = t.elapsed();
+        let ok = out.map(|s| s.success()).unwrap_or(false);
+        report.row(
+            &format!("timeline, {label}: lnav's histogram (lnav -n, one run)"),
+            ms(ours),
+            &format!(
+                "lnav {}{}",
+                ms(lnav),
+                if ok { "" } else { " (failed or timed out)" }
+            ),
+            &format!("{:.4}×", ours.as_secs_f64() / lnav.as_secs_f64()),
+            "",
+        );
+    }
+    for f in files {
+        let _ = fs::remove_file(f);
+    }
+}
+
 // ------------------------------------------------------------------ gzip --
 
 /// `gzip -c SRC > DST` (default level, as logrotate runs it).
@@ -1411,8 +1817,14 @@ fn main() {
     if run("filter") {
         bench_filter(&mut report, &dir, quick);
     }
+    if run("timeline") {
+        bench_timeline(&mut report, &dir, quick);
+    }
     if run("gzip") {
         bench_gzip(&mut report, &dir, quick);
+    }
+    if run("merge") {
+        bench_merge(&mut report, &dir, quick);
     }
     println!();
     println!(

@@ -45,9 +45,27 @@ pub const MAX_FILTER_TEXT: usize = 256;
 /// often (and not before the scan has run this long).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
+/// While a CPU-heavy request waits for its turn (`--max-scans`), it looks
+/// at its client this often (gone: it leaves the line) and, with `meta=1`,
+/// sends a `{"progress":{…,"waiting":true}}` frame.
+pub const TURN_LOOK: Duration = Duration::from_millis(100);
+
 /// Block size of the backwards search for the last N lines: large enough that
 /// a thousand 120-byte lines take two reads, small enough to stay cheap.
 pub const TAIL_BLOCK: usize = 64 * 1024;
+
+/// Bytes a timeline's probe reads: its N + 1 binary searches per file need
+/// only the head of the first line after each probe, so a small block keeps
+/// a 120-bucket timeline of a 1 GB log to about 2,000 reads of 8 KiB.
+pub const TIMELINE_BLOCK: usize = 8 * 1024;
+
+/// Buckets of a `?timeline` that names no `buckets=`: one bar every few
+/// pixels of a page's strip.
+pub const TIMELINE_DEFAULT_BUCKETS: usize = 120;
+
+/// Most buckets a `?timeline` may ask for (more is 400): each costs one
+/// binary search per file.
+pub const TIMELINE_MAX_BUCKETS: usize = 1_000;
 
 /// Longest escape sequence followed: the converter abandons a longer one,
 /// and a message end is not held back for it. Real SGR/OSC sequences are far
@@ -84,6 +102,29 @@ pub const MAX_HANDSHAKES: usize = 128;
 /// client's head follows its connection at once, so this only has to cover
 /// the start of its thread, even on a loaded machine.
 pub const HANDSHAKE_GRACE: Duration = Duration::from_millis(100);
+
+/// Plain HTTP requests (the page, `?list`, downloads, timelines) served at
+/// once, in a pool of their own beside `--max-clients`: followers, however
+/// many, never lock the page out. Smaller than the followers' pool: each
+/// request is short, except a download to a slow reader.
+pub const MAX_HTTP_REQUESTS: usize = 128;
+
+/// Plain HTTP requests one peer address (an IPv6 /64) has in progress at
+/// once, when `--max-per-address` is not 0: a browser opens six connections
+/// to a host, so this leaves room for several behind one NAT, and keeps one
+/// client's slow downloads from taking the whole pool.
+pub const MAX_HTTP_PER_ADDRESS: usize = 32;
+
+/// How long a plain HTTP request whose pool (or its address's share) is
+/// full waits for a slot before it is answered 503 (or 429): a burst of
+/// page loads is served a little later instead of refused, also on a
+/// loaded machine (a thousand page requests from one address at once are
+/// all served: `tests/bounds.rs`).
+pub const HTTP_SLOT_WAIT: Duration = Duration::from_secs(30);
+
+/// Plain HTTP requests waiting for a slot, at most; one more is answered
+/// at once. Each holds its thread while it waits.
+pub const MAX_HTTP_WAITING: usize = 1024;
 
 /// Write timeout of a 503 answer: it is a few hundred bytes, which an empty
 /// socket buffer takes at once; this only guards against one that is full.
@@ -133,6 +174,11 @@ pub const LIST_MAX_VISITED: usize = 20_000;
 
 /// `/?list` reads at most this many directories.
 pub const LIST_MAX_DIRS: usize = 1_000;
+
+/// `/?list` is streamed as it is walked, in chunks of about this many
+/// bytes: what one connection holds of its list, however long the list
+/// (a whole list held per connection cost a megabyte or more each).
+pub const LIST_BUFFER: usize = 16 * 1024;
 
 /// Symlinks followed, at most, while resolving one client-named path
 /// component by component (`access::canonical_within`): a loop of links
@@ -230,3 +276,7 @@ pub const GZIP_SHARED_SPANS: usize = 32 << 20;
 /// `copytruncate` copy compressed before the rest was read): the copy is
 /// one of the newest; each candidate costs a pass through it.
 pub const MAX_GZIP_COPY_CANDIDATES: usize = 3;
+/// Most files in one merged view (`merge=`, HTTP 400 beyond): each file
+/// holds an open descriptor, a message's worth of buffered lines and a
+/// backward scan at the start, all on one client slot.
+pub const MAX_MERGED_FILES: usize = 16;

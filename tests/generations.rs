@@ -56,7 +56,7 @@ impl Seen {
                         self.at = Some(p);
                     }
                     Meta::Event { event, .. } => self.flow.push(format!("event {event}")),
-                    Meta::Progress { .. } => {}
+                    Meta::Progress { .. } | Meta::Waiting { .. } => {}
                 },
                 Got::Closed(c) => panic!("closed ({c:?}); saw {:?}", self.flow),
                 Got::Timeout => return false,

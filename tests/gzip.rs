@@ -79,7 +79,7 @@ fn window(s: &Server, f: &Path, query: &str) -> Window {
             Got::Text(t) => text.push_str(&t),
             Got::Binary(b) => match meta(&b) {
                 Meta::Position(p) if start.is_none() => start = Some(p),
-                Meta::Position(_) | Meta::Progress { .. } => {}
+                Meta::Position(_) | Meta::Progress { .. } | Meta::Waiting { .. } => {}
                 e @ Meta::Event { .. } => events.push(e),
             },
             Got::Closed(close) => {

@@ -194,30 +194,61 @@ fn a_root_given_through_a_symlink_is_reachable_under_both_spellings() {
     assert_eq!(s.get(&out).0, 403);
 }
 
+/// The work of the `n`th `?list` answered (from 1), from its log line:
+/// entries looked at, and directories read.
+fn list_work(s: &Server, n: usize) -> Option<(usize, usize)> {
+    let log = s.log();
+    let line = log
+        .lines()
+        .filter(|l| l.contains("entries looked at in"))
+        .nth(n - 1)?;
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "entries")?;
+    let visited = words
+        .get(at.checked_sub(1)?)?
+        .trim_matches(',')
+        .parse()
+        .ok()?;
+    let dirs = words.get(at + 4)?.parse().ok()?;
+    Some((visited, dirs))
+}
+
+/// The review's reproduction (F4): 100,000 symlinks to an outside file,
+/// none of them listed. The walk's work is bounded — at most 20,000 entries
+/// looked at (`LIST_MAX_VISITED`), as the answer's log line says — and the
+/// list says it was cut. Judged by the work done, not by the time it took:
+/// the request is given all the time the work needs (on a loaded machine
+/// the answer once came after a 15 s read timeout).
 #[test]
 fn the_list_walk_is_bounded_and_says_when_it_is_cut() {
-    let _w = watchdog(Duration::from_secs(120));
+    let _w = watchdog(Duration::from_secs(300));
     let (dir, s) = setup(&[]);
     let (status, text) = s.get("/?list");
     assert_eq!(status, 200);
     assert!(!text.contains("X-Wstail-Truncated"), "{text}");
-    // The review's reproduction (F4): 100,000 symlinks to an outside file,
-    // none of them listed, each one judged.
     let many = dir.join("root/many");
     std::fs::create_dir(&many).unwrap();
     for i in 0..100_000 {
         std::os::unix::fs::symlink(dir.join("secret"), many.join(format!("l{i}"))).unwrap();
     }
     let start = Instant::now();
-    let (status, text) = s.get("/?list");
+    let (status, text) = s.get_within("/?list", Duration::from_secs(240));
     let took = start.elapsed();
     assert_eq!(status, 200);
     assert!(text.contains("\r\nX-Wstail-Truncated: 1\r\n"), "{text}");
     assert!(!body(&text).contains("/many/"), "{}", body(&text));
-    // Bounded work: 20,000 looks at most, where 100,000 took ~1 s of CPU
-    // (release) before.
-    assert!(took < Duration::from_secs(10), "{took:?}");
-    eprintln!("?list over 100,000 symlinks: {took:?}");
+    assert!(
+        wait_until(Duration::from_secs(10), || list_work(&s, 2).is_some()),
+        "{}",
+        s.log()
+    );
+    let (visited, dirs) = list_work(&s, 2).unwrap_or_default();
+    eprintln!(
+        "?list over 100,000 symlinks: {visited} entries looked at, {dirs} directories read, {took:?}"
+    );
+    // The bound, and all of it: the walk did not stop early either.
+    assert_eq!(visited, 20_000, "entries looked at");
+    assert!(dirs <= 1_000, "{dirs} directories read");
 }
 
 #[test]
@@ -245,4 +276,51 @@ fn reason_phrases_and_a_bounded_log_line() {
     );
     let line = line(&s.log()).unwrap_or_default();
     assert!(line.len() < 1300, "{} chars: {line}", line.len());
+}
+
+/// Issue 22.8: `?list` is streamed as it is walked, so a reader that stops
+/// reading holds little of the server's memory. 20 readers of the list of
+/// 10,000 files (about 1 MB of JSON each) that read the answer's head and
+/// then nothing: the server grows by well under 256 KiB per reader (a list
+/// held whole cost about 1.3 MB each).
+#[test]
+fn a_slow_list_reader_holds_little_memory() {
+    use std::io::{Read, Write};
+    let _w = watchdog(Duration::from_secs(240));
+    let (dir, s) = setup(&[]);
+    for d in 0..100 {
+        let sub = dir.join(&format!("root/service-{d:03}"));
+        std::fs::create_dir(&sub).unwrap();
+        for f in 0..100 {
+            std::fs::write(sub.join(format!("application-events-{f:04}.log")), "x\n").unwrap();
+        }
+    }
+    let (status, _) = s.get_within("/?list", Duration::from_secs(120));
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(300));
+    let before = vm_rss_kb(s.pid());
+    let readers: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+            write!(
+                c,
+                "GET /?list HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+                s.port
+            )
+            .unwrap();
+            c
+        })
+        .collect();
+    // Each has its head: the list is under way (or, held whole, walked).
+    for mut c in &readers {
+        c.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+        let mut first = [0u8; 12];
+        c.read_exact(&mut first).unwrap();
+        assert_eq!(&first, b"HTTP/1.1 200");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let grown = vm_rss_kb(s.pid()).saturating_sub(before);
+    println!("20 slow ?list readers (10,000 files): the server grew by {grown} KiB");
+    assert!(grown < 20 * 256, "{grown} KiB for 20 slow readers");
+    drop(readers);
 }

@@ -97,8 +97,9 @@ fn a_close_ends_the_thread_at_once() {
         s.pid()
     )
     .0 == before));
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
-    assert!(s.wait_log("closed by the client", Duration::from_secs(2)));
+    // Not after the 30 s interval: at once, with room for a loaded machine.
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(s.wait_log("closed by the client", Duration::from_secs(10)));
 }
 
 #[test]

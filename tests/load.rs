@@ -1,6 +1,7 @@
 //! Load, on loopback: a thousand followers each receive every line of a
-//! 10-second stream, exactly and in order; ten thousand connections of
-//! every kind, opened and closed from eight clients at once, leave the
+//! 10-second stream, exactly and in order; a thousand idle followers, every
+//! slot taken, leave the page and the list served; ten thousand connections
+//! of every kind, opened and closed from eight clients at once, leave the
 //! server with the threads and descriptors it had before.
 use crate::common::*;
 use std::io::Write;
@@ -57,7 +58,18 @@ fn a_thousand_followers_each_get_every_line_of_a_10_s_stream() {
     let dir = TempDir::new("fanout");
     let f = dir.join("fanout.log");
     std::fs::write(&f, "written before anyone followed\n").unwrap();
-    let s = Server::rooted(dir.path(), &["--max-clients", "1100", "--interval", "0.1"]);
+    // All from one address: no per-address bound.
+    let s = Server::rooted(
+        dir.path(),
+        &[
+            "--max-clients",
+            "1100",
+            "--max-per-address",
+            "0",
+            "--interval",
+            "0.1",
+        ],
+    );
     std::thread::sleep(Duration::from_millis(200));
     let before = threads_and_fds(s.pid());
     let url = s.ws_url(&f, "?tail=1&format=text&lines=0&meta=1");
@@ -163,6 +175,44 @@ fn a_thousand_followers_each_get_every_line_of_a_10_s_stream() {
     // Every thread and descriptor of the followers is given back.
     s.assert_back_to(before, Duration::from_secs(20));
     assert!(!s.log().contains("panicked"));
+}
+
+/// 1000 idle followers take every one of `--max-clients 1000` slots (one
+/// address, no per-address bound, as behind a proxy): the 1001st follower
+/// is refused with 503, and the page and the list are served all the same
+/// (plain HTTP requests have a pool of their own). Prints the server's
+/// threads and memory with the followers connected.
+#[test]
+fn a_thousand_idle_followers_do_not_lock_the_page_out() {
+    let _serial = one_at_a_time();
+    let _w = watchdog(Duration::from_secs(150));
+    let dir = TempDir::new("idle-followers");
+    let f = dir.join("idle.log");
+    std::fs::write(&f, "one\n").unwrap();
+    let s = Server::rooted(
+        dir.path(),
+        &["--max-clients", "1000", "--max-per-address", "0"],
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let before = (threads_and_fds(s.pid()), vm_rss_kb(s.pid()));
+    let url = s.ws_url(&f, "?tail=1&format=text&lines=0");
+    let mut clients = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        clients.push(small_client(&url, s.port));
+    }
+    let (status, text) = s.ws_status(&url_path(&f), "");
+    assert_eq!(status, 503, "{text}");
+    let held = (threads_and_fds(s.pid()), vm_rss_kb(s.pid()));
+    for target in ["/", "/?list", &format!("{}?download", url_path(&f))] {
+        let (status, text) = s.get(target);
+        assert_eq!(status, 200, "{target}: {text}");
+    }
+    println!(
+        "1000 idle followers: threads and fds {:?} -> {:?}, RSS {} -> {} KiB; the page, the list and a download served",
+        before.0, held.0, before.1, held.1
+    );
+    drop(clients);
+    s.assert_back_to(before.0, Duration::from_secs(30));
 }
 
 /// 10,000 connections, from 8 clients at once, of six kinds in turn:

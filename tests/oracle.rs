@@ -172,3 +172,95 @@ fn unsearchable_outside_directories_look_like_missing_ones() {
     .collect();
     assert_all_alike(&s, &targets);
 }
+
+/// The median time of `n` answers to `target`, all of which must be
+/// `status`.
+fn timed(server: &Server, target: &str, status: u16, n: usize) -> std::time::Duration {
+    let mut times: Vec<std::time::Duration> = (0..n)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let (got, text) = server.get(target);
+            assert_eq!(got, status, "{target}: {text}");
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[n / 2]
+}
+
+/// Issue 22.2: a symlink named like a generation that leads out of the
+/// roots (`app.log.5000 -> OUT/secret`) tells nothing of its target. Before,
+/// the generation listing `stat`ed the target ahead of the path rule: its
+/// existence and time moved the cut at 1,000 generations (the oldest
+/// generation answered 410 or 200), and an `inode=` naming the target
+/// opened the whole chain (slower than any other number). Now the answers
+/// are the same whether the target exists or not, whatever its inode, and
+/// asking for its inode costs what asking for any unknown number costs.
+#[test]
+fn a_generation_named_link_out_of_the_roots_tells_nothing() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("oracle-generations");
+    let root = dir.join("root");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let log = root.join("app.log");
+    std::fs::write(&log, "now\n").unwrap();
+    // As many generations as the listing keeps, older and older.
+    let now = std::time::SystemTime::now();
+    for i in 1..=1000u64 {
+        let g = root.join(format!("app.log.{i}"));
+        std::fs::write(&g, format!("generation {i}\n")).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&g)
+            .unwrap()
+            .set_modified(now - Duration::from_secs(60 + i))
+            .unwrap();
+    }
+    let secret = out.join("secret");
+    std::fs::write(&secret, "secret\n").unwrap(); // newer than every generation
+    std::os::unix::fs::symlink(&secret, root.join("app.log.5000")).unwrap();
+    let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let oldest = ino(&root.join("app.log.1000"));
+    let outside = ino(&secret);
+    let s = Server::rooted(&root, &[]);
+    let page = url_path(&log);
+    let ask = |inode: u64| format!("{page}?inode={inode}");
+    // The target exists: the oldest generation is still one, the target's
+    // inode is unknown like any other number, and costs the same.
+    let unknown = (1..).find(|i| *i != outside).unwrap();
+    let mut answers = Vec::new();
+    let mut times = Vec::new();
+    for present in [true, false] {
+        if !present {
+            std::fs::rename(&secret, out.join("moved")).unwrap();
+        }
+        answers.push((
+            present,
+            s.get(&ask(oldest)).0,
+            s.get(&ask(outside)).0,
+            s.ws_status(&ask(outside), "").0,
+        ));
+        times.push((
+            timed(&s, &ask(outside), 410, 7),
+            timed(&s, &ask(unknown), 410, 7),
+        ));
+    }
+    for (present, oldest, outside_page, outside_ws) in &answers {
+        assert_eq!(
+            (*oldest, *outside_page, *outside_ws),
+            (200, 410, 410),
+            "target present: {present}"
+        );
+    }
+    println!(
+        "inode= of the outside target vs an unknown number, with it present and gone: {times:?}"
+    );
+    for (outside, unknown) in times {
+        assert!(
+            outside <= unknown * 3 + Duration::from_millis(20),
+            "the outside target's inode: {outside:?}, an unknown one: {unknown:?}"
+        );
+    }
+}

@@ -183,7 +183,7 @@ fn a_symlink_swapped_in_never_serves_the_outside_file() {
     let (log2, keep2, outside2) = (log.clone(), keep.clone(), outside.clone());
     let (tally, swaps) = while_swapping(
         move |stop| swap_file(log2, keep2, outside2, stop),
-        || hammer(&server, &log, 1000, Duration::from_secs(12)),
+        || hammer(&server, &log, 1000, Duration::from_secs(30)),
     );
     eprintln!("file swap: {swaps} swaps, {tally:?}");
     assert!(tally.ws >= 300 && tally.download >= 300, "{tally:?}");
@@ -222,7 +222,7 @@ fn a_directory_swapped_for_a_symlink_never_serves_outside() {
     let (d, outdir) = (root.join("d"), dir.join("outdir"));
     let (tally, swaps) = while_swapping(
         move |stop| swap_dir(d, outdir, stop),
-        || hammer(&server, &log, 1000, Duration::from_secs(12)),
+        || hammer(&server, &log, 1000, Duration::from_secs(30)),
     );
     eprintln!("directory swap: {swaps} swaps, {tally:?}");
     assert!(tally.ws >= 300 && tally.download >= 300, "{tally:?}");
@@ -238,7 +238,7 @@ fn a_directory_swapped_for_a_symlink_never_serves_outside() {
 #[test]
 fn the_reopen_after_rotation_never_follows_a_swapped_symlink() {
     let _serial = one_at_a_time();
-    let _w = watchdog(Duration::from_secs(90));
+    let _w = watchdog(Duration::from_secs(150));
     let (_dir, root, outside) = tree(
         "race-rotate",
         format!("{}\n", marker()).repeat(4).as_bytes(),
@@ -249,7 +249,9 @@ fn the_reopen_after_rotation_never_follows_a_swapped_symlink() {
     let mark = marker();
     let (mut tries, mut leaks, mut reopened) = (0, 0, 0);
     let started = Instant::now();
-    while tries < 800 && started.elapsed() < Duration::from_secs(10) {
+    // Bounded by count, with time for a loaded machine (a 10 s bound once
+    // left 56 tries of the 80 asked for while the whole suite ran).
+    while tries < 200 && started.elapsed() < Duration::from_secs(60) {
         let _ = std::fs::remove_file(&keep);
         let _ = std::fs::remove_file(&log);
         std::fs::write(&log, "old line\n").unwrap();
@@ -337,7 +339,7 @@ fn the_list_never_shows_an_outside_size_or_time() {
             let started = Instant::now();
             let lister = move || {
                 let (mut lists, mut leaks, mut shown) = (0, 0, 0);
-                while lists < 5000 && started.elapsed() < Duration::from_secs(8) {
+                while lists < 1000 && started.elapsed() < Duration::from_secs(30) {
                     let (status, body) = http_raw(
                         port,
                         format!("GET /?list HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes(),

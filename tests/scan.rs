@@ -102,7 +102,7 @@ fn the_scan_limit_stops_the_scan_and_the_start_frame_says_so() {
 /// of `a`s, texts of more `a`s than a line holds. 16 texts in a release
 /// build, 1 in a debug build (whose scan is many times slower), so that
 /// the scan lasts about a second either way.
-fn slow_scan(dir: &TempDir) -> (PathBuf, String) {
+pub(crate) fn slow_scan(dir: &TempDir) -> (PathBuf, String) {
     let texts = if cfg!(debug_assertions) { 1 } else { 16 };
     let f = dir.join("big.log");
     let mut line = vec![b'a'; 199];
@@ -203,4 +203,153 @@ fn the_scan_stops_when_the_client_leaves() {
         "closed by the client (during the backward scan)",
         Duration::from_secs(1)
     ));
+}
+
+/// What one client of `scans_take_turns…` saw, with when: waiting frames,
+/// progress frames of its running scan, and its start frame.
+#[derive(Default)]
+struct Turn {
+    waiting: Vec<Instant>,
+    scanning: Vec<Instant>,
+    start: Option<Instant>,
+}
+
+impl std::fmt::Debug for Turn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} waiting, {} scanning frames",
+            self.waiting.len(),
+            self.scanning.len()
+        )
+    }
+}
+
+fn scan_turn(url: &str) -> Turn {
+    let mut ws = Ws::connect(url);
+    let mut t = Turn::default();
+    loop {
+        match ws.next(Duration::from_secs(60)) {
+            Got::Binary(b) => match Meta::parse(b.as_bytes()) {
+                Some(Meta::Waiting { .. }) => t.waiting.push(Instant::now()),
+                Some(Meta::Progress { .. }) => t.scanning.push(Instant::now()),
+                Some(Meta::Position(_)) => t.start = Some(Instant::now()),
+                other => panic!("{other:?}"),
+            },
+            Got::Closed(code) => {
+                assert_eq!(code, Some(1000));
+                return t;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// Delays, in order, between appending a line to `f` and a follower of it
+/// receiving it: `n` lines, one every 150 ms.
+fn follower_delays(s: &Server, f: &Path, n: usize) -> Vec<Duration> {
+    let mut ws = s.ws(f, "?tail=1&format=text&lines=0");
+    let mut delays = Vec::new();
+    for i in 0..n {
+        let line = format!("line {i}\n");
+        let t = Instant::now();
+        append(f, line.as_bytes());
+        let got = ws.text_until(Duration::from_secs(30), |all| all.ends_with(&line));
+        assert!(got.ends_with(&line), "line {i}: {got:?}");
+        delays.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    delays
+}
+
+fn median(mut d: Vec<Duration>) -> Duration {
+    d.sort();
+    d[d.len() / 2]
+}
+
+/// CPU-heavy requests take turns: with `--max-scans 1`, three filtered
+/// scans asked for at once run one after the other — the two that wait
+/// say so with `"waiting":true` frames, and no scan's progress frames come
+/// before the previous scan's start frame — while a follower of another
+/// file gets its lines with the delay it has without the scans.
+#[test]
+fn filtered_scans_take_turns_and_a_follower_is_not_delayed() {
+    let _w = watchdog(Duration::from_secs(180));
+    let dir = TempDir::new("scan-turns");
+    let (f, texts) = slow_scan(&dir);
+    let small = dir.join("small.log");
+    std::fs::write(&small, "").unwrap();
+    let s = Server::rooted(dir.path(), &["--max-scans", "1", "--interval", "0.1"]);
+    let quiet = follower_delays(&s, &small, 8);
+    let url = s.ws_url(&f, &format!("?format=text&meta=1&lines=1{texts}"));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || scan_turn(&url))
+        })
+        .collect();
+    let busy = follower_delays(&s, &small, 8);
+    let mut turns: Vec<Turn> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    turns.sort_by_key(|t| t.start);
+    let waited = turns.iter().filter(|t| !t.waiting.is_empty()).count();
+    assert!(waited >= 2, "{waited} of 3 waited: {turns:?}");
+    for pair in turns.windows(2) {
+        let before = pair[0].start.expect("a start frame");
+        if let Some(first) = pair[1].scanning.first() {
+            assert!(*first >= before, "two scans ran at once: {turns:?}");
+        }
+    }
+    let (quiet, busy) = (median(quiet), median(busy));
+    println!("follower delay: {quiet:?} alone, {busy:?} while scans wait their turns");
+    assert!(
+        busy <= quiet + Duration::from_millis(500),
+        "follower delay {busy:?} with scans, {quiet:?} without"
+    );
+}
+
+/// A `since=` search is CPU-heavy too: with `--max-scans 1` and a filtered
+/// scan running, it waits its turn, saying so (`"waiting":true`), then
+/// runs and finds its line.
+#[test]
+fn a_since_search_waits_its_turn_behind_a_scan() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("scan-since-turn");
+    let (f, texts) = slow_scan(&dir);
+    let stamped = dir.join("stamped.log");
+    let lines: String = (0..100)
+        .map(|i| format!("2026-12-01T14:{:02}:00Z line {i}\n", i % 60))
+        .collect();
+    std::fs::write(&stamped, lines).unwrap();
+    let s = Server::rooted(dir.path(), &["--max-scans", "1"]);
+    let mut scan = s.ws(&f, &format!("?format=text&meta=1&lines=1{texts}"));
+    // The scan runs: its first progress frame came.
+    match scan.next(Duration::from_secs(30)) {
+        Got::Binary(b) => assert!(
+            matches!(Meta::parse(b.as_bytes()), Some(Meta::Progress { .. })),
+            "{b}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let mut since = s.ws(&stamped, "?format=text&meta=1&since=2026-12-01T14:59:00Z");
+    let mut waited = 0;
+    let mut text = String::new();
+    loop {
+        match since.next(Duration::from_secs(60)) {
+            Got::Binary(b) => {
+                if let Some(Meta::Waiting { .. }) = Meta::parse(b.as_bytes()) {
+                    waited += 1;
+                }
+            }
+            Got::Text(t) => {
+                text.push_str(&t);
+                if text.contains("line 59\n") {
+                    break;
+                }
+            }
+            other => panic!("{other:?} after {text:?}"),
+        }
+    }
+    assert!(waited > 0, "the since= search did not wait for the scan");
+    assert!(text.starts_with("2026-12-01T14:59:00Z line 59\n"), "{text}");
+    drop(scan);
 }

@@ -175,7 +175,7 @@ pub fn authorize(req: &Request, q: &Query, cfg: &AccessPolicy) -> Result<(), Ref
             "this browser origin is not allowed (see --allow-origin)",
         ));
     }
-    let needs_token = req.is_websocket() || q.list || q.download;
+    let needs_token = req.is_websocket() || q.list || q.download || q.timeline;
     let Some(expected) = cfg.token.as_deref().filter(|_| needs_token) else {
         return Ok(());
     };

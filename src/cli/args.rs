@@ -14,9 +14,9 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use crate::cli::config::{
     DEFAULT_HEARTBEAT_SECS, DEFAULT_INTERVAL_SECS, DEFAULT_LISTEN, DEFAULT_LOG_LEVEL,
-    DEFAULT_MAX_BEHIND, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINES, DEFAULT_PONG_TIMEOUT_SECS,
-    DEFAULT_SCAN_LIMIT, DEFAULT_SERVE_LINES, DEFAULT_TAIL_LINES, RawServe, RawTail, ServeConfig,
-    TOKEN_VARIABLE, TailConfig, UsageError,
+    DEFAULT_MAX_BEHIND, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINES, DEFAULT_MAX_PER_ADDRESS,
+    DEFAULT_PONG_TIMEOUT_SECS, DEFAULT_SCAN_LIMIT, DEFAULT_SERVE_LINES, DEFAULT_TAIL_LINES,
+    RawServe, RawTail, ServeConfig, TOKEN_VARIABLE, TailConfig, UsageError,
 };
 use crate::limits::INTERVAL_RANGE;
 
@@ -59,6 +59,12 @@ Options:
                             then [default: {DEFAULT_PONG_TIMEOUT_SECS}]
       --max-clients N       connections served at once; more get HTTP 503
                             [default: {DEFAULT_MAX_CLIENTS}]
+      --max-per-address N   WebSocket connections one client address (IPv6:
+                            its /64) may hold; more get HTTP 429; 0 = no
+                            bound, behind a proxy [default: {DEFAULT_MAX_PER_ADDRESS}]
+      --max-scans N         CPU-heavy requests (filtered scans, since=,
+                            timelines, gzip) run at once; the next waits
+                            its turn [default: the number of CPUs]
       --scan-limit BYTES    most file bytes one request may scan for
                             filtered lines, before= or since= (a gzip file's
                             uncompressed bytes); K, M, G suffixes
@@ -176,6 +182,8 @@ fn parse_serve(mut p: Parser) -> Result<Command, UsageError> {
             "--heartbeat" => raw.heartbeat = Some(p.value()?),
             "--pong-timeout" => raw.pong_timeout = Some(p.value()?),
             "--max-clients" => raw.max_clients = Some(p.value()?),
+            "--max-per-address" => raw.max_per_address = Some(p.value()?),
+            "--max-scans" => raw.max_scans = Some(p.value()?),
             "--scan-limit" => raw.scan_limit = Some(p.value()?),
             "--max-behind" => raw.max_behind = Some(p.value()?),
             "--token" => raw.token = Some(p.value()?),
@@ -374,6 +382,11 @@ mod tests {
         assert_eq!(c.heartbeat, Some(Duration::from_secs(30)));
         assert_eq!(c.pong_timeout, Duration::from_secs(5));
         assert_eq!(c.max_clients, 1000);
+        assert_eq!(c.max_per_address, 64);
+        assert_eq!(
+            c.max_scans,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
         assert_eq!(c.scan_limit, 1 << 30);
         assert_eq!(c.access.origins, Origins::List(vec![]));
         assert_eq!(c.log_level, log::LevelFilter::Info);
@@ -485,6 +498,10 @@ mod tests {
                 "option '-r' needs a value (see 'wstail serve --help')",
             ),
             (&["serve", "--inetd=1"], "option '--inetd' takes no value"),
+            (
+                &["serve", "--max-scans", "0"],
+                "invalid value '0' for '--max-scans': expected a whole number of at least 1",
+            ),
             (
                 &["serve", "--lines", "x"],
                 "invalid value 'x' for '--lines': expected a whole number of at least 0",
@@ -730,6 +747,8 @@ mod tests {
             "--heartbeat",
             "--pong-timeout",
             "--max-clients",
+            "--max-per-address",
+            "--max-scans",
             "--scan-limit",
             "--max-behind",
             "--token",

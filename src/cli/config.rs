@@ -31,6 +31,9 @@ pub const DEFAULT_HEARTBEAT_SECS: f64 = 30.0;
 pub const DEFAULT_PONG_TIMEOUT_SECS: f64 = 5.0;
 /// `wstail serve --max-clients`.
 pub const DEFAULT_MAX_CLIENTS: usize = 1000;
+/// `wstail serve --max-per-address`: WebSocket connections one peer
+/// address (an IPv6 /64) holds at most; 0 = no such bound.
+pub const DEFAULT_MAX_PER_ADDRESS: usize = 64;
 /// `wstail serve --scan-limit`: the most file bytes one request's backward
 /// scan (filtered lines, `before=`) covers, as the help prints it.
 pub const DEFAULT_SCAN_LIMIT: &str = "1G";
@@ -64,6 +67,10 @@ pub struct ServeConfig {
     pub heartbeat: Option<Duration>,
     pub pong_timeout: Duration,
     pub max_clients: usize,
+    /// `--max-per-address`; 0 = none (behind a proxy).
+    pub max_per_address: usize,
+    /// `--max-scans`: CPU-heavy requests at once (`history::turns`).
+    pub max_scans: usize,
     /// Most file bytes one request's backward scan covers.
     pub scan_limit: u64,
     /// `--max-behind`: bytes a follower may lag behind a deleted file's
@@ -108,6 +115,8 @@ pub struct RawServe {
     pub heartbeat: Option<OsString>,
     pub pong_timeout: Option<OsString>,
     pub max_clients: Option<OsString>,
+    pub max_per_address: Option<OsString>,
+    pub max_scans: Option<OsString>,
     pub scan_limit: Option<OsString>,
     pub max_behind: Option<OsString>,
     pub token: Option<OsString>,
@@ -411,6 +420,18 @@ impl RawServe {
             DEFAULT_PONG_TIMEOUT_SECS,
         )?;
         let max_clients = count("--max-clients", self.max_clients, 1, DEFAULT_MAX_CLIENTS)?;
+        let max_per_address = count(
+            "--max-per-address",
+            self.max_per_address,
+            0,
+            DEFAULT_MAX_PER_ADDRESS,
+        )?;
+        let max_scans = count(
+            "--max-scans",
+            self.max_scans,
+            1,
+            crate::history::turns::default_max(),
+        )?;
         let scan_limit = bytes("--scan-limit", self.scan_limit, DEFAULT_SCAN_LIMIT)?;
         let max_behind = match self.max_behind {
             Some(v) if v == "0" => 0,
@@ -444,6 +465,8 @@ impl RawServe {
             heartbeat: (!heartbeat.is_zero()).then_some(heartbeat),
             pong_timeout,
             max_clients,
+            max_per_address,
+            max_scans,
             scan_limit,
             max_behind,
             access: AccessPolicy {

@@ -132,10 +132,10 @@ pub fn newest(path: &Path, roots: &[PathBuf]) -> Option<Generation> {
     chain(path, roots, false).next()
 }
 
-/// The chain, opened lazily: the candidates are found by name and ordered
-/// by a plain `stat`; each is then opened through the path rules (those
-/// that fail them are skipped), and the first that is compressed but not
-/// with gzip is the last (unless `through`).
+/// The chain, opened lazily: the candidates are found by name, judged by
+/// the path rule and ordered (`candidates`); each is then opened through
+/// the path rules (those that fail them by now are skipped), and the first
+/// that is compressed but not with gzip is the last (unless `through`).
 fn chain<'a>(
     path: &Path,
     roots: &'a [PathBuf],
@@ -143,11 +143,11 @@ fn chain<'a>(
 ) -> impl Iterator<Item = Generation> + 'a {
     let current = std::fs::metadata(path).ok().map(|m| access::file_id(&m));
     let mut ended = false;
-    candidates(path).into_iter().filter_map(move |p| {
+    candidates(path, roots).into_iter().filter_map(move |c| {
         if ended {
             return None;
         }
-        let g = Generation::of(p, roots)?;
+        let g = Generation::of(c.path, roots)?;
         if current == Some((g.dev, g.inode)) {
             return None; // a second link to the file being written
         }
@@ -156,10 +156,31 @@ fn chain<'a>(
     })
 }
 
-/// The paths named like generations of the log at `path`, newest first by
-/// modification time; equal times (a coarse clock, a fast rotation) by the
-/// number (`NAME.1` is newer than `NAME.2`), then by name.
-fn candidates(path: &Path) -> Vec<PathBuf> {
+/// A file named like a generation, admitted by the path rule, with what
+/// the listing read of it.
+struct Candidate {
+    path: PathBuf,
+    modified: SystemTime,
+    rank: Option<u64>,
+    /// Its device and inode.
+    id: (u64, u64),
+}
+
+/// The files named like generations of the log at `path` that the path
+/// rule admits, newest first by modification time; equal times (a coarse
+/// clock, a fast rotation) by the number (`NAME.1` is newer than `NAME.2`),
+/// then by name.
+///
+/// No look follows a link before the path rule has judged it: each entry is
+/// looked at with `symlink_metadata`; a regular file there (the log's
+/// directory lies in a root) is taken as it is, a symlink is judged by the
+/// path rule (`access::stat_verified`, which stops at a link that leads out
+/// of the roots without a look past it) and only then stat'ed, and
+/// anything else is no generation. So a link named like a generation that
+/// leads out (`app.log.5000 -> /etc/shadow`) tells nothing of its target —
+/// whether it exists, its time, its inode — and a dead mount behind it
+/// hangs nothing.
+fn candidates(path: &Path, roots: &[PathBuf]) -> Vec<Candidate> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Vec::new();
     };
@@ -167,36 +188,55 @@ fn candidates(path: &Path) -> Vec<PathBuf> {
         return Vec::new();
     };
     LISTINGS.with(|n| n.set(n.get() + 1));
-    let mut found: Vec<(PathBuf, SystemTime, Option<u64>)> = Vec::new();
+    let mut found: Vec<Candidate> = Vec::new();
     for entry in entries.take(MAX_GENERATION_DIR_ENTRIES).flatten() {
         let entry_name = entry.file_name();
         let Some(rank) = generation_rank(name, &entry_name) else {
             continue;
         };
         let p = dir.join(&entry_name);
-        let Ok(modified) = std::fs::metadata(&p).and_then(|m| m.modified()) else {
+        let Ok(lmeta) = std::fs::symlink_metadata(&p) else {
             continue;
         };
-        found.push((p, modified, rank));
+        let meta = if lmeta.file_type().is_file() {
+            lmeta
+        } else if lmeta.file_type().is_symlink() {
+            match access::stat_verified(roots, &p) {
+                Ok((_, meta)) if meta.is_file() => meta,
+                _ => continue,
+            }
+        } else {
+            continue;
+        };
+        let Ok(modified) = meta.modified() else {
+            continue;
+        };
+        found.push(Candidate {
+            path: p,
+            modified,
+            rank,
+            id: access::file_id(&meta),
+        });
     }
     // A compressor still writing `NAME.1.gz` has not deleted `NAME.1` yet.
     let names: std::collections::HashSet<Vec<u8>> = found
         .iter()
-        .filter_map(|(p, _, _)| Some(p.file_name()?.as_bytes().to_vec()))
+        .filter_map(|c| Some(c.path.file_name()?.as_bytes().to_vec()))
         .collect();
-    found.retain(|(p, _, _)| {
-        let name = p.file_name().map_or(&[][..], |n| n.as_bytes());
+    found.retain(|c| {
+        let name = c.path.file_name().map_or(&[][..], |n| n.as_bytes());
         let plain = strip_compression(name);
         plain.len() == name.len() || !names.contains(plain)
     });
-    found.sort_by(|(pa, ma, ra), (pb, mb, rb)| {
-        mb.cmp(ma)
-            .then_with(|| ra.unwrap_or(u64::MAX).cmp(&rb.unwrap_or(u64::MAX)))
-            .then_with(|| pb.cmp(pa))
+    found.sort_by(|a, b| {
+        b.modified
+            .cmp(&a.modified)
+            .then_with(|| a.rank.unwrap_or(u64::MAX).cmp(&b.rank.unwrap_or(u64::MAX)))
+            .then_with(|| b.path.cmp(&a.path))
     });
     // Cut after sorting, so that the newest are the ones kept.
     found.truncate(MAX_GENERATIONS);
-    found.into_iter().map(|(p, _, _)| p).collect()
+    found
 }
 
 thread_local! {
@@ -275,11 +315,10 @@ pub fn find(path: &Path, roots: &[PathBuf], inode: u64) -> Option<Generation> {
     {
         return Some(g);
     }
-    // A plain `stat` of each candidate first: an `inode=` that names none of
-    // them (a guess, a stale link) costs no open of the whole chain.
-    let named = candidates(path).iter().any(|p| {
-        std::fs::metadata(p).is_ok_and(|m| std::os::unix::fs::MetadataExt::ino(&m) == inode)
-    });
+    // The listing's inodes first (of files the path rule admits only): an
+    // `inode=` that names none of them (a guess, a stale link, a file out
+    // of the roots) costs no open of the whole chain.
+    let named = candidates(path, roots).iter().any(|c| c.id.1 == inode);
     if !named {
         return None;
     }

@@ -125,8 +125,8 @@ enum Encoder {
 /// flushed before a data frame is written, so frames never interleave.
 const HEADROOM: usize = 10;
 
-const OP_TEXT: u8 = 0x1;
-const OP_BINARY: u8 = 0x2;
+pub(crate) const OP_TEXT: u8 = 0x1;
+pub(crate) const OP_BINARY: u8 = 0x2;
 
 /// Writes the header of an unmasked, final frame of `len` payload bytes just
 /// before `buf[at..]`; returns where the frame starts.
@@ -149,7 +149,7 @@ fn put_header(buf: &mut [u8], at: usize, opcode: u8, len: usize) -> usize {
 }
 
 /// Appends a whole frame (header and payload) to `buf`.
-fn push_frame(buf: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
+pub(crate) fn push_frame(buf: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
     let at = buf.len() + HEADROOM;
     buf.resize(at, 0);
     let start = put_header(buf, at, opcode, payload.len());
@@ -510,33 +510,7 @@ impl<'a> Follower<'a> {
     /// frame at 0: the newest older one when it is the file at the path, the
     /// next in the chain when it is itself an older generation (`inode=`).
     fn previous(&self) -> Option<Previous> {
-        if self.file.is_corrupt() {
-            // A gzip file that stops inflating ends the chain.
-            return None;
-        }
-        let (path, roots) = (self.file.path(), self.file.roots());
-        let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
-        let g = if at_path == Some(self.file.inode()) {
-            generations::newest(path, roots)?
-        } else {
-            let chain = generations::older(path, roots);
-            let at = chain.iter().position(|g| g.inode == self.file.inode())?;
-            chain.into_iter().nth(at + 1)?
-        };
-        let path = g.path.to_string_lossy().into_owned();
-        Some(match g.compressed {
-            Some(c) if !g.readable() => Previous::Compressed {
-                path,
-                compression: c,
-            },
-            c => Previous::File {
-                path,
-                inode: g.inode,
-                born: g.created.and_then(Born::at),
-                size: g.text_size(roots),
-                compressed: c,
-            },
-        })
+        previous_of(&self.file)
     }
 
     /// Queues one meta frame.
@@ -746,6 +720,39 @@ pub fn close(ws: &mut WebSocket<Stalling>, end: &End) {
             Err(_) => break,
         }
     }
+}
+
+/// The generation just older than the file being read, for a start frame
+/// at 0: the newest older one when it is the file at the path, the next in
+/// the chain when it is itself an older generation (`inode=`).
+pub fn previous_of(file: &Followed) -> Option<Previous> {
+    if file.is_corrupt() {
+        // A gzip file that stops inflating ends the chain.
+        return None;
+    }
+    let (path, roots) = (file.path(), file.roots());
+    let at_path = std::fs::metadata(path).ok().map(|m| m.ino());
+    let g = if at_path == Some(file.inode()) {
+        generations::newest(path, roots)?
+    } else {
+        let chain = generations::older(path, roots);
+        let at = chain.iter().position(|g| g.inode == file.inode())?;
+        chain.into_iter().nth(at + 1)?
+    };
+    let path = g.path.to_string_lossy().into_owned();
+    Some(match g.compressed {
+        Some(c) if !g.readable() => Previous::Compressed {
+            path,
+            compression: c,
+        },
+        c => Previous::File {
+            path,
+            inode: g.inode,
+            born: g.created.and_then(Born::at),
+            size: g.text_size(roots),
+            compressed: c,
+        },
+    })
 }
 
 impl End {

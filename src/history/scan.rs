@@ -5,7 +5,11 @@
 //! closed, or a Close frame) stops the scan at once — and, with `meta=1`,
 //! a `{"progress":{"scanned":B,"total":T}}` frame goes out at most every
 //! `PROGRESS_EVERY`. The socket is non-blocking while the scan runs, so that
-//! each look is one `peek`.
+//! each look is one `peek`. A filtered scan is CPU-heavy: it first takes
+//! its turn (`turns.rs`, `--max-scans`), and while it waits the client is
+//! looked at the same way and, with `meta=1`, told so
+//! (`{"progress":{"scanned":0,"total":T,"waiting":true}}`). `wait_turn`
+//! does that for any other heavy work done over an open WebSocket.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -13,6 +17,7 @@ use std::time::{Duration, Instant};
 use tungstenite::{Error as WsError, Message, WebSocket};
 
 use crate::follow::stream::End;
+use crate::history::turns::{self, Permit};
 use crate::history::window::{self, Ask, Window};
 use crate::limits::PROGRESS_EVERY;
 use crate::net::timed_out;
@@ -21,6 +26,8 @@ use crate::wire::meta::Meta;
 
 /// Runs the scan `ask` describes over the first `len` bytes of `file`.
 /// `Err` when the client left (or the socket failed) or reading failed.
+/// An unfiltered scan stops at the lines asked for, which are near: only a
+/// filtered one may search far, and takes its turn first.
 pub fn run(
     ws: &mut WebSocket<Stalling>,
     file: &impl window::ReadAt,
@@ -29,7 +36,8 @@ pub fn run(
     meta: bool,
 ) -> Result<Window, End> {
     let top = ask.before.map_or(len, |b| b.min(len));
-    watched(ws, meta, top.min(ask.limit), |go_on| {
+    let heavy = !ask.filter.is_empty();
+    watched(ws, meta, top.min(ask.limit), heavy, |go_on| {
         window::find_window(file, len, ask, go_on)
     })
 }
@@ -37,12 +45,15 @@ pub fn run(
 /// Runs `work` — a scan that calls its argument after every block with the
 /// bytes covered so far, and stops with `Ok(None)` when told to — while
 /// the client is watched: gone, it stops the scan; with `meta=1` it gets
-/// progress frames (`total`: the most bytes the scan can cover). `Err`
-/// when the client left (or the socket failed) or reading failed.
+/// progress frames (`total`: the most bytes the scan can cover). `heavy`
+/// work (a filtered scan, a `since=` search) first waits for its turn
+/// (`turns.rs`), the client watched meanwhile too. `Err` when the client
+/// left (or the socket failed) or reading failed.
 pub fn watched<T>(
     ws: &mut WebSocket<Stalling>,
     meta: bool,
     total: u64,
+    heavy: bool,
     work: impl FnOnce(&mut dyn FnMut(u64) -> bool) -> io::Result<Option<T>>,
 ) -> Result<T, End> {
     let mut watch = Watch {
@@ -54,7 +65,19 @@ pub fn watched<T>(
         end: None,
     };
     watch.nonblocking(true)?;
+    let turn = if heavy {
+        match watch.wait_turn(turns::shared()) {
+            Ok(permit) => Some(permit),
+            Err(end) => {
+                let _ = watch.nonblocking(false);
+                return Err(end);
+            }
+        }
+    } else {
+        None
+    };
     let found = work(&mut |scanned| watch.go_on(scanned));
+    drop(turn);
     let end = watch.end.take();
     watch.nonblocking(false)?;
     match found {
@@ -62,6 +85,30 @@ pub fn watched<T>(
         Ok(None) => Err(end.unwrap_or(End::ClientClosed)),
         Err(e) => Err(End::FileError(e)),
     }
+}
+
+/// Waits for a turn of `turns` before heavy work over `total` bytes, over
+/// an open WebSocket: the client is looked at every `TURN_LOOK` (gone, or a
+/// Close: `Err`, and its place in line is given up) and, with `meta`, sent
+/// a waiting frame. The socket is left blocking, as it was given.
+pub fn wait_turn<'t>(
+    ws: &mut WebSocket<Stalling>,
+    turns: &'t turns::Turns,
+    total: u64,
+    meta: bool,
+) -> Result<Permit<'t>, End> {
+    let mut watch = Watch {
+        ws,
+        meta,
+        total,
+        started: Instant::now(),
+        last: None,
+        end: None,
+    };
+    watch.nonblocking(true)?;
+    let permit = watch.wait_turn(turns);
+    watch.nonblocking(false)?;
+    permit
 }
 
 /// The client's side of a running scan.
@@ -87,6 +134,37 @@ impl Watch<'_> {
                 false
             }
         }
+    }
+
+    /// A turn of `turns`, looking at the client while waiting for it (the
+    /// socket non-blocking, as during the scan).
+    fn wait_turn<'t>(&mut self, turns: &'t turns::Turns) -> Result<Permit<'t>, End> {
+        let taken = turns.take(|| match self.look().and_then(|()| self.waiting()) {
+            Ok(()) => true,
+            Err(end) => {
+                self.end = Some(end);
+                false
+            }
+        });
+        match taken {
+            Some((permit, _)) => {
+                // The scan's own progress counts from its start.
+                self.started = Instant::now();
+                self.last = None;
+                Ok(permit)
+            }
+            None => Err(self.end.take().unwrap_or(End::ClientClosed)),
+        }
+    }
+
+    /// With `meta=1`, a waiting frame (at most every `TURN_LOOK`, which is
+    /// how often this is called).
+    fn waiting(&mut self) -> Result<(), End> {
+        if !self.meta {
+            return Ok(());
+        }
+        let json = Meta::Waiting { total: self.total }.to_json();
+        self.send(json)
     }
 
     /// Whether the client is still there: one `peek`; only when it sent
@@ -143,6 +221,12 @@ impl Watch<'_> {
             total: self.total,
         }
         .to_json();
+        self.send(json)
+    }
+
+    /// Sends one meta frame, with the socket blocking meanwhile (the stall
+    /// rule applies).
+    fn send(&mut self, json: String) -> Result<(), End> {
         self.nonblocking(false)?;
         let sent = self
             .ws

@@ -47,13 +47,27 @@ pub fn find(
     scan_limit: u64,
     go_on: &mut dyn FnMut(u64) -> bool,
 ) -> io::Result<Option<(Since, Cost)>> {
+    find_with_block(file, len, target, hint, scan_limit, TAIL_BLOCK, go_on)
+}
+
+/// `find` with probes of `block` bytes: the timeline makes N + 1 searches
+/// and needs no more than a line's head at each probe.
+pub fn find_with_block(
+    file: &impl ReadAt,
+    len: u64,
+    target: &Target,
+    hint: YearHint,
+    scan_limit: u64,
+    block: usize,
+    go_on: &mut dyn FnMut(u64) -> bool,
+) -> io::Result<Option<(Since, Cost)>> {
     let mut search = Search {
         go_on,
         stopped: false,
         file,
         len,
         hint,
-        block: TAIL_BLOCK,
+        block,
         scanned: 0,
         reads: 0,
         limit: scan_limit,

@@ -366,7 +366,7 @@ fn search(
     );
     let began = Instant::now();
     let total = len.min(limits.scan_limit);
-    let (found, cost) = scan::watched(ws, meta, total, |go_on| {
+    let (found, cost) = scan::watched(ws, meta, total, true, |go_on| {
         since::find(file, len, target, hint, limits.scan_limit, go_on)
     })?;
     debug!(

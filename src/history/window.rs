@@ -318,6 +318,18 @@ impl ReadAt for File {
     }
 }
 
+/// Bytes in memory (the merge's tests and its fuzz target).
+impl ReadAt for Vec<u8> {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let src = usize::try_from(offset)
+            .ok()
+            .and_then(|at| self.get(at..at.checked_add(buf.len())?))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "past the end"))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
 fn read_exact_at(file: &impl ReadAt, buf: &mut [u8], offset: u64) -> io::Result<()> {
     file.read_exact_at(buf, offset).map_err(|e| {
         if e.kind() == io::ErrorKind::UnexpectedEof {

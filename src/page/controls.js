@@ -4,7 +4,7 @@
 // its flash message. Each turns a reader's action into a call on the view,
 // the history or a restart; the settings are remembered in localStorage.
 
-import { clampInt, makeFilter } from './?asset=util.js';
+import { clampInt, lineTime, makeFilter } from './?asset=util.js';
 
 export function createControls(v) {
   const { app } = v;
@@ -14,7 +14,8 @@ export function createControls(v) {
   const linkBtn = $('linkbtn'), sinceIn = $('since'), download = $('download');
   let filterTimer = 0, flashTimer = 0, hoverLine = null;
 
-  const updateDownload = () => { download.href = v.downloadUrl(v.filePath); };
+  // A merged view has no one file to download (each file's is in the legend's title).
+  const updateDownload = () => { if (v.merged) download.hidden = true; else download.href = v.downloadUrl(v.filePath); };
   updateDownload();
 
   // ------------------------------------------------ lines, keep, toggles
@@ -130,7 +131,20 @@ export function createControls(v) {
     const m = el._m;
     const at = await v.history.lineOffset(m, el._k);
     if (at === null) { flash('no link for this line (its offset is unknown)'); return; }
-    const link = v.lineLink({ inode: m.inode, offset: at.offset, born: m.born, tag: at.tag });
+    const point = { inode: m.inode, offset: at.offset, born: m.born, tag: at.tag };
+    let link;
+    if (v.merged) {
+      // Every file's place at that line: where each stood when the line's
+      // message came; for a search result (the others' places are their
+      // previous matches) each other file's first line at the line's time.
+      let pts = m.pos ? m.pos.map((p) => (p ? { ...p } : null)) : null;
+      const t = m.q ? lineTime(el.textContent) : null;
+      if (m.q && t !== null) pts = await Promise.all(v.sources.map((p, J) => (J === m.source ? point : v.history.pointAtTime(J, t))));
+      else if (m.q) pts = null;
+      if (!pts || pts.some((p) => !p || p.offset === null || p.offset === undefined)) { flash('no link for this line (its place in the other files is unknown)'); return; }
+      pts[m.source] = point;
+      link = v.lineLink({ line: m.source, pts });
+    } else link = v.lineLink(point);
     el.dataset.link = link;
     try {
       await navigator.clipboard.writeText(link);

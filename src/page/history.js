@@ -7,9 +7,14 @@
 // "start of history" (or the compressed generation's download). The line
 // above the first one (#top) says which of the states of `Top` it is in.
 // Permalinks ask their line's offset with the same kind of request.
+//
+// In a merged view the place above is one per file (before=N1,N2…&inode=
+// I1,I2…: the last WINDOW merged lines ending there), and each file steps
+// into its previous generation on its own; the history ends when every
+// file is at its start.
 
 import {
-  Top, isTopState, baseName, fmtBytes, offsetOfMatch, openSocket, closeSocket, pointQuery,
+  Top, isTopState, baseName, fmtBytes, offsetOfMatch, openSocket, closeSocket, pointQuery, pointsQuery,
   shownName, splitFragment, joinRuns, utf8len, validBorn, validTag,
 } from './?asset=util.js';
 
@@ -53,6 +58,7 @@ export function createHistory(v) {
   function load() {
     if (S.ws || !S.top || v.view.shown) return;
     const t = S.top;
+    if (t.pts) { loadMerged(t); return; }
     if (t.end <= 0) { stepGeneration(t); return; }
     const want = Math.min(app.maxLines, (v.where.at && !v.view.nLines ? CONTEXT : WINDOW) + t.skip);
     let q = pointQuery('before', { offset: t.end, inode: t.inode, born: t.born, tag: t.tag }) + '&lines=' + want + '&format=html';
@@ -101,9 +107,126 @@ export function createHistory(v) {
       },
     });
   }
-  function windowText(W, msg) {
+  // ------------------------------------------------ a merged view's windows
+  // The places above, one per file: { pts: [{inode, born, tag, end, prev, done, gen}], skip, marks }.
+  const mergedTop = (pts, skip = 0) => ({
+    pts: pts.map((p) => ({ inode: p.inode === null || p.inode === undefined ? null : String(p.inode), born: p.born || null, tag: p.tag || null, end: Number(p.offset ?? p.end) || 0, prev: p.previous || p.prev || null, done: false })),
+    skip, marks: [],
+  });
+  const usablePrev = (p, K, inode) => !!(p && typeof p.path === 'string' && p.inode !== undefined && !p.compressed
+    && !S.seen.has(K + ':' + p.inode) && String(p.inode) !== String(inode));
+  // A file at its start goes on into its previous generation, or is done.
+  function stepFile(t, K) {
+    const pt = t.pts[K], p = pt.prev;
+    S.seen.add(K + ':' + pt.inode);
+    if (usablePrev(p, K, pt.inode)) {
+      t.pts[K] = { inode: String(p.inode), born: validBorn(p.born), tag: null, end: Number(p.size) || 0, prev: null, done: false };
+      t.marks.push({ t: 'm', text: '— above: ' + shownName(v.names[K]) + ' continues in ' + shownName(p.path) + ' (older generation) —', cls: 'gen' });
+      if (t.pts[K].end <= 0) t.pts[K].done = true;
+      return;
+    }
+    pt.done = true;
+    if (p && typeof p.path === 'string' && p.compressed) { t.compressed = p.path; S.kind = String(p.compressed).replace(/[^a-z0-9]/g, ''); }
+  }
+  function loadMerged(t) {
+    t.pts.forEach((pt, K) => { if (pt.end <= 0 && !pt.done) stepFile(t, K); });
+    if (t.pts.every((pt) => pt.done)) {
+      if (t.marks.length) v.view.prepend(t.marks);
+      S.top = null;
+      if (t.compressed) set(Top.COMPRESSED, t.compressed); else set(Top.START);
+      render();
+      return;
+    }
+    const want = Math.min(app.maxLines, (v.where.at && !v.view.nLines ? CONTEXT : WINDOW) + t.skip);
+    let q = pointsQuery('before', t.pts.map((pt) => ({ offset: pt.done ? 0 : pt.end, inode: pt.inode, born: pt.born, tag: pt.tag })))
+      + '&lines=' + want + '&format=html';
+    if (v.where.q) q += '&match=' + encodeURIComponent(v.where.q);
+    const hg = ++S.gen;
+    set(Top.LOADING); S.progress = null;
+    render();
+    const W = { src: 0, starts: [], items: [], open: false, openSrc: -1, cur: null, opened: false, pts: t.pts.map((pt) => ({ ...pt, offset: pt.end })) };
+    S.ws = openSocket({ base: app.base, ...v.target(q), token: app.token }, {
+      onOpen() { W.opened = true; },
+      onText(msg) {
+        if (hg !== S.gen) return;
+        if (W.open && W.openSrc !== W.src) W.open = false;
+        const p = W.pts[W.src];
+        windowText(W, msg, W.src, p ? W.pts.map((x) => ({ ...x })) : null);
+        W.openSrc = W.open ? W.src : -1;
+      },
+      onMeta(o) {
+        if (hg !== S.gen) return;
+        if (o.progress) { S.progress = o.progress; render(); return; }
+        const K = Number.isInteger(o.source) && o.source >= 0 && o.source < t.pts.length ? o.source : -1;
+        if (K < 0) return;
+        if (typeof o.offset !== 'number') { W.src = K; return; }
+        const p = W.pts[K];
+        if (o.inode !== undefined) p.inode = String(o.inode);
+        if (o.born !== undefined) p.born = validBorn(o.born);
+        if (!W.starts[K]) {
+          W.starts[K] = { inode: p.inode, born: p.born, tag: validTag(o.tag), offset: o.offset, previous: o.previous || null, limit: !!o.limit };
+        }
+        if (W.cur && W.cur.source === K) { W.cur.end = o.offset; W.cur = null; }
+        p.offset = o.offset; p.tag = validTag(o.tag);
+      },
+      onClose(ev) {
+        if (hg !== S.gen) return;
+        S.ws = null;
+        if (!W.opened) { failed('refused'); return; }
+        if (ev.code !== 1000 || W.starts.filter(Boolean).length !== t.pts.length) { failed('closed' + (ev.code ? ' (' + ev.code + (ev.reason ? ': ' + ev.reason : '') + ')' : '')); return; }
+        let items = W.items;
+        if (t.skip) items = items.slice(0, Math.max(0, items.length - t.skip));
+        // No line and no file moved back (a search that found nothing older:
+        // the merged route answers at the offsets it was given, where one
+        // file's answers at 0): nothing more above.
+        const stuck = !W.items.length && !W.starts.some((x) => x.limit)
+          && W.starts.every((x, K) => x.offset >= t.pts[K].end || t.pts[K].done);
+        if (stuck) {
+          if (t.marks.length) v.view.prepend(t.marks);
+          S.top = null; set(t.compressed ? Top.COMPRESSED : Top.START, t.compressed || undefined); S.progress = null; render();
+          return;
+        }
+        // A file whose start this window reached goes on in its previous
+        // generation, which the server's window did not read: the other
+        // files' lines above that file's first line are older than it and
+        // belong among the generation's lines. They are left for the next
+        // window, which starts where every file stood at that line.
+        let cut = -1;
+        W.starts.forEach((st, K) => {
+          if (st.offset > 0 || !usablePrev(st.previous, K, st.inode)) return;
+          const i = items.findIndex((it) => it.t === 'l' && it.m && it.m.source === K);
+          if (i > cut) cut = i;
+        });
+        let next;
+        if (cut > 0 && items[cut].m.pos) {
+          const pos = items[cut].m.pos;
+          next = mergedTop(pos.map((p, J) => ({
+            inode: p.inode, born: p.born, tag: p.tag, offset: p.offset,
+            previous: Number(p.offset) === 0 && W.starts[J] ? W.starts[J].previous : null,
+          })));
+          items = items.slice(cut);
+        } else next = mergedTop(W.starts);
+        items.push(...t.marks);
+        // A file already done stays done (its before=0 answers at 0 again).
+        next.pts.forEach((pt, K) => { if (t.pts[K].done) { pt.done = true; pt.prev = null; } });
+        next.compressed = t.compressed;
+        S.top = next;
+        const limit = W.starts.some((x) => x.limit);
+        set(limit ? Top.LIMIT : Top.IDLE);
+        S.progress = null;
+        v.view.prepend(items);
+        render();
+        if (v.where.at && !v.view.userMoved) v.view.position();
+        if (S.state === Top.IDLE && next.pts.every((pt) => pt.end <= 0 && (pt.done || !pt.prev))) { loadMerged(next); return; }
+        if (S.state === Top.IDLE && (v.view.fitsInView() || (v.view.nearTopEdge() && v.view.readerScrolling()))) loadSoon();
+      },
+    });
+  }
+
+  function windowText(W, msg, source = 0, pos = null) {
     const { lines, rest } = splitFragment(msg);
-    const m = v.newMsg(W.inode, W.born, W.off, null, W.open);
+    const p = pos ? pos[source] : null;
+    const m = pos ? v.newMsg(p.inode, p.born, p.offset, null, W.open, source, pos) : v.newMsg(W.inode, W.born, W.off, null, W.open);
     W.cur = m;
     let cont = W.open;
     const last = () => W.items[W.items.length - 1];
@@ -196,7 +319,7 @@ export function createHistory(v) {
         progress();
         break;
       case Top.LIMIT:
-        text('the scan limit stopped the search ' + (S.top ? fmtBytes(S.top.end) + ' into the file' : 'here') + ' — ');
+        text('the scan limit stopped the search ' + (S.top && !S.top.pts ? fmtBytes(S.top.end) + ' into the file' : 'here') + ' — ');
         button('search further', () => { set(Top.IDLE); load(); });
         break;
       case Top.START:
@@ -237,7 +360,8 @@ export function createHistory(v) {
     const q = pointQuery('before', { offset: end, inode: m.inode, born: m.born }) + '&lines=' + lines + '&format=text';
     return new Promise((resolve) => {
       let start = null, tag = null, text = '';
-      const ws = openSocket({ base: app.base, path: v.filePath, query: q, token: app.token }, {
+      // One file's request, a merged view's line too (its own file's path).
+      const ws = openSocket({ base: app.base, path: v.sources[m.source || 0], query: q, token: app.token }, {
         onText(t) { text += t; },
         onMeta(o) { if (typeof o.offset === 'number' && start === null) { start = o.offset; tag = validTag(o.tag); } },
         onClose(ev) { clearTimeout(timer); resolve(ev.code === 1000 && start !== null ? { start, tag, text } : null); },
@@ -273,25 +397,48 @@ export function createHistory(v) {
     return at === null ? null : { offset: at, tag: null };
   }
 
+  /** A merged view's file J at a time: its first line at or after `ms` ({offset, inode, born, tag}), or null. */
+  function pointAtTime(J, ms) {
+    const q = 'since=' + encodeURIComponent(new Date(ms).toISOString()) + '&format=text';
+    return new Promise((resolve) => {
+      let done = false;
+      const end = (r) => { if (!done) { done = true; clearTimeout(timer); closeSocket(ws); resolve(r); } };
+      const ws = openSocket({ base: app.base, path: v.sources[J], query: q, token: app.token }, {
+        onMeta(o) {
+          if (typeof o.offset === 'number' && o.inode !== undefined) {
+            end({ offset: o.offset, inode: String(o.inode), born: validBorn(o.born), tag: validTag(o.tag) });
+          }
+        },
+        onClose() { end(null); },
+      });
+      const timer = setTimeout(() => end(null), 5000);
+    });
+  }
+
   return {
-    loadSoon, load, stop, render, lineOffset,
+    loadSoon, load, stop, render, lineOffset, pointAtTime,
     /** Before the start frame of a new view. */
     reset() { S.top = null; set(Top.NONE); S.progress = null; S.seen = new Set(); render(); },
     /** Nothing above: a file not shown as text. */
     none() { stop(); S.top = null; set(Top.NONE); render(); },
     /** A permalink's line: its context above comes from before= its offset. */
-    above(at) { S.top = { inode: at.inode, born: at.born, tag: at.tag, end: at.offset, skip: 0, prev: null }; set(Top.IDLE); render(); },
+    above(at) {
+      S.top = at.pts ? mergedTop(at.pts) : { inode: at.inode, born: at.born, tag: at.tag, end: at.offset, skip: 0, prev: null };
+      set(Top.IDLE); render();
+    },
     /** The stream's start frame: where the text begins, so where history ends. */
     started(p, limit) {
       S.progress = null;
-      S.top = { inode: p.inode, born: p.born, tag: p.tag, end: p.offset, skip: 0, prev: p.previous || null };
+      S.top = p.pts ? mergedTop(p.pts) : { inode: p.inode, born: p.born, tag: p.tag, end: p.offset, skip: 0, prev: p.previous || null };
       set(limit ? Top.LIMIT : Top.IDLE);
+      // A merged view opened at the start of every file: nothing above.
+      if (!limit && S.top.pts && S.top.pts.every((pt) => pt.end <= 0 && !pt.prev)) { S.top = null; set(Top.START); }
       render();
     },
     /** After Clear: what is above is everything before the stream's position. */
     cleared(p) {
       stop();
-      S.top = p ? { inode: p.inode, born: p.born, tag: p.tag, end: Number(p.offset), skip: 0, prev: null } : null;
+      S.top = p && p.pts ? mergedTop(p.pts) : p ? { inode: p.inode, born: p.born, tag: p.tag, end: Number(p.offset), skip: 0, prev: null } : null;
       set(S.top ? Top.IDLE : Top.NONE);
       render();
     },
@@ -303,7 +450,14 @@ export function createHistory(v) {
     afterDrop(first, pendingLeft) {
       stop();
       const m = first && first.m;
-      if (m && m.end !== null && m.inode !== null) {
+      if (m && m.pos && m.end !== null && m.pos.every(Boolean)) {
+        // A merged view: every file where it stood when that message came,
+        // its own file at the message's end.
+        const pts = m.pos.map((p) => ({ ...p }));
+        pts[m.source] = { inode: m.inode, born: m.born, tag: null, offset: m.end };
+        S.top = mergedTop(pts, Math.max(0, m.n - first.k));
+        set(Top.IDLE);
+      } else if (m && !m.pos && m.end !== null && m.inode !== null) {
         S.top = { inode: m.inode, born: m.born, tag: null, end: m.end, skip: Math.max(0, m.n - first.k), prev: null };
         set(Top.IDLE);
       } else if (first || pendingLeft) {

@@ -1,9 +1,10 @@
 // The page's entry: what the picker and the viewer share (the server's
 // configuration, the base path, the token, the status line, the theme, the
-// token box), then the picker ("/" or a directory) or the viewer (a file).
+// token box), then the picker ("/" or a directory) or the viewer (a file,
+// or several merged: "/?merge=/A&merge=/B…").
 // The others receive `app` from here; none of them imports this module.
 
-import { cleanBase, httpUrl, pathFromLocation, refusalLine, withToken } from './?asset=util.js';
+import { cleanBase, httpUrl, mergePaths, pathFromLocation, refusalLine, withToken } from './?asset=util.js';
 import { startPicker } from './?asset=picker.js';
 import { startViewer } from './?asset=viewer.js';
 
@@ -115,5 +116,8 @@ const app = {
 
 $('home').href = app.here('/');
 const path = pathFromLocation(location.pathname, base);
-if (path.endsWith('/')) startPicker(app, path === '/' ? '' : path);
+// "/?merge=/A&merge=/B…": several files as one timeline.
+const merged = path === '/' ? mergePaths(location.search) : null;
+if (merged) startViewer(app, null, merged);
+else if (path.endsWith('/')) startPicker(app, path === '/' ? '' : path);
 else startViewer(app, path);

@@ -1,7 +1,9 @@
 // The file picker ("/" or a directory path): the files of `?list`, sorted
-// and filtered as the reader types, each a link to the viewer on it.
+// and filtered as the reader types, each a link to the viewer on it. Files
+// ticked (two to MAX_MERGED) open together as one timeline: the link
+// "/?merge=/A&merge=/B…", which can be shared like any other.
 
-import { fmtAge, fmtBytes, shownName } from './?asset=util.js';
+import { MAX_MERGED, fmtAge, fmtBytes, mergeQuery, shownName } from './?asset=util.js';
 
 export function startPicker(app, prefix) {
   const { $ } = app;
@@ -9,6 +11,19 @@ export function startPicker(app, prefix) {
   $('picker').hidden = false;
   const box = $('pathbox'), tbody = $('files').tBodies[0], msg = $('pickmsg');
   let files = [], sortKey = 'path', sortDir = 1;
+  const picked = new Set(); // paths ticked, in the order ticked
+  const together = $('together'), pickAll = $('pickall');
+  function updateTogether() {
+    const n = picked.size;
+    together.disabled = n < 2 || n > MAX_MERGED;
+    together.textContent = n >= 2 ? 'Open ' + n + ' together' : 'Open together';
+    together.title = n > MAX_MERGED ? 'at most ' + MAX_MERGED + ' files open together'
+      : 'tick two files or more to see them as one timeline, ordered by time';
+    const shown = visible();
+    pickAll.checked = shown.length > 0 && shown.every((f) => picked.has(f.path));
+    pickAll.indeterminate = !pickAll.checked && shown.some((f) => picked.has(f.path));
+  }
+  const mergeUrl = () => app.here('/', mergeQuery([...picked]));
   box.value = prefix;
 
   function visible() {
@@ -24,6 +39,12 @@ export function startPicker(app, prefix) {
     const frag = document.createDocumentFragment();
     for (const f of shown) {
       const tr = document.createElement('tr');
+      const td0 = document.createElement('td'); td0.className = 'pick';
+      const cb = document.createElement('input'); cb.type = 'checkbox';
+      cb.checked = picked.has(f.path);
+      cb.setAttribute('aria-label', 'open ' + shownName(f.path) + ' together with others');
+      cb.addEventListener('change', () => { if (cb.checked) picked.add(f.path); else picked.delete(f.path); updateTogether(); });
+      td0.appendChild(cb);
       const td1 = document.createElement('td'); td1.className = 'path';
       const a = document.createElement('a'); a.href = app.here(f.path); a.textContent = shownName(f.path);
       td1.appendChild(a);
@@ -36,7 +57,7 @@ export function startPicker(app, prefix) {
       td2.title = f.size.toLocaleString('en-US') + ' bytes';
       const td3 = document.createElement('td'); td3.className = 'age'; td3.textContent = fmtAge(f.modified, now);
       td3.title = new Date(f.modified * 1000).toLocaleString();
-      tr.append(td1, td2, td3);
+      tr.append(td0, td1, td2, td3);
       frag.appendChild(tr);
     }
     tbody.replaceChildren(frag);
@@ -45,7 +66,13 @@ export function startPicker(app, prefix) {
     msg.textContent = files.length === 0 ? 'no files under the served roots'
       : shown.length === files.length ? files.length + (files.length === 1 ? ' file' : ' files')
         : shown.length + ' of ' + files.length + ' files';
+    updateTogether();
   }
+  together.addEventListener('click', () => { if (!together.disabled) location.href = mergeUrl(); });
+  pickAll.addEventListener('change', () => {
+    for (const f of visible()) { if (pickAll.checked) picked.add(f.path); else picked.delete(f.path); }
+    render();
+  });
   async function load() {
     msg.classList.remove('bad');
     msg.textContent = 'loading the file list…';

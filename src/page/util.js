@@ -319,3 +319,182 @@ export function refusalLine(status, statusText, phrases, body) {
   const reason = statusText || phrases[status] || 'HTTP error';
   return status + ' ' + reason + (body ? ': ' + body : '');
 }
+
+// ------------------------------------------------------------ the merged view
+/** Most files in one merged view: the server's MAX_MERGED_FILES. */
+export const MAX_MERGED = 16;
+/** The query of a merged view: `merge=/A&merge=/B…`, each path encoded once. */
+export const mergeQuery = (paths) => paths.map((p) => 'merge=' + encodeURIComponent(p)).join('&');
+/** The files a page's query names with `merge=` (in order), or null when fewer than two. */
+export function mergePaths(search) {
+  let list;
+  try { list = new URLSearchParams(String(search)).getAll('merge'); } catch (e) { return null; }
+  list = list.filter((p) => p.startsWith('/'));
+  return list.length >= 2 ? list.slice(0, MAX_MERGED) : null;
+}
+/**
+ * Short names that tell the files apart: each file's name, and as many of
+ * its folders as it takes for two files with the same name to differ
+ * (/var/log/nginx/error.log and /srv/app/error.log: nginx/error.log, app/error.log).
+ */
+export function shortNames(paths) {
+  const parts = paths.map((p) => String(p).split('/').filter(Boolean));
+  const depth = parts.map(() => 1);
+  const name = (i) => parts[i].slice(-depth[i]).join('/') || '/';
+  for (let round = 0; round < 64; round++) {
+    const seen = new Map();
+    paths.forEach((p, i) => { const n = name(i); seen.set(n, (seen.get(n) || []).concat(i)); });
+    let changed = false;
+    for (const ids of seen.values()) {
+      if (ids.length < 2) continue;
+      for (const i of ids) if (depth[i] < parts[i].length) { depth[i]++; changed = true; }
+    }
+    if (!changed) break;
+  }
+  return paths.map((p, i) => name(i));
+}
+/**
+ * The colour of the k-th file of a merged view: hues a golden angle apart
+ * (neighbours in the list never look alike), darker on the light theme and
+ * lighter on the dark one so that the name stays readable on either.
+ */
+export function sourceColour(k, dark) {
+  const hue = Math.round((205 + k * 137.508) % 360);
+  return 'hsl(' + hue + ', ' + (dark ? 70 : 75) + '%, ' + (dark ? 68 : 38) + '%)';
+}
+/**
+ * The comma lists naming a place in every file of a merged view, in list
+ * order: `kind=N1,N2…&inode=I1,I2…`, and born= and tag= when every file
+ * has one (the server takes a list only whole). `pts`: [{offset, inode, born, tag}].
+ */
+export function pointsQuery(kind, pts) {
+  const all = (f) => pts.every((p) => p[f]);
+  let q = kind + '=' + pts.map((p) => p.offset).join(',') + '&inode=' + pts.map((p) => p.inode).join(',');
+  if (all('tag')) q += '&tag=' + pts.map((p) => p.tag).join(',');
+  if (all('born')) q += '&born=' + pts.map((p) => p.born).join(',');
+  return q;
+}
+/**
+ * A merged view's permalink fragment: `#line=K&from=N1,N2…&inode=…[&born=…][&tag=…]`
+ * (the line is file K's at its offset; the others' offsets are where they
+ * stood when that line was sent), parsed into {line, pts}; null when it is not one.
+ */
+export function parseMergeHash(hash, n) {
+  const h = {};
+  for (const part of String(hash).replace(/^#/, '').split('&')) {
+    const i = part.indexOf('=');
+    if (i > 0) { try { h[part.slice(0, i)] = decodeURIComponent(part.slice(i + 1)); } catch (e) { /* ignore */ } }
+  }
+  const list = (s) => (typeof s === 'string' ? s.split(',') : null);
+  const from = list(h.from), inode = list(h.inode), born = list(h.born), tag = list(h.tag);
+  const line = DIGITS.test(h.line || '') ? Number(h.line) : -1;
+  if (!from || !inode || from.length !== n || inode.length !== n || line < 0 || line >= n) return { at: null, since: h.since || null };
+  if (!from.every((x) => DIGITS.test(x)) || !inode.every((x) => DIGITS.test(x))) return { at: null, since: h.since || null };
+  const pts = from.map((o, i) => ({
+    offset: Number(o), inode: inode[i],
+    born: born && born.length === n ? validBorn(born[i]) : null,
+    tag: tag && tag.length === n ? validTag(tag[i]) : null,
+  }));
+  return { at: { line, pts }, since: null };
+}
+export function formatMergeHash({ at, since }) {
+  if (at) {
+    const all = (f) => at.pts.every((p) => p[f]);
+    let h = 'line=' + at.line + '&from=' + at.pts.map((p) => p.offset).join(',') + '&inode=' + at.pts.map((p) => p.inode).join(',');
+    if (all('born')) h += '&born=' + at.pts.map((p) => p.born).join(',');
+    if (all('tag')) h += '&tag=' + at.pts.map((p) => p.tag).join(',');
+    return h;
+  }
+  return since ? 'since=' + encodeURIComponent(since) : '';
+}
+
+// ------------------------------------------------------------ the timeline
+/** Buckets for a strip this many pixels wide: one every 6 px, 24 to 240. */
+export const bucketCount = (width) => Math.max(24, Math.min(240, Math.floor(Number(width) / 6) || 24));
+/** A timeline answer checked: {from, to (ms), seconds, n, sources: [{path, bytes, lines}]}, or null. */
+export function parseTimeline(o) {
+  if (!o || typeof o !== 'object') return null;
+  const from = Date.parse(o.from), to = Date.parse(o.to), s = Number(o.bucket_seconds);
+  if (!Number.isFinite(from) || !Number.isFinite(to) || !(s > 0) || !Array.isArray(o.sources) || !o.sources.length) return null;
+  const n = o.sources[0] && Array.isArray(o.sources[0].bytes) ? o.sources[0].bytes.length : 0;
+  if (!n) return null;
+  const sources = [];
+  for (const src of o.sources) {
+    if (!src || !Array.isArray(src.bytes) || src.bytes.length !== n) return null;
+    const lines = Array.isArray(src.lines) && src.lines.length === n ? src.lines.map((x) => Math.max(0, Number(x) || 0)) : src.bytes.map(() => 0);
+    sources.push({ path: String(src.path || ''), bytes: src.bytes.map((x) => Math.max(0, Number(x) || 0)), lines });
+  }
+  return { from, to, seconds: s, n, sources };
+}
+/** The start of bucket k, in ms since 1970 (its end is the next one's start). */
+export const bucketStart = (tl, k) => tl.from + k * tl.seconds * 1000;
+/** The bucket a time falls in (clamped to the strip), or -1 outside it. */
+export function bucketOf(tl, ms) {
+  if (!Number.isFinite(ms) || ms < tl.from || ms > tl.to) return -1;
+  return Math.min(tl.n - 1, Math.floor((ms - tl.from) / (tl.seconds * 1000)));
+}
+/**
+ * The bars' heights in per cent of the strip: per bucket the files' shares
+ * stacked, scaled so that the fullest bucket fills the strip; a bucket that
+ * holds anything is at least MIN_BAR tall (a quiet minute stays visible
+ * next to a burst). Returns [[h0, h1, …] per bucket] (one height per file).
+ */
+const MIN_BAR = 4;
+export function stackHeights(tl) {
+  const totals = [];
+  for (let k = 0; k < tl.n; k++) totals.push(tl.sources.reduce((a, s) => a + s.bytes[k], 0));
+  const max = Math.max(0, ...totals);
+  return totals.map((t, k) => {
+    if (!t || !max) return tl.sources.map(() => 0);
+    const h = Math.max(MIN_BAR, (100 * t) / max);
+    return tl.sources.map((s) => (h * s.bytes[k]) / t);
+  });
+}
+/** A time as the strip says it: "2026-12-06 10:05:00 UTC" (seconds only when the bucket is shorter than a minute). */
+export function fmtTime(ms, withSeconds) {
+  const iso = new Date(ms).toISOString();
+  return iso.slice(0, 10) + ' ' + iso.slice(11, withSeconds ? 19 : 16) + ' UTC';
+}
+/** What a bucket's hover says: its time span and its size per file. */
+export function bucketLabel(tl, k, names) {
+  const secs = tl.seconds < 60 || tl.seconds % 60 !== 0 || tl.from % 60000 !== 0;
+  let s = fmtTime(bucketStart(tl, k), secs) + ' – ' + fmtTime(bucketStart(tl, k + 1), secs).replace(/^\d{4}-\d\d-\d\d /, '');
+  const total = tl.sources.reduce((a, src) => a + src.bytes[k], 0);
+  const lines = tl.sources.reduce((a, src) => a + src.lines[k], 0);
+  s += ': ' + fmtBytes(total) + (lines ? ', about ' + Math.round(lines).toLocaleString('en-US') + (Math.round(lines) === 1 ? ' line' : ' lines') : '');
+  if (tl.sources.length > 1) {
+    s += ' (' + tl.sources.map((src, i) => (names && names[i] ? names[i] : 'file ' + (i + 1)) + ' ' + fmtBytes(src.bytes[k])).join(', ') + ')';
+  }
+  return s;
+}
+/** A bucket's start as since= takes it (RFC 3339 UTC, whole seconds rounded down). */
+export const sinceOf = (tl, k) => new Date(Math.floor(bucketStart(tl, k) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+const MONTHS = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11 };
+const ISO_TIME = /(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?\s?(Z|[+-]\d\d:?\d\d)?/;
+const CLF_TIME = /\[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d)(?: ([+-]\d{4}))?\]/;
+const zoneMs = (z) => {
+  if (!z || z === 'Z') return 0;
+  const m = /([+-])(\d\d):?(\d\d)/.exec(z);
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60000;
+};
+/**
+ * The time of a line, in ms, for marking the view's part of the strip:
+ * the first RFC 3339 / ISO 8601 time in it, or a common log format one
+ * ([06/Dec/2026:10:00:00 +0000]); a time without a zone is taken as UTC,
+ * as the server takes it. Null when none (the server recognises more forms;
+ * the mark is then left out).
+ */
+export function lineTime(text) {
+  const s = String(text).slice(0, 300);
+  let m = ISO_TIME.exec(s);
+  if (m) {
+    const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], m[7] ? Number((m[7] + '00').slice(0, 3)) : 0);
+    return ms - zoneMs(m[8]);
+  }
+  m = CLF_TIME.exec(s);
+  if (m && MONTHS[m[2].toLowerCase()] !== undefined) {
+    return Date.UTC(+m[3], MONTHS[m[2].toLowerCase()], +m[1], +m[4], +m[5], +m[6]) - zoneMs(m[7]);
+  }
+  return null;
+}

@@ -185,6 +185,9 @@ export function createView(v) {
     const el = document.createElement('div');
     if (it.t === 'l') {
       el.className = 'line';
+      // A merged view: the line's file, by its colour and short name in
+      // the gutter (a class and a data attribute: the text stays the line's).
+      if (v.merged && it.m) { el.classList.add('s' + it.m.source); el.dataset.src = v.names[it.m.source]; }
       renderRuns(el, it.r);
       el._m = it.m; el._k = it.k;
       S.nLines++;
@@ -430,6 +433,7 @@ export function createView(v) {
     if (q) t += ' · server search “' + q + '”';
     if (S.dropped) t += ' · ' + fmt(S.dropped) + ' older dropped';
     if (S.gapBelow) t += ' · ' + fmt(S.newCount) + ' newer not shown';
+    if (v.legend) t += v.legend.countNote();
     if (S.paused) t += ' · paused, ' + fmt(S.pending.filter((i) => i.t !== 'm').length) + ' waiting';
     countEl.textContent = t;
     emptyEl.hidden = S.nElems !== 0 || S.pending.length !== 0 || !!S.shown;
@@ -511,6 +515,8 @@ export function createView(v) {
     get shown() { return S.shown; },
     /** The last line shown is unfinished (the next text continues it). */
     openLine: () => S.open,
+    /** The unfinished last line is ended (a merged view's next text is another file's). */
+    closeLine() { S.open = false; S.openEl = null; S.lastItem = null; },
     get userMoved() { return S.userMoved; },
     /** The stream stopped taking lines below: End reloads the end. */
     markDetached() { S.detached = true; updateJump(); },

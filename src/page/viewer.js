@@ -10,24 +10,41 @@
 // brought it (newMsg below), which is what scrolling back past dropped lines
 // and permalinks need.
 
-import { baseName, clampInt, formatHash, parseHash, shownName } from './?asset=util.js';
+import {
+  baseName, clampInt, formatHash, formatMergeHash, mergeQuery, parseHash, parseMergeHash, shortNames, shownName,
+} from './?asset=util.js';
 import { createView } from './?asset=view.js';
 import { createStream } from './?asset=stream.js';
 import { createHistory } from './?asset=history.js';
 import { createControls } from './?asset=controls.js';
+import { createLegend } from './?asset=legend.js';
+import { createStrip } from './?asset=strip.js';
 
 const DEFAULT_INITIAL = 1000;
 
-export function startViewer(app, filePath) {
+/**
+ * `filePath`: the one file followed; `merged`: the files of a merged view
+ * (`/?merge=/A&merge=/B…`, then filePath is null): one timeline of them
+ * all, each line marked with its file (legend.js).
+ */
+export function startViewer(app, filePath, merged = null) {
   const { $ } = app;
   for (const el of document.querySelectorAll('.fileonly')) el.hidden = false;
   $('view').hidden = false;
-  $('filename').textContent = shownName(filePath);
-  $('filename').title = shownName(filePath);
-  document.title = shownName(baseName(filePath)) + ' — wstail';
+  const sources = merged || [filePath];
+  const names = shortNames(sources);
+  const title = merged ? names.join(' + ') : shownName(filePath);
+  $('filename').textContent = merged ? shownName(title) : shownName(filePath);
+  $('filename').title = merged ? sources.map(shownName).join('\n') : shownName(filePath);
+  document.title = (merged ? shownName(title) : shownName(baseName(filePath))) + ' — wstail';
+  if (merged) document.body.classList.add('merged');
 
   const v = {
     app, filePath,
+    /** The files of a merged view (null for one file), their paths and short names. */
+    merged, sources, names,
+    /** What a WebSocket request of this view goes to: one file's path, or "/" with the merge= list. */
+    target: (query) => (merged ? { path: '/', query: mergeQuery(merged) + '&' + query } : { path: filePath, query }),
     /** What the view was opened on: a server search (q), a time, a line (at), else the last `initial` lines. */
     where: {
       q: '', since: null, at: null,
@@ -43,26 +60,28 @@ export function startViewer(app, filePath) {
      * many lines started and ended in it (n), the server search it came
      * from, and whether it began by continuing a line of the previous one.
      */
-    newMsg: (inode, born, start, tag, cont) => ({
-      source: 0, inode, born, start: start === null ? null : Number(start), tag, end: null, n: 0, q: v.where.q, cont,
+    newMsg: (inode, born, start, tag, cont, source = 0, pos = null) => ({
+      source, pos, inode, born, start: start === null ? null : Number(start), tag, end: null, n: 0, q: v.where.q, cont,
     }),
     readHash() {
-      const h = parseHash(location.hash);
+      const h = merged ? parseMergeHash(location.hash, merged.length) : parseHash(location.hash);
       v.where.at = h.at;
       v.where.since = h.since;
       v.controls.showSince(h.since);
     },
     writeHash() {
-      const h = formatHash(v.where);
+      const h = merged ? formatMergeHash(v.where) : formatHash(v.where);
       history.replaceState(history.state, '', location.pathname + location.search + (h ? '#' + h : ''));
     },
-    lineLink: (at) => app.here(filePath) + '#' + formatHash({ at }),
+    lineLink: (at) => (merged ? app.here('/', mergeQuery(merged)) + '#' + formatMergeHash({ at })
+      : app.here(filePath) + '#' + formatHash({ at })),
     /** Starts the view over from where it is opened. */
     restart() {
       v.stream.stop();
       v.history.stop();
       v.view.reset();
       v.history.reset();
+      v.strip.redraw();
       if (v.where.at) v.history.above(v.where.at);
       v.stream.start();
       if (v.where.at) v.history.load();
@@ -96,6 +115,8 @@ export function startViewer(app, filePath) {
   v.stream = createStream(v);
   v.history = createHistory(v);
   v.controls = createControls(v);
+  v.legend = createLegend(v);
+  v.strip = createStrip(v);
 
   app.onStatus(() => v.view.updateCount());
   v.readHash();

@@ -22,7 +22,10 @@ use crate::serve::http::{self, Answer, Request, valid_client_key};
 use crate::serve::stall::Stalling;
 use crate::wire::query::{self, Query};
 use crate::wire::refusal::{Kind, Refusal};
-use crate::{serve::routes::download, serve::routes::list, serve::routes::page};
+use crate::{
+    serve::merged, serve::routes::download, serve::routes::list, serve::routes::page,
+    serve::routes::timeline,
+};
 
 /// What every connection thread shares: the checked configuration and the
 /// page rendered once with the base path.
@@ -78,6 +81,9 @@ pub fn serve_request(
             return;
         }
     };
+    if req.is_websocket() && query::is_merge(&req.target) {
+        return merged::serve(stream, &req, shared, log);
+    }
     match route(&mut stream, &req, shared, log) {
         Ok(None) => {}
         Ok(Some(upgrade)) => follow(stream, &req, upgrade, shared, log),
@@ -128,10 +134,17 @@ fn route(
         if q.path != b"/" {
             return Err(Refusal::bad_request("?list is served at / only"));
         }
-        list::serve(stream, &cfg.roots, head_only)
+        list::serve(stream, &cfg.roots, req.version == "HTTP/1.0", head_only)
     } else if q.download {
         let (canonical, file, meta) = open_named(cfg, &q.path)?;
         download::serve(stream, req, &canonical, file, &meta, head_only)
+    } else if q.timeline {
+        let logs = timeline_logs(cfg, &q)?;
+        let socket = stream
+            .get_ref()
+            .try_clone()
+            .map_err(|e| Refusal::read_failed(&e))?;
+        timeline::serve(&socket, stream, &q, logs, cfg.scan_limit, head_only)?
     } else if let Some(name) = &q.asset {
         if q.path != b"/" {
             return Err(Refusal::bad_request("?asset is served at / only"));
@@ -151,7 +164,7 @@ fn route(
 /// canonical one (`access::unalias`), the path rule with open-then-verify
 /// (`access::open_path`), and a regular file named as a directory (`a.log/`,
 /// `a.log/.`) is 404, as the kernel would answer (ENOTDIR).
-fn open_named(
+pub(crate) fn open_named(
     cfg: &ServeConfig,
     raw: &[u8],
 ) -> Result<(PathBuf, File, std::fs::Metadata), Refusal> {
@@ -163,6 +176,29 @@ fn open_named(
         ));
     }
     Ok(opened)
+}
+
+/// The logs a `?timeline` counts, each with its chain of generations: the
+/// file at the path, or every file of a merged list (`/?timeline&merge=…`),
+/// the first refused refusing the request with a reason naming it.
+fn timeline_logs(
+    cfg: &ServeConfig,
+    q: &Query,
+) -> Result<Vec<(PathBuf, Vec<timeline::Member>)>, Refusal> {
+    let one = |raw: &[u8]| -> Result<(PathBuf, Vec<timeline::Member>), Refusal> {
+        let (canonical, file, meta) = open_named(cfg, raw)?;
+        let members = timeline::chain(&canonical, &cfg.roots, file, &meta)?;
+        Ok((canonical, members))
+    };
+    match &q.merge {
+        None => Ok(vec![one(&q.path)?]),
+        Some(m) => m
+            .paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| one(p).map_err(|r| merged::naming(i, p, r)))
+            .collect(),
+    }
 }
 
 /// The status of the page opened on a path: the one the WebSocket request
@@ -188,7 +224,7 @@ fn page_status(req: &Request, q: &Query, cfg: &ServeConfig) -> u16 {
 
 /// The upgrade headers of a WebSocket request (RFC 6455, 4.1): its
 /// `Sec-WebSocket-Key`, or the refusal (426 for another version, else 400).
-fn upgrade_key(req: &Request) -> Result<String, Refusal> {
+pub(crate) fn upgrade_key(req: &Request) -> Result<String, Refusal> {
     if !req.header_has("connection", "upgrade") {
         return Err(Refusal::bad_request(
             "a WebSocket request needs 'Connection: Upgrade'",
@@ -237,7 +273,7 @@ fn websocket_checks(key: String, q: Query, cfg: &ServeConfig) -> Result<Upgrade,
 }
 
 /// What bounds an opening (`history::start`), from the configuration.
-fn limits(cfg: &ServeConfig) -> start::Limits {
+pub(crate) fn limits(cfg: &ServeConfig) -> start::Limits {
     start::Limits {
         lines: cfg.lines,
         max_lines: cfg.max_lines,
@@ -245,16 +281,19 @@ fn limits(cfg: &ServeConfig) -> start::Limits {
     }
 }
 
-/// The WebSocket route once admitted: the handshake, then the follower.
-fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log: &mut ConnLog) {
-    let cfg = &shared.cfg;
-    let accept = derive_accept_key(up.key.as_bytes());
+/// The handshake's answer (101), then the WebSocket over the stream with
+/// the server's limits; `Err` when the client went away meanwhile.
+pub(crate) fn accept(
+    mut stream: Stalling,
+    req: &Request,
+    key: &str,
+) -> Result<WebSocket<Stalling>, String> {
+    let accept = derive_accept_key(key.as_bytes());
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nServer: wstail\r\n\r\n"
     );
     if let Err(e) = std::io::Write::write_all(&mut stream, response.as_bytes()) {
-        log.ended(format!("the client went away during the handshake: {e}"));
-        return;
+        return Err(format!("the client went away during the handshake: {e}"));
     }
     let _ = stream.get_ref().set_nodelay(true);
     let config = WebSocketConfig::default()
@@ -263,8 +302,24 @@ fn follow(mut stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log
         .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
-    let mut ws =
-        WebSocket::from_partially_read(stream, req.leftover.clone(), Role::Server, Some(config));
+    Ok(WebSocket::from_partially_read(
+        stream,
+        req.leftover.clone(),
+        Role::Server,
+        Some(config),
+    ))
+}
+
+/// The WebSocket route once admitted: the handshake, then the follower.
+fn follow(stream: Stalling, req: &Request, up: Upgrade, shared: &Shared, log: &mut ConnLog) {
+    let cfg = &shared.cfg;
+    let mut ws = match accept(stream, req, &up.key) {
+        Ok(ws) => ws,
+        Err(e) => {
+            log.ended(e);
+            return;
+        }
+    };
     let filter = Filter::new(&up.q.matches, &up.q.excludes);
     let during = up.opening.scan_name();
     let begin = match up.opening.begin(&mut ws, &filter, up.q.meta, limits(cfg)) {

@@ -317,7 +317,28 @@ pub fn write_head(
     out.write_all(head.as_bytes())
 }
 
-/// A complete small response (refusals, the page, the list).
+/// The head of a response whose length is not known when it starts (the
+/// list, streamed as it is walked): `extra` says how its end is told
+/// (`Transfer-Encoding: chunked`, or nothing: the connection's close).
+pub fn write_head_streamed(
+    out: &mut impl Write,
+    status: u16,
+    content_type: &str,
+    extra: &[String],
+) -> io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\nServer: wstail\r\nContent-Type: {content_type}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n",
+        reason_phrase(status)
+    );
+    for h in extra {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())
+}
+
+/// A complete small response (refusals, the page).
 pub fn write_response(
     out: &mut impl Write,
     status: u16,

@@ -4,24 +4,30 @@
 //! no client slot but one of `MAX_HANDSHAKES` handshake places, and a new
 //! connection beyond those closes the oldest (408). With its head read it
 //! takes one of the `--max-clients` slots or is answered 503. So idle or
-//! slow sockets can neither starve real clients nor pile up threads. Accept
-//! errors (EMFILE and the like) are logged and survived with a short pause,
-//! never a busy loop or an exit.
+//! slow sockets can neither starve real clients nor pile up threads. The
+//! slots come in two pools: WebSocket followers take one of `--max-clients`,
+//! of which one peer address holds at most `--max-per-address` (more: 429);
+//! plain HTTP requests (the page, `?list`, downloads, timelines) take one of
+//! the `MAX_HTTP_REQUESTS`, waiting a little for one when all are taken, so
+//! that followers can never lock the page out. Accept errors (EMFILE and
+//! the like) are logged and survived with a short pause, never a busy loop
+//! or an exit.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use log::{error, info, warn};
 
 use crate::cli::config::ServeConfig;
+use crate::history::turns;
 use crate::limits::{
-    ACCEPT_ERROR_PAUSE, CLIENT_STACK, HANDSHAKE_GRACE, MAX_HANDSHAKES, REFUSAL_WRITE,
+    ACCEPT_ERROR_PAUSE, CLIENT_STACK, HANDSHAKE_GRACE, HTTP_SLOT_WAIT, MAX_HANDSHAKES,
+    MAX_HTTP_PER_ADDRESS, MAX_HTTP_REQUESTS, MAX_HTTP_WAITING, REFUSAL_WRITE,
 };
 use crate::logging::connlog::ConnLog;
 use crate::net;
@@ -60,24 +66,185 @@ impl fmt::Display for ServeError {
     }
 }
 
-/// A slot counter whose guard gives the slot back when dropped (also when a
-/// client thread panics and unwinds).
-struct Slot(Arc<AtomicUsize>);
+/// What one peer counts as for the per-address bounds: its IPv4 address
+/// (an IPv4-mapped IPv6 one as IPv4), or the /64 of its IPv6 address — one
+/// IPv6 host is usually given a whole /64, and would otherwise have
+/// endless addresses to spread over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Peer(IpAddr);
 
-impl Slot {
-    fn take(counter: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
-        counter
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Slot(Arc::clone(counter)))
+impl Peer {
+    pub fn of(ip: IpAddr) -> Peer {
+        match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                Peer(IpAddr::V6(bits.into()))
+            }
+            v4 => Peer(v4),
+        }
     }
 }
 
-impl Drop for Slot {
+/// Connections held per peer, for one pool.
+#[derive(Default)]
+struct PerPeer(HashMap<Peer, usize>);
+
+impl PerPeer {
+    fn count(&self, peer: Peer) -> usize {
+        self.0.get(&peer).copied().unwrap_or(0)
+    }
+
+    fn add(&mut self, peer: Peer) {
+        *self.0.entry(peer).or_insert(0) += 1;
+    }
+
+    fn remove(&mut self, peer: Peer) {
+        if let Some(n) = self.0.get_mut(&peer) {
+            *n -= 1;
+            if *n == 0 {
+                self.0.remove(&peer);
+            }
+        }
+    }
+}
+
+/// A pool of slots with a bound per peer (none when `per_peer` is 0), and
+/// a line of waiters (`wait_for`; none wait when `waiting` is 0).
+struct Pool {
+    max: usize,
+    per_peer: usize,
+    waiting: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    in_use: usize,
+    peers: PerPeer,
+    waiting: usize,
+}
+
+/// Why a pool gave no slot.
+#[derive(Debug, PartialEq, Eq)]
+enum Full {
+    /// Every slot is taken.
+    All,
+    /// The peer holds its share.
+    Peer,
+}
+
+/// A slot of a pool, given back on drop (also when a client thread panics
+/// and unwinds).
+struct PoolSlot {
+    pool: Arc<Pool>,
+    peer: Option<Peer>,
+}
+
+impl Drop for PoolSlot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let mut s = self.pool.lock();
+        s.in_use -= 1;
+        if let Some(peer) = self.peer {
+            s.peers.remove(peer);
+        }
+        drop(s);
+        self.pool.freed.notify_all();
+    }
+}
+
+impl Pool {
+    fn new(max: usize, per_peer: usize, waiting: usize) -> Arc<Pool> {
+        Arc::new(Pool {
+            max,
+            per_peer,
+            waiting,
+            state: Mutex::new(PoolState::default()),
+            freed: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `peer` may take a slot now.
+    fn room(&self, s: &PoolState, peer: Option<Peer>) -> Result<(), Full> {
+        if let Some(peer) = peer
+            && self.per_peer > 0
+            && s.peers.count(peer) >= self.per_peer
+        {
+            return Err(Full::Peer);
+        }
+        if s.in_use >= self.max {
+            return Err(Full::All);
+        }
+        Ok(())
+    }
+
+    /// A slot for `peer` (`None`: an unknown peer, counted in the pool
+    /// only), waiting up to `wait` for one when the pool has a line and a
+    /// place in it is free.
+    fn take(
+        self: &Arc<Self>,
+        peer: Option<Peer>,
+        wait: std::time::Duration,
+    ) -> Result<PoolSlot, Full> {
+        let deadline = Instant::now() + wait;
+        let mut s = self.lock();
+        let mut queued = false;
+        let taken = loop {
+            match self.room(&s, peer) {
+                Ok(()) => break Ok(()),
+                Err(full) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() || (!queued && s.waiting >= self.waiting) {
+                        break Err(full);
+                    }
+                    if !queued {
+                        queued = true;
+                        s.waiting += 1;
+                    }
+                    s = self
+                        .freed
+                        .wait_timeout(s, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            }
+        };
+        if queued {
+            s.waiting -= 1;
+        }
+        taken?;
+        s.in_use += 1;
+        if let Some(peer) = peer {
+            s.peers.add(peer);
+        }
+        Ok(PoolSlot {
+            pool: Arc::clone(self),
+            peer,
+        })
+    }
+}
+
+/// The two pools: WebSocket followers, and plain HTTP requests.
+struct Pools {
+    websocket: Arc<Pool>,
+    http: Arc<Pool>,
+}
+
+impl Pools {
+    fn new(cfg: &ServeConfig) -> Pools {
+        let per_http = if cfg.max_per_address == 0 {
+            0
+        } else {
+            MAX_HTTP_PER_ADDRESS
+        };
+        Pools {
+            websocket: Pool::new(cfg.max_clients, cfg.max_per_address, 0),
+            http: Pool::new(MAX_HTTP_REQUESTS, per_http, MAX_HTTP_WAITING),
+        }
     }
 }
 
@@ -157,6 +324,7 @@ pub type ServeRequest =
 /// Runs the server until the process is killed (or, with `--inetd`, until
 /// the one connection ends).
 pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
+    turns::init(cfg.max_scans);
     if cfg.inetd {
         return serve_inetd(cfg);
     }
@@ -189,8 +357,8 @@ pub fn run(listener: TcpListener, cfg: ServeConfig, serve_request: ServeRequest)
             "listening on {addr}, which is not a loopback address, without a token: anyone who can reach it may read the logs under the roots; give --token (or WSTAIL_TOKEN), or listen on 127.0.0.1 behind a proxy that authenticates"
         );
     }
+    let pools = Arc::new(Pools::new(&cfg));
     let shared = Arc::new(Shared::new(cfg));
-    let active = Arc::new(AtomicUsize::new(0));
     let handshakes = Arc::new(Handshakes::new());
     loop {
         let stream = match listener.accept() {
@@ -209,13 +377,13 @@ pub fn run(listener: TcpListener, cfg: ServeConfig, serve_request: ServeRequest)
             }
         };
         let id = handshakes.admit(&stream);
-        let (shared, active, hs) = (
+        let (shared, pools, hs) = (
             Arc::clone(&shared),
-            Arc::clone(&active),
+            Arc::clone(&pools),
             Arc::clone(&handshakes),
         );
         let started = spawn("wstail-client", move || {
-            connection(stream, id, &hs, &active, &shared, serve_request);
+            connection(stream, id, &hs, &pools, &shared, serve_request);
         });
         if !started {
             handshakes.finish(id);
@@ -228,12 +396,13 @@ fn connection(
     stream: Arc<TcpStream>,
     id: u64,
     handshakes: &Handshakes,
-    active: &Arc<AtomicUsize>,
+    pools: &Pools,
     shared: &Shared,
     serve_request: ServeRequest,
 ) {
     let start = Instant::now();
-    let mut log = ConnLog::new(stream.peer_addr().ok());
+    let peer_addr = stream.peer_addr().ok();
+    let mut log = ConnLog::new(peer_addr);
     let head = http::read_head(&stream);
     if !handshakes.finish(id) {
         let refusal = Refusal::new(
@@ -255,19 +424,25 @@ fn connection(
     if let Ok(req) = &head {
         log.request(req);
     }
-    let max = shared.cfg.max_clients;
+    let peer = peer_addr.map(|a| Peer::of(a.ip()));
     let slot = match &head {
-        Ok(_) => match Slot::take(active, max) {
-            Some(slot) => Some(slot),
-            None => {
-                refuse_busy(stream, max, &mut log);
-                return;
-            }
-        },
-        Err(_) => None,
+        Ok(req) if req.is_websocket() => pools.websocket.take(peer, Duration::ZERO),
+        Ok(_) => pools.http.take(peer, HTTP_SLOT_WAIT),
+        Err(_) => {
+            serve_request(stream, head, shared, &mut log);
+            return;
+        }
     };
-    let _slot = slot;
-    serve_request(stream, head, shared, &mut log);
+    match slot {
+        Ok(_slot) => serve_request(stream, head, shared, &mut log),
+        Err(full) => refuse_full(
+            stream,
+            &full,
+            head.is_ok_and(|r| r.is_websocket()),
+            &shared.cfg,
+            &mut log,
+        ),
+    }
 }
 
 /// Starts a client thread; false (logged) when the system refuses one.
@@ -283,14 +458,45 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> bool {
     r.is_ok()
 }
 
-/// Answers 503 to a request beyond `--max-clients`; its head has been read
-/// (closing with the request unread would reset the connection and the
-/// client would never see the answer).
-fn refuse_busy(mut stream: TcpStream, max: usize, log: &mut ConnLog) {
-    let refusal = Refusal::new(
-        Kind::Busy,
-        format!("the server is serving its maximum of {max} clients; try again later"),
-    );
+/// Answers a request for which its pool had no slot; its head has been
+/// read (closing with the request unread would reset the connection and
+/// the client would never see the answer): 429 when its address holds its
+/// share, else 503.
+fn refuse_full(
+    mut stream: TcpStream,
+    full: &Full,
+    websocket: bool,
+    cfg: &ServeConfig,
+    log: &mut ConnLog,
+) {
+    let refusal = match (full, websocket) {
+        (Full::Peer, true) => Refusal::new(
+            Kind::PerAddress,
+            format!(
+                "this address holds its maximum of {} WebSocket connections (--max-per-address); close one or try again later",
+                cfg.max_per_address
+            ),
+        ),
+        (Full::Peer, false) => Refusal::new(
+            Kind::PerAddress,
+            format!(
+                "this address has its maximum of {MAX_HTTP_PER_ADDRESS} HTTP requests in progress; try again later"
+            ),
+        ),
+        (Full::All, true) => Refusal::new(
+            Kind::Busy,
+            format!(
+                "the server is serving its maximum of {} clients; try again later",
+                cfg.max_clients
+            ),
+        ),
+        (Full::All, false) => Refusal::new(
+            Kind::Busy,
+            format!(
+                "the server is answering its maximum of {MAX_HTTP_REQUESTS} HTTP requests; try again later"
+            ),
+        ),
+    };
     log.refused(&refusal);
     let _ = stream.set_write_timeout(Some(REFUSAL_WRITE));
     let _ = http::refuse(&mut stream, &refusal);

@@ -5,5 +5,6 @@
 pub mod conn;
 pub mod http;
 pub mod listener;
+pub mod merged;
 pub mod routes;
 pub mod stall;

@@ -32,6 +32,11 @@ pub enum Meta {
     },
     /// How far a scan has come, in file bytes.
     Progress { scanned: u64, total: u64 },
+    /// A CPU-heavy request waiting for its turn (`--max-scans`) before a
+    /// scan of at most `total` bytes: written as a progress frame with
+    /// `"scanned":0` and `"waiting":true`, so that a client that knows only
+    /// progress frames shows it as a scan at its start.
+    Waiting { total: u64 },
 }
 
 /// A resume point: the file offset just past what was sent, the inode of
@@ -216,6 +221,14 @@ impl Meta {
                     _ => None,
                 })
             };
+            let waiting = p
+                .iter()
+                .any(|(key, v)| key == "waiting" && matches!(v, Value::Bool(true)));
+            if waiting {
+                return Some(Meta::Waiting {
+                    total: num("total")?,
+                });
+            }
             return Some(Meta::Progress {
                 scanned: num("scanned")?,
                 total: num("total")?,
@@ -325,6 +338,10 @@ impl fmt::Display for Meta {
             Meta::Progress { scanned, total } => write!(
                 f,
                 "{{\"progress\":{{\"scanned\":{scanned},\"total\":{total}}}}}"
+            ),
+            Meta::Waiting { total } => write!(
+                f,
+                "{{\"progress\":{{\"scanned\":0,\"total\":{total},\"waiting\":true}}}}"
             ),
         }
     }
@@ -627,6 +644,10 @@ mod tests {
                 total: 10,
             },
             "{\"progress\":{\"scanned\":5,\"total\":10}}",
+        );
+        round_trip(
+            Meta::Waiting { total: 10 },
+            "{\"progress\":{\"scanned\":0,\"total\":10,\"waiting\":true}}",
         );
     }
 

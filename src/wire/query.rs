@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS};
+use crate::limits::{MAX_FILTER_TEXT, MAX_FILTER_TEXTS, MAX_MERGED_FILES};
 use crate::wire::refusal::Refusal;
 
 use crate::history::timestamp::{self, Target};
@@ -74,8 +74,30 @@ pub struct Query {
     /// `?list` and `?download` (HTTP routes).
     pub list: bool,
     pub download: bool,
+    /// `?timeline` (HTTP route): `buckets=N` (`None`: the default) and
+    /// `until=T` (`None`: now); its `since=` is in `start`.
+    pub timeline: bool,
+    pub buckets: Option<u64>,
+    pub until: Option<Target>,
     /// `?asset=NAME`: one of the viewer page's files (HTTP route).
     pub asset: Option<String>,
+    /// `merge=/A&merge=/B…`: several files as one timeline, with the
+    /// per-file values of its comma lists.
+    pub merge: Option<Merge>,
+}
+
+/// A merged view's files and their per-file values (`before=`, `inode=`,
+/// `from=`, `tag=`, `born=` as comma lists, one value per file in list
+/// order); each list is absent or exactly as long as the file list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Merge {
+    /// The files, percent-decoded once, in list order.
+    pub paths: Vec<Vec<u8>>,
+    pub before: Option<Vec<u64>>,
+    pub inode: Option<Vec<u64>>,
+    pub from: Option<Vec<u64>>,
+    pub tag: Option<Vec<Tag>>,
+    pub born: Option<Vec<Born>>,
 }
 
 /// Splits and decodes a request target. Errors are 400s.
@@ -99,8 +121,15 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
         token: None,
         list: false,
         download: false,
+        timeline: false,
+        buckets: None,
+        until: None,
         asset: None,
+        merge: None,
     };
+    if form_pairs(raw_query).any(|(k, _)| k == "merge") {
+        return parse_merge(&q.path, raw_query);
+    }
     let (mut from, mut inode, mut tag, mut born) = (None, None, None, None);
     let (mut lines, mut before, mut since) = (None, None, None);
     for (key, value) in form_pairs(raw_query) {
@@ -141,6 +170,12 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
             }
             "list" => q.list = flag("list", &value)?,
             "download" => q.download = flag("download", &value)?,
+            "timeline" => q.timeline = flag("timeline", &value)?,
+            "buckets" => q.buckets = Some(number("buckets", &value)?),
+            "until" => {
+                let t = timestamp::parse_target(&value, SystemTime::now());
+                q.until = Some(t.map_err(|e| Refusal::bad_request(format!("until={e}")))?);
+            }
             "asset" => q.asset = Some(value.into_owned()),
             _ => {}
         }
@@ -180,8 +215,131 @@ pub fn parse(target: &str) -> Result<Query, Refusal> {
     if from.is_none() {
         q.pick = inode.map(|inode| Pick { inode, born, tag });
     }
+    q.lines = lines;
     check_filters(&q)?;
     Ok(q)
+}
+
+/// A merged view's query (`merge=` given at least once): the parameters of
+/// one file, except that `before=`, `inode=`, `from=`, `tag=` and `born=`
+/// are comma lists with one value per file, in list order. A list that does
+/// not fit the rules (fewer than 2 or more than `MAX_MERGED_FILES` files, a
+/// comma list of another length, a path in the URL besides `/`) is a 400.
+/// The other parameters are parsed as one file's (`parse` of them alone),
+/// so they mean what they mean there; `since=` is in `start`.
+fn parse_merge(path: &[u8], raw_query: &str) -> Result<Query, Refusal> {
+    if path != b"/" {
+        return Err(Refusal::bad_request(
+            "merge= is asked at / (ws://HOST/?merge=/A&merge=/B), not at a file's path",
+        ));
+    }
+    let mut m = Merge::default();
+    let mut rest = Vec::new();
+    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = form_decode(raw_value);
+        match &*form_decode(raw_key) {
+            "merge" => {
+                if m.paths.len() == MAX_MERGED_FILES {
+                    return Err(Refusal::bad_request(format!(
+                        "a merged view takes at most {MAX_MERGED_FILES} merge= files"
+                    )));
+                }
+                // The path as bytes (a file name need not be UTF-8),
+                // decoded once, `+` a space as in any form value.
+                let spaced: Vec<u8> = raw_value
+                    .bytes()
+                    .map(|b| if b == b'+' { b' ' } else { b })
+                    .collect();
+                m.paths.push(decode(&spaced));
+            }
+            "before" => m.before = Some(list("before", &value, |v| v.parse().ok())?),
+            "inode" => m.inode = Some(list("inode", &value, |v| v.parse().ok())?),
+            "from" => m.from = Some(list("from", &value, |v| v.parse().ok())?),
+            "tag" => m.tag = Some(list("tag", &value, Tag::parse)?),
+            "born" => m.born = Some(list("born", &value, Born::parse)?),
+            // Every other parameter means what it means for one file.
+            _ => rest.push(pair),
+        }
+    }
+    let mut q = parse(&format!("/?{}", rest.join("&")))?;
+    if m.paths.len() < 2 {
+        return Err(Refusal::bad_request(
+            "a merged view needs at least 2 merge= files (open one file at its own path)",
+        ));
+    }
+    let n = m.paths.len();
+    let lengths = [
+        ("before", m.before.as_ref().map(Vec::len)),
+        ("inode", m.inode.as_ref().map(Vec::len)),
+        ("from", m.from.as_ref().map(Vec::len)),
+        ("tag", m.tag.as_ref().map(Vec::len)),
+        ("born", m.born.as_ref().map(Vec::len)),
+    ];
+    for (name, len) in lengths {
+        if let Some(len) = len.filter(|&l| l != n) {
+            return Err(Refusal::bad_request(format!(
+                "{name}= holds {len} values for {n} merge= files: one value per file, comma-separated in list order"
+            )));
+        }
+    }
+    if m.from.is_some() && m.inode.is_none() {
+        return Err(Refusal::bad_request(
+            "from= needs inode= (the file each offset is in)",
+        ));
+    }
+    let since = matches!(q.start, Start::Since(_));
+    if m.before.is_some() {
+        if q.follow {
+            return Err(Refusal::bad_request(
+                "before= sends one window and closes: it cannot go with tail=1",
+            ));
+        }
+        if m.from.is_some() {
+            return Err(Refusal::bad_request("before= and from= cannot go together"));
+        }
+        if since {
+            return Err(Refusal::bad_request(
+                "before= and since= cannot go together: before= ends a window, since= starts one",
+            ));
+        }
+    }
+    if m.from.is_some() && since {
+        // A resume point says where to start (each file's own): a client
+        // reconnecting with the URL it first used resumes.
+        q.start = Start::Last {
+            lines: q.lines,
+            before: None,
+        };
+    }
+    // A merged view always speaks meta=1: the source frames say whose
+    // lines each message holds.
+    q.meta = true;
+    q.merge = Some(m);
+    Ok(q)
+}
+
+/// One comma list of a merged view: one value per file.
+fn list<T>(name: &str, value: &str, one: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, Refusal> {
+    value
+        .split(',')
+        .map(|v| {
+            one(v).ok_or_else(|| {
+                let shown: String = v.chars().take(64).flat_map(char::escape_debug).collect();
+                Refusal::bad_request(format!(
+                    "{name}= holds '{shown}', which is not a value of {name}="
+                ))
+            })
+        })
+        .collect()
+}
+
+/// True when a request target asks for a merged view (`merge=` in its
+/// query): the WebSocket route hands it to `serve::merged`.
+pub fn is_merge(target: &str) -> bool {
+    target
+        .split_once('?')
+        .is_some_and(|(_, q)| form_pairs(q).any(|(k, _)| k == "merge"))
 }
 
 impl Query {
@@ -404,6 +562,47 @@ mod tests {
             assert!(parse(&format!("/f?{name}={long}a")).is_err());
             // Bytes, not characters: 129 two-byte characters are too long.
             assert!(parse(&format!("/f?{name}={}", "%C3%A9".repeat(129))).is_err());
+        }
+    }
+
+    #[test]
+    fn a_merged_view_takes_one_value_per_file() {
+        let q = parse("/?merge=/a.log&merge=%2Fb%20c.log&merge=/d%FF+e&lines=5&before=10,20,30&inode=1,2,3&tag=0123456789abcdef,0123456789abcdef,0123456789abcdef").unwrap();
+        let m = q.merge.as_ref().unwrap();
+        assert_eq!(
+            m.paths,
+            vec![
+                b"/a.log".to_vec(),
+                b"/b c.log".to_vec(),
+                b"/d\xff e".to_vec()
+            ]
+        );
+        assert_eq!(m.before, Some(vec![10, 20, 30]));
+        assert_eq!(m.inode, Some(vec![1, 2, 3]));
+        assert!(q.meta && q.lines == Some(5));
+        let q = parse("/?merge=/a&merge=/b&from=5,6&inode=7,8&since=-1h").unwrap();
+        let m = q.merge.unwrap();
+        assert_eq!((m.from, m.inode), (Some(vec![5, 6]), Some(vec![7, 8])));
+        assert!(is_merge("/?tail=1&merge=/a"));
+        assert!(!is_merge("/a?merged=1"));
+        let sixteen = "&merge=/a".repeat(MAX_MERGED_FILES);
+        assert!(parse(&format!("/?x{sixteen}")).is_ok());
+        for t in [
+            "/?merge=/a",
+            &format!("/?x{sixteen}&merge=/a"),
+            "/f?merge=/a&merge=/b",
+            "/?merge=/a&merge=/b&before=1",
+            "/?merge=/a&merge=/b&before=1,2,3",
+            "/?merge=/a&merge=/b&before=1,x",
+            "/?merge=/a&merge=/b&before=1,2&tail=1",
+            "/?merge=/a&merge=/b&before=1,2&since=-1h",
+            "/?merge=/a&merge=/b&from=1,2",
+            "/?merge=/a&merge=/b&from=1,2&inode=1,2&before=1,2",
+            "/?merge=/a&merge=/b&tag=1,2",
+            "/?merge=/a&merge=/b&born=1,2",
+            "/?merge=/a&merge=/b&lines=x",
+        ] {
+            assert_eq!(parse(t).map_err(|e| e.status()), Err(400), "{t}");
         }
     }
 

@@ -34,4 +34,4 @@ mkdir -p target
 # The whole suite is bounded (node applies --test-timeout to the file as a
 # whole, so it is the suite's bound); each test bounds its own waits.
 timeout --kill-after=10 900 \
-  node --test --test-concurrency=1 --test-timeout=600000 "$here/viewer.test.js"
+  node --test --test-concurrency=1 --test-timeout=600000 "$here/viewer.test.js" "$here/merged.test.js"

@@ -189,6 +189,15 @@ impl Server {
         http_raw(self.port, request.as_bytes())
     }
 
+    /// A GET that may take long (much work behind it): waits `within`.
+    pub fn get_within(&self, target: &str, within: Duration) -> (u16, String) {
+        let request = format!(
+            "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            self.port
+        );
+        http_raw_within(self.port, request.as_bytes(), within)
+    }
+
     pub fn get(&self, target: &str) -> (u16, String) {
         self.http(&format!(
             "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
@@ -243,13 +252,20 @@ pub fn url_path(path: &Path) -> String {
     out
 }
 
-/// Sends raw bytes, reads the whole answer (bounded by 10 s).
+/// Sends raw bytes, reads the whole answer (bounded by 60 s: the time a
+/// small request may take on a loaded machine; a request that does much
+/// work gives its own bound to `http_raw_within`).
 pub fn http_raw(port: u16, request: &[u8]) -> (u16, String) {
+    http_raw_within(port, request, Duration::from_secs(60))
+}
+
+/// Sends raw bytes, reads the whole answer, waiting at most `within`.
+pub fn http_raw_within(port: u16, request: &[u8], within: Duration) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.set_read_timeout(Some(within)).unwrap();
     s.write_all(request).expect("send request");
     let mut buf = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + within;
     let mut chunk = [0u8; 8192];
     while Instant::now() < deadline {
         match s.read(&mut chunk) {

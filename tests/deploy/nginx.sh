@@ -47,6 +47,10 @@ started $!
 # --allow-host for the name nginx passes on).
 SERVE=$(recipe wstail.service | localize | sed -n 's/^ExecStart=//p')
 case $SERVE in *"--allow-host logs.example.org"*) ;; *) fail "the service recipe names no --allow-host: $SERVE" ;; esac
+# Behind the proxy every client has the proxy's address: wstail's own
+# per-address bound is off, and nginx's limit_conn bounds each client.
+case $SERVE in *"--max-per-address 0"*) ;; *) fail "the service recipe keeps the per-address bound behind the proxy: $SERVE" ;; esac
+grep -q "limit_conn per_client" "$WORK/nginx/nginx.conf" || fail "the nginx recipe has no limit_conn"
 serve() {
     # shellcheck disable=SC2086
     $SERVE 2>> "$WORK/serve.log" &

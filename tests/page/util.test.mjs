@@ -158,3 +158,116 @@ test('refusalLine and the formats', () => {
   assert.equal(U.clampInt('99999999', 100, 1000, 5), 1000);
   assert.equal(U.clampInt('x', 100, 1000, 5), 5);
 });
+
+// ------------------------------------------------------------ the merged view (issue 19.2)
+test('mergeQuery and mergePaths: the list in order, each path encoded once, fewer than two is no merge', () => {
+  const paths = ['/var/log/a b.log', '/srv/x&y=z.log', '/l/100%.log'];
+  const q = U.mergeQuery(paths);
+  assert.equal(q, 'merge=%2Fvar%2Flog%2Fa%20b.log&merge=%2Fsrv%2Fx%26y%3Dz.log&merge=%2Fl%2F100%25.log');
+  assert.deepEqual(U.mergePaths('?' + q), paths, 'what the page builds it reads back');
+  assert.deepEqual(U.mergePaths('?merge=/a&merge=/b&token=t'), ['/a', '/b']);
+  assert.equal(U.mergePaths('?merge=/a'), null);
+  assert.equal(U.mergePaths('?merge=/a&merge=relative'), null, 'only absolute paths');
+  assert.equal(U.mergePaths(''), null);
+  const many = Array.from({ length: 20 }, (_, i) => '/f' + i);
+  assert.equal(U.mergePaths('?' + U.mergeQuery(many)).length, U.MAX_MERGED);
+});
+
+test('shortNames: the file name, with as many folders as it takes to tell two apart', () => {
+  assert.deepEqual(U.shortNames(['/var/log/syslog', '/srv/app/app.log']), ['syslog', 'app.log']);
+  assert.deepEqual(U.shortNames(['/var/log/nginx/error.log', '/srv/app/error.log', '/var/log/syslog']),
+    ['nginx/error.log', 'app/error.log', 'syslog']);
+  assert.deepEqual(U.shortNames(['/a/x/logs/e.log', '/b/x/logs/e.log']), ['a/x/logs/e.log', 'b/x/logs/e.log']);
+  assert.deepEqual(U.shortNames(['/e.log', '/d/e.log']), ['e.log', 'd/e.log'], 'a shorter path stops at its root');
+});
+
+test('sourceColour: distinct hues for neighbours, readable lightness per theme', () => {
+  const hue = (c) => Number(/hsl\((\d+)/.exec(c)[1]);
+  const light = (c) => Number(/(\d+)%\)$/.exec(c)[1]);
+  for (let k = 0; k < U.MAX_MERGED; k++) {
+    const d = Math.abs(hue(U.sourceColour(k, false)) - hue(U.sourceColour(k + 1, false)));
+    assert.ok(Math.min(d, 360 - d) >= 90, `files ${k} and ${k + 1} differ in hue by ${d}°`);
+    assert.ok(light(U.sourceColour(k, false)) <= 45 && light(U.sourceColour(k, true)) >= 60);
+  }
+  const all = new Set(Array.from({ length: U.MAX_MERGED }, (_, k) => hue(U.sourceColour(k, false))));
+  assert.equal(all.size, U.MAX_MERGED, 'sixteen files, sixteen hues');
+});
+
+test('pointsQuery and the merged permalink hash: comma lists in list order, born and tag only when whole', () => {
+  const pts = [
+    { offset: 10, inode: '123', born: '1.000000001', tag: '0123456789abcdef' },
+    { offset: 0, inode: '18446744073709551615', born: '2.000000002', tag: null },
+  ];
+  assert.equal(U.pointsQuery('before', pts), 'before=10,0&inode=123,18446744073709551615&born=1.000000001,2.000000002');
+  pts[1].tag = 'fedcba9876543210';
+  assert.equal(U.pointsQuery('from', pts), 'from=10,0&inode=123,18446744073709551615&tag=0123456789abcdef,fedcba9876543210&born=1.000000001,2.000000002');
+  const h = U.formatMergeHash({ at: { line: 1, pts } });
+  assert.equal(h, 'line=1&from=10,0&inode=123,18446744073709551615&born=1.000000001,2.000000002&tag=0123456789abcdef,fedcba9876543210');
+  assert.deepEqual(U.parseMergeHash('#' + h, 2), { at: { line: 1, pts }, since: null }, 'round trip, inodes kept as digit strings');
+  assert.equal(U.parseMergeHash('#' + h, 3).at, null, 'a link for another number of files');
+  assert.equal(U.parseMergeHash('#line=2&from=1,2&inode=3,4', 2).at, null, 'the line names a file of the list');
+  assert.equal(U.parseMergeHash('#line=0&from=1,x&inode=3,4', 2).at, null);
+  assert.deepEqual(U.parseMergeHash('#since=2026-12-01T14%3A02%3A00%2B01%3A00', 2), { at: null, since: '2026-12-01T14:02:00+01:00' });
+  assert.equal(U.formatMergeHash({ at: null, since: '-15m' }), 'since=-15m');
+});
+
+// ------------------------------------------------------------ the timeline (issue 20.2)
+const TL = {
+  from: '2026-12-06T08:00:00Z', to: '2026-12-06T09:00:00Z', bucket_seconds: 900,
+  sources: [{ path: '/a', bytes: [100, 0, 1, 300], lines: [2, 0, 1, 6] }, { path: '/b', bytes: [100, 0, 0, 100], lines: [1, 0, 0, 1] }],
+};
+
+test('parseTimeline: the answer checked, bucket starts and the bucket of a time', () => {
+  const tl = U.parseTimeline(TL);
+  assert.equal(tl.n, 4);
+  assert.equal(tl.from, Date.parse('2026-12-06T08:00:00Z'));
+  assert.equal(U.bucketStart(tl, 1), Date.parse('2026-12-06T08:15:00Z'));
+  assert.equal(U.bucketStart(tl, 4), tl.to, 'the last bucket ends at to');
+  assert.equal(U.bucketOf(tl, Date.parse('2026-12-06T08:14:59.999Z')), 0);
+  assert.equal(U.bucketOf(tl, Date.parse('2026-12-06T08:15:00Z')), 1);
+  assert.equal(U.bucketOf(tl, tl.to), 3, 'the end belongs to the last bucket');
+  assert.equal(U.bucketOf(tl, tl.to + 1), -1);
+  assert.equal(U.bucketOf(tl, tl.from - 1), -1);
+  assert.equal(U.sinceOf(tl, 2), '2026-12-06T08:30:00Z');
+  // Fractional bucket lengths: since= rounds down to the second.
+  const odd = U.parseTimeline({ ...TL, bucket_seconds: 0.75 });
+  assert.equal(U.sinceOf(odd, 3), '2026-12-06T08:00:02Z');
+  assert.equal(U.parseTimeline({ ...TL, sources: [{ path: '/a', bytes: [1, 2], lines: [1] }, TL.sources[1]] }), null, 'lists of other lengths');
+  assert.equal(U.parseTimeline({ ...TL, bucket_seconds: 0 }), null);
+  assert.equal(U.parseTimeline({ ...TL, from: 'yesterday' }), null);
+  assert.equal(U.parseTimeline('<!doctype html>'), null, 'a server without ?timeline answers with the page');
+});
+
+test('stackHeights: the fullest bucket fills the strip, shares stacked per file, a small bucket stays visible', () => {
+  const h = U.stackHeights(U.parseTimeline(TL));
+  assert.deepEqual(h[3], [75, 25], 'the fullest: 100 %, split 3:1');
+  assert.deepEqual(h[0], [25, 25]);
+  assert.deepEqual(h[1], [0, 0], 'an empty bucket has no bar');
+  assert.ok(Math.abs(h[2][0] - 4) < 1e-9 && h[2][1] === 0, 'one byte among 400 still shows (4 %)');
+  const empty = U.stackHeights(U.parseTimeline({ ...TL, sources: [{ path: '/a', bytes: [0, 0, 0, 0] }] }));
+  assert.deepEqual(empty, [[0], [0], [0], [0]]);
+});
+
+test('bucketLabel: the span, the size and lines, per file in a merged view; bucketCount by width', () => {
+  const tl = U.parseTimeline(TL);
+  assert.equal(U.bucketLabel(tl, 3, ['a.log', 'b.log']), '2026-12-06 08:45 UTC – 09:00 UTC: 400 B, about 7 lines (a.log 300 B, b.log 100 B)');
+  const one = U.parseTimeline({ ...TL, sources: [TL.sources[0]] });
+  assert.equal(U.bucketLabel(one, 2), '2026-12-06 08:30 UTC – 08:45 UTC: 1 B, about 1 line');
+  assert.equal(U.bucketLabel(one, 1), '2026-12-06 08:15 UTC – 08:30 UTC: 0 B');
+  const short = U.parseTimeline({ ...TL, bucket_seconds: 30 });
+  assert.equal(U.bucketLabel(short, 1), '2026-12-06 08:00:30 UTC – 08:01:00 UTC: 0 B (file 1 0 B, file 2 0 B)');
+  assert.equal(U.bucketCount(390), 65);
+  assert.equal(U.bucketCount(100), 24);
+  assert.equal(U.bucketCount(5000), 240);
+  assert.equal(U.bucketCount(undefined), 24);
+});
+
+test('lineTime: RFC 3339 and ISO times with zones, zone-less as UTC, common log format, else null', () => {
+  assert.equal(U.lineTime('2026-12-06T10:00:01Z x'), Date.parse('2026-12-06T10:00:01Z'));
+  assert.equal(U.lineTime('2026-12-06 10:00:01,250 INFO x'), Date.parse('2026-12-06T10:00:01.250Z'), 'Python logging, zone-less: UTC');
+  assert.equal(U.lineTime('{"time":"2026-12-06T11:00:01.5+01:00"}'), Date.parse('2026-12-06T10:00:01.500Z'));
+  assert.equal(U.lineTime('2026-12-06T05:00:01-0500 x'), Date.parse('2026-12-06T10:00:01Z'));
+  assert.equal(U.lineTime('10.0.0.1 - - [06/Dec/2026:11:00:00 +0100] "GET / HTTP/1.1" 200'), Date.parse('2026-12-06T10:00:00Z'));
+  assert.equal(U.lineTime('no time here'), null);
+  assert.equal(U.lineTime('Dec  6 10:00:01 host sshd[1]: x'), null, 'syslog without a year: left to the server');
+});

@@ -4,3 +4,4 @@
 pub mod download;
 pub mod list;
 pub mod page;
+pub mod timeline;

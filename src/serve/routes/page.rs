@@ -19,7 +19,7 @@ use crate::wire::refusal::{Kind, Refusal};
 const VIEWER: &str = include_str!("../../page/index.html");
 
 /// The files the page loads: name, type, content.
-const ASSETS: [(&str, &str, &str); 10] = [
+const ASSETS: [(&str, &str, &str); 12] = [
     ("style.css", CSS, include_str!("../../page/style.css")),
     ("theme.js", JS, include_str!("../../page/theme.js")),
     ("main.js", JS, include_str!("../../page/main.js")),
@@ -30,6 +30,8 @@ const ASSETS: [(&str, &str, &str); 10] = [
     ("stream.js", JS, include_str!("../../page/stream.js")),
     ("history.js", JS, include_str!("../../page/history.js")),
     ("controls.js", JS, include_str!("../../page/controls.js")),
+    ("legend.js", JS, include_str!("../../page/legend.js")),
+    ("strip.js", JS, include_str!("../../page/strip.js")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
