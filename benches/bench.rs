@@ -1164,6 +1164,68 @@ fn bench_fanout(report: &mut Report, dir: &TempDir, n: usize, interval: Option<f
     fs::remove_file(&file).unwrap();
 }
 
+/// Issue 21.7: the server's memory for busy followers (a file appended at
+/// a steady rate), next to the idle figure of `bench_fanout`. Run it again
+/// with `MALLOC_ARENA_MAX=2` in the environment (the server inherits it)
+/// to see what glibc's per-thread arenas cost.
+fn bench_fanout_busy(report: &mut Report, dir: &TempDir, n: usize) {
+    const SECS: u64 = 30;
+    // WSTAIL_BENCH_RATE=lines_per_sec (default 1000) for a faster writer.
+    let lines_per_sec: u64 = std::env::var("WSTAIL_BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let arenas = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "glibc default".into());
+    eprintln!(
+        "busy fan-out: {n} followers, {lines_per_sec} lines/s for {SECS} s, MALLOC_ARENA_MAX {arenas} …"
+    );
+    let file = dir.join("busy.log");
+    make_file(&file, 2000 * LINE as u64);
+    let max = (n + 100).to_string();
+    let server = Server::rooted(dir.path(), &["--max-clients", &max]);
+    let crowd = Crowd::connect(&server, &file, n, Instant::now());
+    let all_ready = crowd.wait(&crowd.ready, n, Duration::from_secs(120));
+    thread::sleep(Duration::from_secs(2));
+    let idle_kb = vm_rss_kb(server.pid());
+    let t = Instant::now();
+    let mut written = 0u64;
+    let mut peak_kb = idle_kb;
+    while t.elapsed() < Duration::from_secs(SECS) {
+        let due = (t.elapsed().as_secs_f64() * lines_per_sec as f64) as u64;
+        let mut batch = Vec::new();
+        while written < due {
+            batch.extend_from_slice(format!("{written:08} {}\n", "b".repeat(LINE - 10)).as_bytes());
+            written += 1;
+        }
+        append(&file, &batch);
+        peak_kb = peak_kb.max(vm_rss_kb(server.pid()));
+        thread::sleep(Duration::from_millis(10));
+    }
+    let busy_kb = vm_rss_kb(server.pid());
+    report.add(
+        &format!("fan-out, {n} busy followers ({lines_per_sec} lines/s, MALLOC_ARENA_MAX {arenas}): server memory"),
+        format!(
+            "VmRSS {:.1} MB idle → {:.1} MB after {SECS} s busy (peak {:.1} MB){}",
+            idle_kb as f64 / 1024.0,
+            busy_kb as f64 / 1024.0,
+            peak_kb as f64 / 1024.0,
+            if all_ready { "" } else { "; not all served" }
+        ),
+        "",
+        &format!(
+            "{:.1} KB/follower busy, {:.1} idle",
+            busy_kb as f64 / n as f64,
+            idle_kb as f64 / n as f64
+        ),
+        "",
+        None,
+    );
+    crowd.end();
+    show_warnings(&server);
+    drop(server);
+    fs::remove_file(&file).unwrap();
+}
+
 // --------------------------------------------------------------- history --
 
 /// One request that sends a window and closes: connect → close, and the
@@ -1724,6 +1786,9 @@ fn main() {
     }
     if run("fanout") || run("fanout005") {
         bench_fanout(&mut report, &dir, 1000, Some(0.05));
+    }
+    if run("busy") {
+        bench_fanout_busy(&mut report, &dir, 300);
     }
     if run("10k") {
         let (soft, hard) = open_file_limit();

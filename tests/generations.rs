@@ -522,3 +522,76 @@ fn resume_checks_the_birth_time() {
     assert_eq!(third.text, lines(10..11));
     assert!(third.events().is_empty());
 }
+
+/// Issue 21.3: the real logrotate `copytruncate` right after each short
+/// write (one 37-byte line a cycle), so that the follower never has 64
+/// bytes read: each line is on disk (in `app.log.N`), and the follower
+/// must send every one exactly once — whether it read the line before the
+/// truncation, or the line was copied and truncated away before it looked
+/// (then the file is back at position 0, and only the fresh copy shows it).
+#[test]
+#[ignore = "issue 21.3 not fixed: 24 of 24 lines lost today; the partial fix on branch rel's history regressed logrotate_copytruncate_loses_only_what_no_file_holds"]
+fn logrotate_copytruncate_after_each_short_write() {
+    let _w = watchdog(Duration::from_secs(60));
+    let dir = TempDir::new("shortcopy");
+    let f = dir.join("app.log");
+    std::fs::write(&f, "").unwrap();
+    let conf = dir.join("logrotate.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "{} {{\n  copytruncate\n  rotate 100\n  missingok\n}}\n",
+            f.display()
+        ),
+    )
+    .unwrap();
+    let s = Server::rooted(dir.path(), &["--interval", "0.1"]);
+    let mut ws = s.ws(&f, "?tail=1&format=text&meta=1&lines=0");
+    let mut seen = Seen::default();
+    assert!(seen.until(&mut ws, Duration::from_secs(5), |s| s.at.is_some()));
+
+    const CYCLES: u64 = 24;
+    let st = dir.join("state");
+    for n in 0..CYCLES {
+        let line = format!("short {n:04} {}\n", "x".repeat(25));
+        assert_eq!(line.len(), 37);
+        append(&f, line.as_bytes());
+        let out = Command::new("logrotate")
+            .arg("-f")
+            .arg("-s")
+            .arg(&st)
+            .arg(&conf)
+            .output()
+            .expect("run logrotate");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Varying pauses: the follower looks before the next cycle, or not.
+        std::thread::sleep(Duration::from_millis([0, 40, 150, 300][(n % 4) as usize]));
+    }
+    let last = format!("short {:04} ", CYCLES - 1);
+    seen.until(&mut ws, Duration::from_secs(10), |s| s.text.contains(&last));
+    // A moment more: a line sent twice would come now.
+    seen.until(&mut ws, Duration::from_millis(500), |_| false);
+
+    let on_disk: usize = (1..=100)
+        .filter_map(|k| std::fs::read_to_string(dir.join(&format!("app.log.{k}"))).ok())
+        .map(|t| t.lines().count())
+        .sum();
+    assert_eq!(on_disk as u64, CYCLES, "every line is in a copy");
+    let got: Vec<u64> = seen
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("short ")?.get(..4)?.parse().ok())
+        .collect();
+    let want: Vec<u64> = (0..CYCLES).collect();
+    let lost = want.iter().filter(|n| !got.contains(n)).count();
+    assert_eq!(
+        got,
+        want,
+        "{lost} of {CYCLES} lines lost (or repeated); events {:?}",
+        seen.events()
+    );
+}
