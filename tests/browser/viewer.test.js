@@ -738,12 +738,13 @@ test('jump to time: the field opens the log at that time, the address bar keeps 
 });
 
 test('search the history: Enter searches back on the server, matches far from the end are found and highlighted', async (t) => {
-  // The only matches lie at the start; 160 MB of other lines follow.
-  // Near misses everywhere, so that a scan takes long enough for progress
-  // frames (sent after 100 ms of scanning).
+  // The only matches lie at the start; 480 MB of other lines follow.
+  // Near misses everywhere, and a scan limit of 192 MB, so that each search
+  // takes well over the 100 ms after which progress frames are sent, even
+  // on an idle machine (the scan runs at about 1.3 GB/s).
   const block = ('INFO ' + 'needl_ '.repeat(14) + '\n').repeat(10000);
-  const SIZE = 160 * 1024 * 1024;
-  await withServer(t, { files: {}, args: ['--scan-limit', '64M'] }, async (ctx) => {
+  const SIZE = 480 * 1024 * 1024;
+  await withServer(t, { files: {}, args: ['--scan-limit', '192M'] }, async (ctx) => {
     const { page } = ctx;
     const out = fs.openSync(ctx.file('big.log'), 'w');
     for (let i = 1; i <= 30; i++) fs.writeSync(out, `ERROR needle ${i} found\n`);
