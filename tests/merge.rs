@@ -802,3 +802,91 @@ fn a_gzip_generation_pages_back_and_resumes_in_a_merged_view() {
     sorted.sort();
     assert_eq!(order, sorted, "not in time order");
 }
+
+#[test]
+fn since_runs_over_each_files_generations() {
+    let _w = watchdog(Duration::from_secs(120));
+    let dir = TempDir::new("merge-since-chain");
+    let stamp = |m: u32, s: u32, ms: u32| format!("2026-12-06 10:{m:02}:{s:02},{ms:03}");
+    // a.log.1 spans T (with a traceback line after it); a.log is after T.
+    let mut a_old = String::new();
+    for i in 0..40 {
+        a_old += &format!("{} a old {i}\n", stamp(0, i, 0));
+        if i == 25 {
+            a_old += "  Traceback line of a old 25\n";
+        }
+    }
+    let a_new: String = (0..40)
+        .map(|i| format!("{} a new {i}\n", stamp(1, i, 0)))
+        .collect();
+    // b.log.1 is wholly before T; b.log spans it.
+    let b_old: String = (0..40)
+        .map(|i| format!("2026-12-06 09:59:{i:02},000 b old {i}\n"))
+        .collect();
+    let b_new: String = (0..60)
+        .map(|i| format!("{} b new {i}\n", stamp(0, i, 500)))
+        .collect();
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for (name, text, older) in [
+        ("a.log.1", &a_old, true),
+        ("a.log", &a_new, false),
+        ("b.log.1", &b_old, true),
+        ("b.log", &b_new, false),
+    ] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        if older {
+            let f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
+    }
+    let t = (2026, 12, 6, 10, 0, 20, 0);
+    // Computed here: every line at or after T of each chain, merged.
+    let at_or_after = |text: String| -> String {
+        let mut last = (0, 0, 0, 0, 0, 0, 0);
+        text.split_inclusive('\n')
+            .filter(|l| {
+                if let Some(x) = time_of(l) {
+                    last = x;
+                }
+                last >= t
+            })
+            .collect()
+    };
+    let want = merge_here(&[
+        at_or_after(a_old.clone() + &a_new),
+        at_or_after(b_old.clone() + &b_new),
+    ]);
+    assert!(want.iter().any(|(_, l)| l.contains("a old 20")));
+    assert!(want.iter().any(|(_, l)| l.contains("b new 20")));
+    let server = Server::rooted(dir.path(), &["--interval", "0.05"]);
+    let (a, b) = (dir.join("a.log"), dir.join("b.log"));
+    let paths = [a.as_path(), b.as_path()];
+    let query = "format=text&since=2026-12-06T10:00:20Z";
+    // Without tail=1: the chain to the file at the path, then 1000.
+    let view = whole_view(&merge_url(&server, &paths, query));
+    assert_eq!(view.lines(), want);
+    assert_eq!(view.events(0), vec!["rotated".to_string()]);
+    assert!(view.events(1).is_empty(), "{:?}", view.events(1));
+    assert_eq!(view.start(0).inode, inode_of(&dir.join("a.log.1")));
+    assert_eq!(view.start(1).inode, inode_of(&b));
+    // With tail=1: the same, then followed.
+    let mut ws = Ws::connect(&merge_url(&server, &paths, &format!("{query}&tail=1")));
+    let mut view = View::default();
+    read_view(&mut ws, &mut view, Duration::from_secs(30), |v| {
+        v.lines().len() >= want.len()
+    });
+    assert_eq!(view.lines(), want);
+    assert_eq!(view.events(0), vec!["rotated".to_string()]);
+    let more = format!("{} a newer\n", stamp(2, 0, 0));
+    append(&a, more.as_bytes());
+    read_view(&mut ws, &mut view, Duration::from_secs(30), |v| {
+        v.text_of(0).ends_with(&more)
+    });
+    assert_eq!(view.lines().len(), want.len() + 1);
+}
+
+fn inode_of(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).unwrap().ino()
+}

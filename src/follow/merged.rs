@@ -78,8 +78,11 @@ pub struct Source {
     window: Option<Window>,
     first_event: Option<Change>,
     /// The file is an older generation of its path (a resume behind a
-    /// rotation), not the file at it.
+    /// rotation, `since=`'s choice), not the file at it.
     older: bool,
+    /// Reading starts in an older generation `since=` chose: the newer ones
+    /// follow up to the file at the path, also without `tail=1`.
+    walk_chain: bool,
 }
 
 impl Source {
@@ -104,6 +107,7 @@ impl Source {
             window: None,
             first_event: None,
             older,
+            walk_chain: false,
         }
     }
 
@@ -125,6 +129,13 @@ impl Source {
     /// longer fits).
     pub fn with_event(mut self, event: Option<Change>) -> Self {
         self.first_event = event;
+        self
+    }
+
+    /// The file is an older generation `since=` chose: the view walks the
+    /// newer ones to the file at the path even when it does not follow.
+    pub fn walking_chain(mut self, walk: bool) -> Self {
+        self.walk_chain = walk;
         self
     }
 
@@ -386,15 +397,16 @@ impl<'a> Merged<'a> {
             for (k, s) in self.sources.iter_mut().enumerate() {
                 if s.next_line(interval).is_none() {
                     total += s.fill()?;
-                    if walk.is_none() && self.follow && s.done_with_generation() {
+                    if walk.is_none() && (self.follow || s.walk_chain) && s.done_with_generation() {
                         walk = Some(k);
                     }
                 }
                 keys.push(s.next_line(interval).map(|(_, t)| t));
             }
             // An older generation read to its end (a resume behind a
-            // rotation): the next newer one is opened before any other
-            // file sends, so that its lines are not taken for late ones.
+            // rotation, or since='s choice): the next newer one is opened
+            // before any other file sends, so that its lines are not taken
+            // for late ones.
             if let Some(k) = walk
                 && let Some(change) = self.sources[k].file.check()
             {

@@ -5,8 +5,10 @@
 //! (`history::start`: `inode=` with `born=`/`tag=`, 410, 415, a resume
 //! point judged) and the timestamp check — the first file refused refuses
 //! the request, its reason naming the file —, then, after the handshake,
-//! where each file starts (a resume point, `since=`'s search in that file,
-//! or its part of the last `lines` merged lines), and the merged follow loop
+//! where each file starts (a resume point, `since=`'s search in that file —
+//! without `inode=` in the generation of its chain that `history::chain`
+//! chooses, the newer ones walked after it, also without `tail=1` — or its
+//! part of the last `lines` merged lines), and the merged follow loop
 //! (`follow/merged.rs`). Files are read through `history::source`, so a
 //! gzip generation (or a gzip file) takes part like a plain one. One
 //! connection, one client slot.
@@ -48,9 +50,10 @@ struct Admitted {
 
 /// What was decided for a file before the handshake.
 enum How {
-    /// A resume point, judged by the opening (`history::start`); begun
-    /// after the handshake.
-    Resume(Box<Opening>),
+    /// A start the opening decided (`history::start`): a resume point, or
+    /// `since=` without `inode=`, whose file is chosen over the chain
+    /// (`history::chain`); begun after the handshake.
+    Open(Box<Opening>),
     /// The file to read (the one at the path, or the generation `inode=`
     /// names): its part of the window, or `since=`'s search, is found
     /// after the handshake.
@@ -167,8 +170,38 @@ fn admit_file(
         }),
         _ => None,
     };
-    // The window and since= are found after the handshake, over all the
-    // files: the opening only picks the file here.
+    // since= without inode=: each file's start is chosen over its chain
+    // (the newest generation whose first timestamp is at or before T), as
+    // for one file; searched after the handshake.
+    if resume.is_none() && pick.is_none() && matches!(q.start, Start::Since(_)) {
+        let hint = YearHint::from_time(meta.modified().unwrap_or_else(|_| SystemTime::now()));
+        let empty = meta.len() == 0;
+        match start::open(
+            &canonical,
+            &cfg.roots,
+            (file, meta),
+            &q.start,
+            None,
+            conn::limits(cfg),
+        ) {
+            Ok(opening) => {
+                return Ok(Admitted {
+                    canonical,
+                    hint,
+                    how: How::Open(Box::new(opening)),
+                });
+            }
+            // An empty file without a stamped generation has nothing to
+            // judge: it starts at its end, its new lines followed.
+            Err(r) if empty && r.kind() == Kind::NoTimestamps => {
+                let (_, file, meta) = conn::open_named(cfg, path)?;
+                return read_at_path(canonical, (file, meta), hint);
+            }
+            Err(r) => return Err(r),
+        }
+    }
+    // The window and since= (with inode=) are found after the handshake,
+    // over all the files: the opening only picks the file here.
     let start = resume.unwrap_or(Start::Last {
         lines: None,
         before: m.before.as_ref().map(|b| b[i]),
@@ -206,7 +239,7 @@ fn admit_file(
         return Err(no_stamps());
     }
     let how = if resuming {
-        How::Resume(Box::new(opening))
+        How::Open(Box::new(opening))
     } else {
         How::Read {
             path: opening.path,
@@ -219,6 +252,26 @@ fn admit_file(
         canonical,
         hint,
         how,
+    })
+}
+
+/// The file at the path, read from its end (an empty file of a `since=`
+/// view).
+fn read_at_path(
+    canonical: PathBuf,
+    (file, meta): (std::fs::File, std::fs::Metadata),
+    hint: YearHint,
+) -> Result<Admitted, Refusal> {
+    let id = crate::access::file_id(&meta);
+    Ok(Admitted {
+        how: How::Read {
+            file: Source::Plain(file),
+            path: canonical.clone(),
+            id,
+            len: meta.len(),
+        },
+        canonical,
+        hint,
     })
 }
 
@@ -256,7 +309,7 @@ fn sources(
         .iter()
         .filter_map(|f| match &f.how {
             How::Read { file, len, .. } => Some((file, *len, f.hint)),
-            How::Resume(_) => None,
+            How::Open(_) => None,
         })
         .collect();
     let window = if since.is_none() && reads.len() == files.len() {
@@ -295,7 +348,7 @@ fn sources(
     let mut out = Vec::with_capacity(files.len());
     for (i, f) in files.into_iter().enumerate() {
         let (begin, len) = match f.how {
-            How::Resume(opening) => {
+            How::Open(opening) => {
                 let b = opening.begin(ws, &filter, false, limits)?;
                 let len = match b.file.size() {
                     Ok(n) => n,
@@ -352,6 +405,7 @@ fn sources(
         };
         let end = begin.end;
         let event = begin.event;
+        let walk_chain = begin.walk_chain;
         let mut followed = Followed::new(
             f.canonical,
             cfg.roots.clone(),
@@ -369,7 +423,8 @@ fn sources(
             view::Source::new(followed, chunker, q.format, f.hint)
                 .with_time(time)
                 .with_window(Some(window), end)
-                .with_event(event),
+                .with_event(event)
+                .walking_chain(walk_chain),
         );
     }
     Ok(out)
