@@ -33,7 +33,7 @@ pub mod follow;
 pub mod history;
 pub mod limits;
 pub mod logging;
-pub mod net;
+pub(crate) mod net;
 pub mod serve;
 #[cfg(test)]
 mod test_rng;
