@@ -22,6 +22,11 @@
 //! | `client/` | `wstail tail` |
 //! | `page/` | the viewer page's files, embedded in the binary |
 //! | `net.rs`, `limits.rs` | socket policies; every bound with its reason |
+//!
+//! The `pub` face is only what `main.rs`, the tests, the benches and the
+//! fuzz targets name: the folders, and inside them the modules and items
+//! those use (or a `pub` signature carries). Everything else is private or
+//! `pub(crate)`, so that the compiler reports code nothing uses.
 
 #![forbid(unsafe_code)]
 
@@ -33,7 +38,7 @@ pub mod follow;
 pub mod history;
 pub mod limits;
 pub mod logging;
-pub mod net;
+pub(crate) mod net;
 pub mod serve;
 #[cfg(test)]
 mod test_rng;

@@ -63,6 +63,7 @@ pub fn restart<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
 /// `stall::Stalling`, which does the same).
 pub struct Restarting<S>(pub S);
 
+#[cfg(test)]
 impl<S> Restarting<S> {
     pub fn get_ref(&self) -> &S {
         &self.0

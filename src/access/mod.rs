@@ -3,5 +3,6 @@
 
 mod path;
 mod policy;
-pub use path::*;
-pub use policy::*;
+pub(crate) use path::*;
+pub use path::{lexical_normalize, open_path, stat_verified};
+pub(crate) use policy::*;

@@ -22,7 +22,7 @@ use crate::limits::INTERVAL_RANGE;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 wstail - tail -f over WebSocket
 
 Usage:
@@ -35,7 +35,7 @@ and 'man wstail' for the protocol, the security model and examples.
 ";
 
 /// `wstail serve --help`.
-pub fn serve_help() -> String {
+pub(crate) fn serve_help() -> String {
     let (interval_min, interval_max) = INTERVAL_RANGE;
     let log_level = DEFAULT_LOG_LEVEL.as_str().to_ascii_lowercase();
     format!(
@@ -96,7 +96,7 @@ Options:
 }
 
 /// `wstail tail --help`.
-pub fn tail_help() -> String {
+pub(crate) fn tail_help() -> String {
     format!(
         "\
 Usage: wstail tail [OPTIONS] URL...

@@ -16,40 +16,40 @@ use crate::history::timestamp;
 use crate::limits::{HEARTBEAT_RANGE, INTERVAL_RANGE, MAX_TOKEN_LEN, PONG_TIMEOUT_RANGE};
 
 /// `wstail serve --listen`.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8765";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8765";
 /// `wstail serve --root`, when none is given: the current directory.
-pub const DEFAULT_ROOT: &str = ".";
+pub(crate) const DEFAULT_ROOT: &str = ".";
 /// `wstail serve --lines`: lines sent first when a request names none.
-pub const DEFAULT_SERVE_LINES: usize = 1000;
+pub(crate) const DEFAULT_SERVE_LINES: usize = 1000;
 /// `wstail serve --max-lines`.
-pub const DEFAULT_MAX_LINES: usize = 10_000;
+pub(crate) const DEFAULT_MAX_LINES: usize = 10_000;
 /// `wstail serve --interval`, in seconds.
-pub const DEFAULT_INTERVAL_SECS: f64 = 1.0;
+pub(crate) const DEFAULT_INTERVAL_SECS: f64 = 1.0;
 /// `wstail serve --heartbeat`, in seconds.
-pub const DEFAULT_HEARTBEAT_SECS: f64 = 30.0;
+pub(crate) const DEFAULT_HEARTBEAT_SECS: f64 = 30.0;
 /// `wstail serve --pong-timeout`, in seconds.
-pub const DEFAULT_PONG_TIMEOUT_SECS: f64 = 5.0;
+pub(crate) const DEFAULT_PONG_TIMEOUT_SECS: f64 = 5.0;
 /// `wstail serve --max-clients`.
-pub const DEFAULT_MAX_CLIENTS: usize = 1000;
+pub(crate) const DEFAULT_MAX_CLIENTS: usize = 1000;
 /// `wstail serve --max-per-address`: WebSocket connections one peer
 /// address (an IPv6 /64) holds at most; 0 = no such bound.
-pub const DEFAULT_MAX_PER_ADDRESS: usize = 64;
+pub(crate) const DEFAULT_MAX_PER_ADDRESS: usize = 64;
 /// `wstail serve --scan-limit`: the most file bytes one request's backward
 /// scan (filtered lines, `before=`) covers, as the help prints it.
-pub const DEFAULT_SCAN_LIMIT: &str = "1G";
+pub(crate) const DEFAULT_SCAN_LIMIT: &str = "1G";
 /// `wstail serve --max-behind`: how far a follower may fall behind the end
 /// of a file no longer linked (renamed and deleted) before it is closed, so
 /// that a slow reader cannot pin a deleted file's disk space.
-pub const DEFAULT_MAX_BEHIND: &str = "256M";
+pub(crate) const DEFAULT_MAX_BEHIND: &str = "256M";
 /// `wstail serve --log-level`.
-pub const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Info;
+pub(crate) const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Info;
 /// `wstail tail --lines`.
-pub const DEFAULT_TAIL_LINES: usize = 10;
+pub(crate) const DEFAULT_TAIL_LINES: usize = 10;
 /// Where the kernel keeps the machine's host name, which the Host rule
 /// accepts besides `--allow-host` names.
-pub const HOSTNAME_FILE: &str = "/proc/sys/kernel/hostname";
+pub(crate) const HOSTNAME_FILE: &str = "/proc/sys/kernel/hostname";
 /// The environment variable read when no `--token` is given.
-pub const TOKEN_VARIABLE: &str = "WSTAIL_TOKEN";
+pub(crate) const TOKEN_VARIABLE: &str = "WSTAIL_TOKEN";
 
 /// What `wstail serve` runs with, every value checked.
 #[derive(Debug, Clone)]
@@ -60,26 +60,26 @@ pub struct ServeConfig {
     /// Each root as it was given, where that differs from its canonical
     /// path (a symlink on the way), with the canonical path: a request may
     /// use either spelling (`access::unalias`).
-    pub root_aliases: Vec<(PathBuf, PathBuf)>,
+    pub(crate) root_aliases: Vec<(PathBuf, PathBuf)>,
     pub lines: usize,
-    pub max_lines: usize,
+    pub(crate) max_lines: usize,
     pub interval: Duration,
     pub heartbeat: Option<Duration>,
-    pub pong_timeout: Duration,
-    pub max_clients: usize,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) max_clients: usize,
     /// `--max-per-address`; 0 = none (behind a proxy).
-    pub max_per_address: usize,
+    pub(crate) max_per_address: usize,
     /// `--max-scans`: CPU-heavy requests at once (`history::turns`).
-    pub max_scans: usize,
+    pub(crate) max_scans: usize,
     /// Most file bytes one request's backward scan covers.
-    pub scan_limit: u64,
+    pub(crate) scan_limit: u64,
     /// `--max-behind`: bytes a follower may lag behind a deleted file's
     /// end (0: no bound).
-    pub max_behind: u64,
+    pub(crate) max_behind: u64,
     /// Who may ask: token, `--allow-origin`, `--allow-host`, the machine's
     /// name.
     pub access: AccessPolicy,
-    pub base_path: String,
+    pub(crate) base_path: String,
     pub inetd: bool,
     pub log_file: Option<PathBuf>,
     pub log_level: log::LevelFilter,
@@ -98,7 +98,7 @@ pub struct TailConfig {
     pub since: Option<String>,
     /// `--match` / `--exclude` texts, sent as `match=` / `exclude=`.
     pub matches: Vec<String>,
-    pub excludes: Vec<String>,
+    pub(crate) excludes: Vec<String>,
     /// `--merge`: the URLs as one stream in timestamp order.
     pub merge: bool,
     pub urls: Vec<String>,
@@ -106,23 +106,23 @@ pub struct TailConfig {
 
 /// `wstail serve`'s options as given (`None`: not given).
 #[derive(Debug, Default)]
-pub struct RawServe {
+pub(crate) struct RawServe {
     pub listen: Option<OsString>,
     pub roots: Vec<OsString>,
     pub lines: Option<OsString>,
-    pub max_lines: Option<OsString>,
+    pub(crate) max_lines: Option<OsString>,
     pub interval: Option<OsString>,
     pub heartbeat: Option<OsString>,
-    pub pong_timeout: Option<OsString>,
-    pub max_clients: Option<OsString>,
-    pub max_per_address: Option<OsString>,
-    pub max_scans: Option<OsString>,
-    pub scan_limit: Option<OsString>,
-    pub max_behind: Option<OsString>,
+    pub(crate) pong_timeout: Option<OsString>,
+    pub(crate) max_clients: Option<OsString>,
+    pub(crate) max_per_address: Option<OsString>,
+    pub(crate) max_scans: Option<OsString>,
+    pub(crate) scan_limit: Option<OsString>,
+    pub(crate) max_behind: Option<OsString>,
     pub token: Option<OsString>,
-    pub origins: Vec<OsString>,
+    pub(crate) origins: Vec<OsString>,
     pub hosts: Vec<OsString>,
-    pub base_path: Option<OsString>,
+    pub(crate) base_path: Option<OsString>,
     pub inetd: bool,
     pub log_file: Option<OsString>,
     pub log_level: Option<OsString>,
@@ -130,7 +130,7 @@ pub struct RawServe {
 
 /// `wstail tail`'s options as given.
 #[derive(Debug, Default)]
-pub struct RawTail {
+pub(crate) struct RawTail {
     pub lines: Option<OsString>,
     pub follow: bool,
     pub html: bool,
@@ -138,7 +138,7 @@ pub struct RawTail {
     pub retry: bool,
     pub since: Option<OsString>,
     pub matches: Vec<OsString>,
-    pub excludes: Vec<OsString>,
+    pub(crate) excludes: Vec<OsString>,
     pub merge: bool,
     pub urls: Vec<OsString>,
 }

@@ -74,7 +74,7 @@ impl Chunker {
     }
 
     /// The file bytes just before the starting offset (a start past 0).
-    pub fn with_before(mut self, before: Recent) -> Self {
+    pub(crate) fn with_before(mut self, before: Recent) -> Self {
         self.before = before;
         self
     }
@@ -141,7 +141,7 @@ impl Chunker {
     /// (so that the follower builds its frame without another copy); the
     /// file offset just past the bytes consumed. Nothing may be appended
     /// when the filter dropped every line.
-    pub fn next_into(&mut self, flush: Flush, out: &mut Vec<u8>) -> Option<u64> {
+    pub(crate) fn next_into(&mut self, flush: Flush, out: &mut Vec<u8>) -> Option<u64> {
         let cut = self.cut(flush)?;
         if self.filter.is_empty() {
             out.extend_from_slice(&self.buf[..cut]);
@@ -244,14 +244,14 @@ impl Chunker {
 /// on, so a sequence is only judged complete on whole characters (`ESC [ 3`
 /// then half an `é` must not end a message at `ESC [ 3`). Both cuts fall on
 /// character boundaries, since a sequence starts at ESC or at U+009B.
-pub fn safe_cut(bytes: &[u8]) -> usize {
+pub(crate) fn safe_cut(bytes: &[u8]) -> usize {
     let whole = utf8_boundary(bytes);
     crate::encode::ansi::complete_prefix_len(&bytes[..whole])
 }
 
 /// The longest prefix that does not end in an incomplete UTF-8 sequence
 /// (invalid bytes are not held: they become U+FFFD anyway).
-pub fn utf8_boundary(bytes: &[u8]) -> usize {
+pub(crate) fn utf8_boundary(bytes: &[u8]) -> usize {
     let len = bytes.len();
     // Look back at most 3 bytes for the lead byte of the last character.
     for back in 1..=len.min(4) {

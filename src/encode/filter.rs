@@ -11,7 +11,7 @@
 
 /// A line longer than this is judged on its first this-many bytes: the
 /// follower sends such a line in pieces and must decide on the first piece.
-pub const MAX_JUDGED_LINE: usize = crate::limits::MAX_MESSAGE_BYTES;
+pub(crate) const MAX_JUDGED_LINE: usize = crate::limits::MAX_MESSAGE_BYTES;
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -58,7 +58,7 @@ impl Filter {
     /// counts): the index of each kept line's start is appended to `out`,
     /// in order. Each text is searched for over the whole region at once,
     /// so a block in which no line is kept costs one search per text.
-    pub fn kept_lines(&self, region: &[u8], out: &mut Vec<usize>) {
+    pub(crate) fn kept_lines(&self, region: &[u8], out: &mut Vec<usize>) {
         if self.is_empty() {
             push_line_starts(region, 0, region.len(), out);
             return;

@@ -187,6 +187,7 @@ fn candidates(path: &Path, roots: &[PathBuf]) -> Vec<Candidate> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
+    #[cfg(test)]
     LISTINGS.with(|n| n.set(n.get() + 1));
     let mut found: Vec<Candidate> = Vec::new();
     for entry in entries.take(MAX_GENERATION_DIR_ENTRIES).flatten() {
@@ -239,6 +240,7 @@ fn candidates(path: &Path, roots: &[PathBuf]) -> Vec<Candidate> {
     found
 }
 
+#[cfg(test)]
 thread_local! {
     /// Directory listings made so far by this thread — one connection's
     /// (for tests: a walk through the chain lists it once).
@@ -246,6 +248,7 @@ thread_local! {
 }
 
 /// How many times this thread listed a log's directory for its generations.
+#[cfg(test)]
 pub fn listings() -> usize {
     LISTINGS.with(std::cell::Cell::get)
 }

@@ -3,10 +3,10 @@
 //! (`generations`), compression (`compressed`, `gzip`), and several files
 //! followed as one timeline (`merged`).
 
-pub mod compressed;
-pub mod file;
-pub mod generations;
-pub mod gzip;
-pub mod merged;
+pub(crate) mod compressed;
+pub(crate) mod file;
+pub(crate) mod generations;
+pub(crate) mod gzip;
+pub(crate) mod merged;
 pub mod restart;
-pub mod stream;
+pub(crate) mod stream;

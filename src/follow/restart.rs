@@ -87,7 +87,7 @@ fn max_points() -> usize {
 }
 
 /// The point with the largest offset at or before `at`, if any.
-pub fn best(key: &Key, at: u64) -> Option<Arc<Snapshot>> {
+pub(crate) fn best(key: &Key, at: u64) -> Option<Arc<Snapshot>> {
     let mut c = cache();
     c.tick += 1;
     let tick = c.tick;
@@ -176,7 +176,7 @@ pub fn end(key: &Key) -> Option<End> {
 }
 
 /// Records how a pass to the end of `key` ended.
-pub fn set_end(key: &Key, end: End) {
+pub(crate) fn set_end(key: &Key, end: End) {
     let mut c = cache();
     c.tick += 1;
     let tick = c.tick;
@@ -211,7 +211,7 @@ fn spans() -> MutexGuard<'static, Spans> {
 
 /// Keeps an inflated stretch of `key` for the next reader of it (within
 /// `GZIP_SHARED_SPANS`, least recently used dropped).
-pub fn keep_span(key: &Key, at: u64, bytes: Vec<u8>) {
+pub(crate) fn keep_span(key: &Key, at: u64, bytes: Vec<u8>) {
     if bytes.is_empty() || bytes.len() > GZIP_SHARED_SPANS {
         return;
     }
@@ -236,7 +236,7 @@ pub fn keep_span(key: &Key, at: u64, bytes: Vec<u8>) {
 
 /// Copies what a kept stretch of `key` holds at `at` into `buf` (as much
 /// as it holds, from `at` on); `None` when none holds `at`.
-pub fn read_span(key: &Key, at: u64, buf: &mut [u8]) -> Option<usize> {
+pub(crate) fn read_span(key: &Key, at: u64, buf: &mut [u8]) -> Option<usize> {
     let mut s = spans();
     s.tick += 1;
     let tick = s.tick;

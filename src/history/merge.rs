@@ -26,11 +26,11 @@ use crate::limits::TAIL_BLOCK;
 
 /// The time of a line before the first stamped line of what was read (a
 /// preamble): it goes before every stamped line.
-pub const NO_TIME: i128 = i128::MIN;
+pub(crate) const NO_TIME: i128 = i128::MIN;
 
 /// A line's head, as much as the timestamp forms look at (a JSON line's
 /// keys within its first 4 KiB).
-pub const STAMP_READ: usize = timestamp::STAMP_HEAD;
+pub(crate) const STAMP_READ: usize = timestamp::STAMP_HEAD;
 
 /// A line's place in the merged order: its time, then its file's index in
 /// the list (the place in its own file is the order lines are taken in).
@@ -58,7 +58,7 @@ pub fn first(keys: &[Option<i128>]) -> Option<usize> {
 
 /// Why a backward read stopped.
 #[derive(Debug)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// The scan limit (`--scan-limit`, shared by every file) is reached.
     Limit,
     Io(io::Error),
@@ -73,7 +73,7 @@ impl From<io::Error> for Stop {
 /// A stamped line and the lines after it that carry no timestamp, read
 /// backwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
+pub(crate) struct Record {
     /// Its time (`NO_TIME` for lines before a file's first stamped line).
     pub time: i128,
     /// The starts of its kept lines, in file order: at most the last `cap`
@@ -86,7 +86,7 @@ pub struct Record {
 /// A file's lines read backwards from a line boundary, in blocks of
 /// `TAIL_BLOCK` bytes; a line longer than `MAX_JUDGED_LINE` is judged by its
 /// head, read apart.
-pub struct Backward<'a, R: ReadAt> {
+pub(crate) struct Backward<'a, R: ReadAt> {
     file: &'a R,
     hint: YearHint,
     /// What is still unread ends here (a line boundary).
@@ -171,7 +171,7 @@ impl<'a, R: ReadAt> Backward<'a, R> {
     /// The record before `top`: the lines up to and including the nearest
     /// stamped one, of which the last `cap` kept ones are listed. `None`
     /// when nothing is left.
-    pub fn prev_record(
+    pub(crate) fn prev_record(
         &mut self,
         cap: usize,
         filter: &Filter,
@@ -275,7 +275,7 @@ pub fn last_lines<R: ReadAt>(
 /// or the nearest one before it in the file (`NO_TIME` when there is none
 /// within `limit` bytes). A merged view that starts mid-record (a resume, a
 /// window that cut a stack trace) keys its first lines with it.
-pub fn time_at<R: ReadAt>(file: &R, len: u64, at: u64, hint: YearHint, limit: u64) -> i128 {
+pub(crate) fn time_at<R: ReadAt>(file: &R, len: u64, at: u64, hint: YearHint, limit: u64) -> i128 {
     let n = (len.saturating_sub(at) as usize).min(STAMP_READ);
     let mut head = vec![0u8; n];
     if n > 0 && file.read_exact_at(&mut head, at).is_ok() {
@@ -294,7 +294,7 @@ pub fn time_at<R: ReadAt>(file: &R, len: u64, at: u64, hint: YearHint, limit: u6
 
 /// `at` moved down to a line boundary (0, or just after a `\n`), as
 /// `before=` is for one file.
-pub fn line_boundary<R: ReadAt>(file: &R, at: u64) -> io::Result<u64> {
+pub(crate) fn line_boundary<R: ReadAt>(file: &R, at: u64) -> io::Result<u64> {
     let mut hi = at;
     while hi > 0 {
         let n = (TAIL_BLOCK as u64).min(hi);
@@ -311,7 +311,7 @@ pub fn line_boundary<R: ReadAt>(file: &R, at: u64) -> io::Result<u64> {
 /// True when a timestamp is recognised in a line of the file's first or
 /// last block (as `since=` judges a file); an empty file has nothing to
 /// judge and is taken.
-pub fn has_stamps<R: ReadAt>(file: &R, len: u64, hint: YearHint) -> io::Result<bool> {
+pub(crate) fn has_stamps<R: ReadAt>(file: &R, len: u64, hint: YearHint) -> io::Result<bool> {
     if len == 0 {
         return Ok(true);
     }

@@ -4,13 +4,13 @@
 //! (`start`), the order of several files as one timeline (`merge`); the
 //! turns CPU-heavy work takes (`turns`).
 
-pub mod chain;
+pub(crate) mod chain;
 pub mod merge;
-pub mod scan;
-pub mod since;
+pub(crate) mod scan;
+pub(crate) mod since;
 pub mod source;
-pub mod start;
-pub mod timeline;
+pub(crate) mod start;
+pub(crate) mod timeline;
 pub mod timestamp;
-pub mod turns;
-pub mod window;
+pub(crate) mod turns;
+pub(crate) mod window;

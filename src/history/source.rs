@@ -45,12 +45,12 @@ impl Source {
         }
     }
 
-    pub fn is_gzip(&self) -> bool {
+    pub(crate) fn is_gzip(&self) -> bool {
         matches!(self, Source::Gzip(_))
     }
 
     /// Reads up to `buf.len()` bytes at `offset`; fewer only at the end.
-    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    pub(crate) fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         match self {
             Source::Plain(f) => loop {
                 match f.read_at(buf, offset) {
@@ -207,7 +207,7 @@ impl GzFile {
 
     /// Up to `buf.len()` bytes at `offset`; 0 at the end. Where the file
     /// stops inflating, the error that says why.
-    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    pub(crate) fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         // Nothing is read before one pass has checked the whole file (its
         // members' CRCs): a corrupt member never shows as text.
         let len = self.size()?;

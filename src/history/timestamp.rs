@@ -17,14 +17,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The bytes of a line that `line_time` looks at: a JSON line's key is
 /// looked for in its first 4 KiB (Docker's json-file puts `time` last, after
 /// the whole message). A caller passes at least this much of a long line.
-pub const STAMP_HEAD: usize = 4096;
+pub(crate) const STAMP_HEAD: usize = 4096;
 
 /// A timestamp in brackets is looked for in this many first bytes of a line
 /// (the common log format's follows the client address, identity and user).
-pub const BRACKET_HEAD: usize = 200;
+pub(crate) const BRACKET_HEAD: usize = 200;
 
 /// The forms `line_time` knows, for the 422 reason and the documentation.
-pub const KNOWN_FORMATS: &str = "JSON lines by their time, ts, timestamp, @timestamp, t ($date), datetime, date or \
+pub(crate) const KNOWN_FORMATS: &str = "JSON lines by their time, ts, timestamp, @timestamp, t ($date), datetime, date or \
      __REALTIME_TIMESTAMP key (RFC 3339, or epoch s/ms/us/ns); logfmt time=/ts=; within a line's first 64 bytes: \
      RFC 3339/ISO 8601 (2026-12-01T14:02:03Z, 2026-12-01 14:02:03,123 +0100, 2026-12-01 14:02:03.123 CET, \
      a weekday before allowed), syslog (Dec  1 14:02:03), ctime (Tue Dec  1 14:02:03 2026), \
@@ -35,7 +35,7 @@ pub const KNOWN_FORMATS: &str = "JSON lines by their time, ts, timestamp, @times
      zones (Z, +01:00, +0100, UTC, CET, EST, ...) are read";
 
 /// What `since=` accepts, for the 400 reason.
-pub const TARGET_FORMS: &str = "2026-12-01T14:02:00Z, 2026-12-01T14:02:00+01:00, 2026-12-01 14:02[:00] (no zone) or -90s, -15m, -2h, -1d";
+pub(crate) const TARGET_FORMS: &str = "2026-12-01T14:02:00Z, 2026-12-01T14:02:00+01:00, 2026-12-01 14:02[:00] (no zone) or -90s, -15m, -2h, -1d";
 
 const NANOS: i128 = 1_000_000_000;
 
@@ -50,7 +50,7 @@ pub struct Stamp {
 impl Stamp {
     /// The instant (nanoseconds since 1970 UTC), a zone-less time taken as
     /// UTC: what the timeline and a merge of files compare.
-    pub fn instant(&self) -> i128 {
+    pub(crate) fn instant(&self) -> i128 {
         self.wall - i128::from(self.offset.unwrap_or(0)) * NANOS
     }
 }
@@ -67,7 +67,7 @@ pub enum Target {
 
 impl Target {
     /// True when a line stamped `s` is at or after the target.
-    pub fn reached_by(&self, s: &Stamp) -> bool {
+    pub(crate) fn reached_by(&self, s: &Stamp) -> bool {
         match *self {
             Target::Instant(t) => s.instant() >= t,
             Target::Wall(t) => s.wall >= t,
@@ -92,7 +92,7 @@ pub struct YearHint {
 
 impl YearHint {
     /// The hint of a modification time.
-    pub fn from_time(t: SystemTime) -> Self {
+    pub(crate) fn from_time(t: SystemTime) -> Self {
         let secs = match t.duration_since(UNIX_EPOCH) {
             Ok(d) => d.as_secs() as i64,
             Err(e) => -(e.duration().as_secs() as i64),
@@ -131,7 +131,7 @@ impl YearHint {
 
 /// Parses `since=`'s value; `now` is for the relative forms. Errors are 400
 /// reasons.
-pub fn parse_target(text: &str, now: SystemTime) -> Result<Target, String> {
+pub(crate) fn parse_target(text: &str, now: SystemTime) -> Result<Target, String> {
     // The value is echoed in a one-line reason: escaped and bounded.
     let bad = || {
         let shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();

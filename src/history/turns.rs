@@ -56,12 +56,8 @@ impl Turns {
         }
     }
 
-    /// The most permits out at once.
-    pub fn max(&self) -> usize {
-        self.max
-    }
-
-    /// Permits out now, and requests waiting (for the log and the tests).
+    /// Permits out now, and requests waiting (for the tests).
+    #[cfg(test)]
     pub fn load(&self) -> (usize, usize) {
         let s = self.lock();
         (s.running, s.queue.len())

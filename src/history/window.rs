@@ -51,6 +51,7 @@ pub struct Window {
 /// The offset where the last `n` lines of the first `len` bytes of `file`
 /// start (an unterminated last line counts as a line, as with `tail -n`).
 /// With a filter, only kept lines are counted.
+#[cfg(test)]
 pub fn start_of_last_lines(
     file: &impl ReadAt,
     len: u64,

@@ -91,7 +91,7 @@ impl ConnLog {
 
     /// Writes the line now (the connection's answer is complete, though its
     /// socket may stay open for a lingering close); the drop then does not.
-    pub fn write_now(&mut self) {
+    pub(crate) fn write_now(&mut self) {
         if self.written {
             return;
         }
@@ -185,7 +185,7 @@ pub fn escape(text: &[u8]) -> String {
 }
 
 /// `escape`, appending to `out`.
-pub fn escape_into(out: &mut String, text: &[u8]) {
+pub(crate) fn escape_into(out: &mut String, text: &[u8]) {
     for &b in text {
         if (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' {
             out.push(char::from(b));

@@ -42,7 +42,7 @@ impl Shared {
 }
 
 /// Serves one connection from its first byte (`--inetd`'s one connection).
-pub fn handle(stream: TcpStream, shared: &Shared) {
+pub(crate) fn handle(stream: TcpStream, shared: &Shared) {
     let mut log = ConnLog::new(stream.peer_addr().ok());
     let head = http::read_head(&stream);
     if let Ok(req) = &head {

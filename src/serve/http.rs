@@ -26,7 +26,7 @@ pub struct Request {
     /// Header names lower-cased; values trimmed.
     pub headers: Vec<(String, String)>,
     /// Bytes read past the head (a pipelining or eager client's next bytes).
-    pub leftover: Vec<u8>,
+    pub(crate) leftover: Vec<u8>,
 }
 
 impl Request {
@@ -38,7 +38,7 @@ impl Request {
     }
 
     /// True when a header holds `token` in its comma-separated list.
-    pub fn header_has(&self, name: &str, token: &str) -> bool {
+    pub(crate) fn header_has(&self, name: &str, token: &str) -> bool {
         self.headers
             .iter()
             .filter(|(n, _)| n == name)
@@ -46,7 +46,7 @@ impl Request {
             .any(|t| t.trim().eq_ignore_ascii_case(token))
     }
 
-    pub fn is_websocket(&self) -> bool {
+    pub(crate) fn is_websocket(&self) -> bool {
         self.header_has("upgrade", "websocket")
     }
 }
@@ -71,7 +71,7 @@ impl Answer {
     }
 
     /// The answer as far as it got when writing it failed.
-    pub fn cut_short(mut self, e: &io::Error) -> Self {
+    pub(crate) fn cut_short(mut self, e: &io::Error) -> Self {
         self.outcome = format!("{}; the client went away: {e}", self.outcome);
         self
     }
@@ -102,7 +102,7 @@ fn head_too_large() -> Refusal {
 /// Takes `&TcpStream` so that the accept loop can keep a handle to close a
 /// connection that is crowded out while it is still sending its head.
 /// `Err(None)`: the peer went away first, and there is no one to answer.
-pub fn read_head(stream: &TcpStream) -> Result<Request, Option<Refusal>> {
+pub(crate) fn read_head(stream: &TcpStream) -> Result<Request, Option<Refusal>> {
     let mut reader = stream;
     let deadline = Instant::now() + REQUEST_HEAD_TIMEOUT;
     let mut buf = Vec::with_capacity(1024);
@@ -256,7 +256,7 @@ pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
 /// Whether a client's `Sec-WebSocket-Key` is what RFC 6455 (4.1) asks for:
 /// 16 bytes in base64 — 22 base64 characters then `==`, the last of the 22
 /// carrying only 2 bits (its low 4 bits zero: `A`, `Q`, `g` or `w`).
-pub fn valid_client_key(key: &str) -> bool {
+pub(crate) fn valid_client_key(key: &str) -> bool {
     let k = key.as_bytes();
     let base64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
     k.len() == 24
@@ -265,7 +265,7 @@ pub fn valid_client_key(key: &str) -> bool {
         && matches!(k[21], b'A' | b'Q' | b'g' | b'w')
 }
 
-pub fn reason_phrase(status: u16) -> &'static str {
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
     match status {
         101 => "Switching Protocols",
         200 => "OK",
@@ -292,7 +292,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
 
 /// Writes a response head. `extra` lines are complete `Name: value` headers
 /// (a `Cache-Control` among them replaces the default `no-store`).
-pub fn write_head(
+pub(crate) fn write_head(
     out: &mut impl Write,
     status: u16,
     content_type: &str,
@@ -320,7 +320,7 @@ pub fn write_head(
 /// The head of a response whose length is not known when it starts (the
 /// list, streamed as it is walked): `extra` says how its end is told
 /// (`Transfer-Encoding: chunked`, or nothing: the connection's close).
-pub fn write_head_streamed(
+pub(crate) fn write_head_streamed(
     out: &mut impl Write,
     status: u16,
     content_type: &str,
@@ -339,7 +339,7 @@ pub fn write_head_streamed(
 }
 
 /// A complete small response (refusals, the page).
-pub fn write_response(
+pub(crate) fn write_response(
     out: &mut impl Write,
     status: u16,
     content_type: &str,

@@ -71,7 +71,7 @@ impl fmt::Display for ServeError {
 /// IPv6 host is usually given a whole /64, and would otherwise have
 /// endless addresses to spread over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Peer(IpAddr);
+pub(crate) struct Peer(IpAddr);
 
 impl Peer {
     pub fn of(ip: IpAddr) -> Peer {

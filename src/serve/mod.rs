@@ -5,6 +5,6 @@
 pub mod conn;
 pub mod http;
 pub mod listener;
-pub mod merged;
-pub mod routes;
-pub mod stall;
+pub(crate) mod merged;
+pub(crate) mod routes;
+pub(crate) mod stall;

@@ -152,7 +152,7 @@ impl Meta {
     }
 
     /// The frame's JSON text.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         self.to_string()
     }
 
@@ -350,7 +350,7 @@ impl fmt::Display for Meta {
 /// A JSON string (quotes included): quotes, backslashes and control
 /// characters escaped, and U+2028/2029, which some JavaScript parsers
 /// mishandle. The one JSON string writer of the crate (`?list` uses it too).
-pub fn write_string(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+pub(crate) fn write_string(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
     out.write_char('"')?;
     for c in s.chars() {
         match c {

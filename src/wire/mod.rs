@@ -6,4 +6,4 @@ pub mod meta;
 pub mod names;
 pub mod query;
 pub mod refusal;
-pub mod tag;
+pub(crate) mod tag;

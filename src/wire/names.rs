@@ -90,7 +90,7 @@ impl Compression {
     }
 
     /// The extension its compressor adds to a file's name.
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             Compression::Gzip => ".gz",
             Compression::Xz => ".xz",

@@ -63,7 +63,7 @@ pub struct Query {
     pub lines: Option<usize>,
     pub format: Format,
     pub matches: Vec<String>,
-    pub excludes: Vec<String>,
+    pub(crate) excludes: Vec<String>,
     pub meta: bool,
     /// Where sending starts: exactly one of the four start points.
     pub start: Start,
@@ -336,7 +336,7 @@ fn list<T>(name: &str, value: &str, one: impl Fn(&str) -> Option<T>) -> Result<V
 
 /// True when a request target asks for a merged view (`merge=` in its
 /// query): the WebSocket route hands it to `serve::merged`.
-pub fn is_merge(target: &str) -> bool {
+pub(crate) fn is_merge(target: &str) -> bool {
     target
         .split_once('?')
         .is_some_and(|(_, q)| form_pairs(q).any(|(k, _)| k == "merge"))
@@ -388,7 +388,7 @@ fn number(name: &str, value: &str) -> Result<u64, Refusal> {
 }
 
 /// Percent-decodes once; `%` not followed by two hex digits is a 400.
-pub fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, Refusal> {
+pub(crate) fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, Refusal> {
     let stray = (0..raw.len()).any(|i| raw[i] == b'%' && hex_byte(raw, i + 1).is_none());
     if stray {
         return Err(Refusal::bad_request(
@@ -435,7 +435,7 @@ pub fn form_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, st
 }
 
 /// One key or value of a query string (see `form_pairs`).
-pub fn form_decode(raw: &str) -> Cow<'_, str> {
+pub(crate) fn form_decode(raw: &str) -> Cow<'_, str> {
     if !raw.contains(['+', '%']) {
         return Cow::Borrowed(raw);
     }

@@ -166,17 +166,17 @@ impl Refusal {
     }
 
     /// 400: the request cannot be understood.
-    pub fn bad_request(reason: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn bad_request(reason: impl Into<Cow<'static, str>>) -> Self {
         Refusal::new(Kind::BadRequest, reason)
     }
 
     /// 404: inside a root, but nothing is there.
-    pub fn not_found() -> Self {
+    pub(crate) fn not_found() -> Self {
         Refusal::new(Kind::NotFound, "no such file under the served roots")
     }
 
     /// 500: reading the file failed.
-    pub fn read_failed(e: &std::io::Error) -> Self {
+    pub(crate) fn read_failed(e: &std::io::Error) -> Self {
         Refusal::new(Kind::Internal, format!("reading the file failed: {e}"))
     }
 

@@ -155,6 +155,7 @@ impl Walker<'_, '_> {
 
 /// The listed files, judged by the same rule as a request (for tests and
 /// tools: the route streams them instead).
+#[cfg(test)]
 pub fn collect(roots: &[PathBuf]) -> (Vec<Entry>, Work) {
     let mut entries = Vec::new();
     let work = walk_roots(roots, &mut |p| {
@@ -202,6 +203,8 @@ pub fn entry_json(out: &mut String, e: &Entry) {
     out.push('}');
 }
 
+/// The whole list as one JSON array (for tests: the route streams it).
+#[cfg(test)]
 pub fn to_json(entries: &[Entry]) -> String {
     let mut out = String::with_capacity(64 * entries.len() + 2);
     out.push('[');
