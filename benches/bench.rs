@@ -57,7 +57,7 @@ use tungstenite::{Message, WebSocket};
 // The integration tests' helpers: the server, temp dirs, appending.
 #[path = "../tests/common/mod.rs"]
 mod common;
-use common::{BIN, Server, TempDir, append, threads_and_fds, vm_rss_kb};
+use common::{BIN, Server, TempDir, append, threads_and_fds, url_path, vm_rss_kb};
 
 /// Bytes per generated log line, newline included.
 const LINE: usize = 120;
@@ -1226,6 +1226,281 @@ fn bench_fanout_busy(report: &mut Report, dir: &TempDir, n: usize) {
     fs::remove_file(&file).unwrap();
 }
 
+/// Where a process's resident memory is, from `/proc/PID/smaps`: thread
+/// stacks (anonymous mappings of the client threads' 256 KiB stack size),
+/// the allocator's (`[heap]` and the other anonymous mappings), and mapped
+/// files, in KiB.
+fn rss_parts(pid: u32) -> (u64, u64, u64) {
+    let smaps = fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let (mut stacks, mut heap, mut files) = (0, 0, 0);
+    let mut kind = 0;
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-')
+            && let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16))
+        {
+            let name = f.nth(4).unwrap_or("");
+            let kib = (b - a) / 1024;
+            kind = if name.starts_with('/') {
+                2
+            } else if name.is_empty() && (256..=272).contains(&kib) {
+                0
+            } else {
+                1
+            };
+        } else if first == "Rss:" {
+            let kb: u64 = f.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            match kind {
+                0 => stacks += kb,
+                1 => heap += kb,
+                _ => files += kb,
+            }
+        }
+    }
+    (stacks, heap, files)
+}
+
+/// The slow readers of `bench_busy_rotate`: one python3 process holding
+/// `n` WebSocket connections, each with a 4 KiB receive buffer, taking at
+/// most 1 KiB from each every 100 ms (about 10 KB/s each), so that they
+/// fall behind a writer of 120 KB/s and the server blocks in its writes
+/// to them. It ends when its standard input closes.
+const SLOW_READERS_PY: &str = r#"
+import socket, sys, time, base64, os, select
+port, target, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+socks = []
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n" % (target, port, key)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        b = s.recv(1)
+        if not b:
+            sys.exit("slow reader: closed during the handshake")
+        head += b
+    if b" 101 " not in head.split(b"\r\n")[0]:
+        sys.exit("slow reader: " + head.split(b"\r\n")[0].decode())
+    s.setblocking(False)
+    socks.append(s)
+print("ready", flush=True)
+got = 0
+while True:
+    r, _, _ = select.select([sys.stdin], [], [], 0.1)
+    if r and not sys.stdin.read(1):
+        break
+    for s in socks:
+        try:
+            b = s.recv(1024)
+            got += len(b)
+        except BlockingIOError:
+            pass
+print("got", got, flush=True)
+"#;
+
+/// Issue 21.7, the soak's shape: `n` followers of one file appended at
+/// `WSTAIL_BENCH_RATE` lines/s (default 1000) for `WSTAIL_BENCH_SECS`
+/// (default 60), the file rotated every 2 s by the real `logrotate`
+/// (`WSTAIL_BENCH_ROTATE`: `compress` — the default, rename and gzip at
+/// once —, `delaycompress`, `copytruncate` or `rename`), `slow` of the
+/// followers slow readers (`SLOW_READERS_PY`). The server's VmRSS idle,
+/// at the end of the busy phase, its peak, and after the followers left.
+/// `WSTAIL_BENCH_WRAP` runs the server under a wrapper (`heaptrack`,
+/// `valgrind --tool=massif`) to see where its memory goes.
+fn bench_busy_rotate(report: &mut Report, dir: &TempDir, n: usize, slow: usize) {
+    let env_u64 = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let lines_per_sec = env_u64("WSTAIL_BENCH_RATE", 1000);
+    let secs = env_u64("WSTAIL_BENCH_SECS", 60);
+    let how = std::env::var("WSTAIL_BENCH_ROTATE").unwrap_or_else(|_| "compress".into());
+    let arenas = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "glibc default".into());
+    // Unset, the server sets its own (`MALLOC_TUNABLES`); set, it keeps
+    // the operator's: `GLIBC_TUNABLES=glibc.malloc.tcache_count=7` is
+    // glibc's default, to compare.
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_else(|_| "the server's".into());
+    if Command::new("logrotate").arg("--version").output().is_err() {
+        report.add(
+            "busy followers through logrotate rotations",
+            "skipped: no logrotate".into(),
+            "",
+            "",
+            "",
+            None,
+        );
+        return;
+    }
+    eprintln!(
+        "busy-rotate: {n} followers ({slow} slow), {lines_per_sec} lines/s for {secs} s, \
+         logrotate {how} every 2 s, MALLOC_ARENA_MAX {arenas}, GLIBC_TUNABLES {tunables} …"
+    );
+    let logs = dir.join("rotate");
+    let _ = fs::remove_dir_all(&logs);
+    fs::create_dir_all(&logs).unwrap();
+    let file = logs.join("app.log");
+    make_file(&file, 2000 * LINE as u64);
+    let options = match how.as_str() {
+        "compress" => "compress\n    create",
+        "delaycompress" => "compress\n    delaycompress\n    create",
+        "copytruncate" => "compress\n    delaycompress\n    copytruncate",
+        _ => "create",
+    };
+    let conf = logs.join("logrotate.conf");
+    fs::write(
+        &conf,
+        format!(
+            "{} {{\n    rotate 20\n    missingok\n    {options}\n}}\n",
+            file.display()
+        ),
+    )
+    .unwrap();
+    let state = logs.join("logrotate.state");
+    let max = (n + 100).to_string();
+    let wrap = std::env::var("WSTAIL_BENCH_WRAP").unwrap_or_default();
+    let wrapper: Vec<&str> = wrap.split_whitespace().collect();
+    let server = Server::start_wrapped(
+        &wrapper,
+        "127.0.0.1:0",
+        &[
+            "--root",
+            dir.path().to_str().unwrap(),
+            "--max-clients",
+            &max,
+            "--max-per-address",
+            "0",
+        ],
+    );
+    let pid = server.pid();
+    let crowd = Crowd::connect(&server, &file, n - slow, Instant::now());
+    let all_ready = crowd.wait(&crowd.ready, n - slow, Duration::from_secs(120));
+    let mut readers = Command::new("python3")
+        .args([
+            "-c",
+            SLOW_READERS_PY,
+            &server.port.to_string(),
+            &format!("{}?tail=1&format=text", url_path(&file)),
+            &slow.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start python3 (the slow readers)");
+    let mut out = readers.stdout.take().unwrap();
+    let mut first = [0u8; 6];
+    let slow_ready = out.read_exact(&mut first).is_ok() && &first == b"ready\n";
+    thread::sleep(Duration::from_secs(2));
+    let idle_kb = vm_rss_kb(pid);
+    let parts_idle = rss_parts(pid);
+    let cpu0 = cpu(&server);
+    let t = Instant::now();
+    let mut written = 0u64;
+    let mut peak_kb = idle_kb;
+    let mut rotations = 0;
+    let mut next_rotation = Duration::from_secs(2);
+    let mut samples = Vec::new();
+    while t.elapsed() < Duration::from_secs(secs) {
+        let due = (t.elapsed().as_secs_f64() * lines_per_sec as f64) as u64;
+        let mut batch = Vec::new();
+        while written < due {
+            batch.extend_from_slice(format!("{written:08} {}\n", "r".repeat(LINE - 10)).as_bytes());
+            written += 1;
+        }
+        append(&file, &batch);
+        if t.elapsed() >= next_rotation {
+            next_rotation += Duration::from_secs(2);
+            let ok = Command::new("logrotate")
+                .args(["-f", "-s"])
+                .arg(&state)
+                .arg(&conf)
+                .status()
+                .is_ok_and(|s| s.success());
+            rotations += usize::from(ok);
+        }
+        let rss = vm_rss_kb(pid);
+        peak_kb = peak_kb.max(rss);
+        if samples.len() < (t.elapsed().as_secs() / 10) as usize + 1 {
+            samples.push(rss);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let busy_kb = vm_rss_kb(pid);
+    let parts_busy = rss_parts(pid);
+    if !wrapper.is_empty() {
+        // A profiler writes its findings when the server ends normally.
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        thread::sleep(Duration::from_secs(5));
+    }
+    let cpu_pct = (cpu(&server) - cpu0).as_secs_f64() / t.elapsed().as_secs_f64() * 100.0;
+    let failed = crowd.failed.lock().unwrap().clone();
+    crowd.end();
+    drop(readers.stdin.take());
+    let mut rest = String::new();
+    let _ = out.read_to_string(&mut rest);
+    let _ = readers.wait();
+    thread::sleep(Duration::from_secs(3));
+    let after_kb = vm_rss_kb(pid);
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    eprintln!(
+        "  VmRSS in MB (thread stacks + allocator + files): idle {:.1} + {:.1} + {:.1}, \
+         busy {:.1} + {:.1} + {:.1}",
+        mb(parts_idle.0),
+        mb(parts_idle.1),
+        mb(parts_idle.2),
+        mb(parts_busy.0),
+        mb(parts_busy.1),
+        mb(parts_busy.2)
+    );
+    report.add(
+        &format!(
+            "{n} busy followers ({slow} slow readers), {lines_per_sec} lines/s for {secs} s, \
+             logrotate {how} every 2 s, MALLOC_ARENA_MAX {arenas}, GLIBC_TUNABLES {tunables}: \
+             server memory"
+        ),
+        format!(
+            "VmRSS {:.1} MB idle → {:.1} MB after {secs} s ({rotations} rotations; peak {:.1}; \
+             every 10 s: {}) → {:.1} MB after they left; server {cpu_pct:.0}% CPU{}{}",
+            mb(idle_kb),
+            mb(busy_kb),
+            mb(peak_kb),
+            samples
+                .iter()
+                .map(|&k| format!("{:.1}", mb(k)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            mb(after_kb),
+            if all_ready && slow_ready {
+                ""
+            } else {
+                "; not all served"
+            },
+            failed
+                .first()
+                .map_or(String::new(), |f| format!("; a follower failed: {f}")),
+        ),
+        "",
+        &format!(
+            "{:.1} KB/follower busy ({:.1} at the peak), {:.1} idle; slow readers: {}",
+            busy_kb as f64 / n as f64,
+            peak_kb as f64 / n as f64,
+            idle_kb as f64 / n as f64,
+            rest.trim()
+        ),
+        "",
+        None,
+    );
+    show_warnings(&server);
+    drop(server);
+    let _ = fs::remove_dir_all(&logs);
+}
+
 // --------------------------------------------------------------- history --
 
 /// One request that sends a window and closes: connect → close, and the
@@ -1789,6 +2064,18 @@ fn main() {
     }
     if run("busy") {
         bench_fanout_busy(&mut report, &dir, 300);
+    }
+    if parts.contains(&"busy-rotate") {
+        // Not in a plain `cargo bench`: a minute of logrotate, on demand.
+        let n = std::env::var("WSTAIL_BENCH_FOLLOWERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        let slow = std::env::var("WSTAIL_BENCH_SLOW")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(n / 10);
+        bench_busy_rotate(&mut report, &dir, n, slow);
     }
     if run("10k") {
         let (soft, hard) = open_file_limit();

@@ -81,6 +81,16 @@ pub const CLIENT_STACK: usize = 256 * 1024;
 /// nothing for `SEND_STALL_TIMEOUT` is dropped before that, in most cases).
 pub const WS_MAX_WRITE_BUFFER: usize = 16 * 1024 * 1024;
 
+/// glibc's allocator settings the server starts with (`GLIBC_TUNABLES`,
+/// when the operator has not set it; `serve::malloc`): no per-thread cache
+/// of freed small blocks. Each follower has its own thread, and each
+/// thread's cache (up to about 240 KB) is kept until the thread ends: 300
+/// busy followers through a minute of rotations held 14 MB more with it
+/// (+34 KB each), 1 MB without (`cargo bench --bench bench --
+/// busy-rotate`), for the same CPU time; small blocks then come from the
+/// shared arenas, whose free blocks every thread can use again.
+pub const MALLOC_TUNABLES: &str = "glibc.malloc.tcache_count=0";
+
 /// tungstenite's read buffer per connection (its default is 128 KiB, which
 /// would cost 128 MB for a thousand idle followers).
 pub const WS_READ_BUFFER: usize = 4 * 1024;
@@ -200,6 +210,16 @@ pub const INTERVAL_RANGE: (f64, f64) = (0.01, 60.0);
 /// hundreds of files, and a huge one must not make each look slow.
 pub const MAX_GENERATION_DIR_ENTRIES: usize = 100_000;
 
+/// Directories read at once, at most, in the whole server, to list a log's
+/// generations: a rotation wakes all of a log's followers together, and
+/// each directory read holds the C library's 32 KiB buffer; 300 of them at
+/// once left the allocator's arenas holding megabytes after every rotation
+/// (`cargo bench --bench bench -- busy-rotate`). Reading a directory of a
+/// few hundred entries takes tens of microseconds, so the followers
+/// waiting their turn lose little; the looks at the files found (one
+/// `stat` each) run outside it.
+pub const MAX_DIRECTORY_READS: usize = 2;
+
 /// Older generations of one log kept, at most (logrotate's `rotate` is
 /// usually under a hundred): bounds the memory and the files opened.
 pub const MAX_GENERATIONS: usize = 1_000;
@@ -264,6 +284,15 @@ pub const GZIP_INDEXED_FILES: usize = 10_000;
 /// (an idle follower gives it back); per connection, so `--max-clients`
 /// bounds the total.
 pub const GZIP_READ_CACHE: usize = GZIP_RESTART_EVERY as usize + (1 << 20);
+
+/// Inflated bytes a follower reading a gzip generation forward keeps below
+/// its position (instead of `GZIP_READ_CACHE`): the bytes it checks just
+/// before the position are a tag's 64. So a follower's gzip reader holds
+/// at most this, one read and one inflating step (64 KiB each) besides
+/// its inflater (about 43 KiB and a 64 KiB input block), however long it
+/// reads without a pause: 30 slow readers walking gzip generations held
+/// megabytes more without it (`cargo bench --bench bench -- busy-rotate`).
+pub const GZIP_FOLLOW_KEEP: usize = 64 * 1024;
 
 /// Inflated stretches that readers of gzip files left behind, kept for the
 /// next request on the same file (paging back: each page is a new

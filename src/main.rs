@@ -10,7 +10,7 @@ use wstail::{client, logging::logger as logging, serve::listener as server};
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
-    let command = match cli::parse(args) {
+    let command = match cli::parse(args.clone()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("wstail: {e}");
@@ -27,6 +27,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(cfg) => {
+            // A server of one connection (inetd) has one thread: nothing
+            // to tune.
+            if !cfg.inetd {
+                wstail::serve::malloc::restart_tuned(&args);
+            }
             if let Err(e) = logging::init(cfg.log_level, cfg.log_file.as_deref(), cfg.inetd) {
                 eprintln!("wstail: {e}");
                 return ExitCode::from(2);

@@ -232,6 +232,10 @@ impl Followed {
         }
         let floor = file.file().metadata().and_then(|m| m.modified()).ok();
         let seen = vec![Seen::of(id, file.file())];
+        let mut file = file;
+        if let Source::Gzip(g) = &mut file {
+            g.forward_only(); // a follower reads on, never back
+        }
         Followed {
             path,
             roots,
@@ -293,7 +297,10 @@ impl Followed {
     }
 
     /// Follows another file from now on.
-    fn set_file(&mut self, file: Source, id: (u64, u64), path: PathBuf) {
+    fn set_file(&mut self, mut file: Source, id: (u64, u64), path: PathBuf) {
+        if let Source::Gzip(g) = &mut file {
+            g.forward_only(); // a follower reads on, never back
+        }
         let seen = Seen::of(id, file.file());
         self.file = Some(file);
         self.file_path = path;

@@ -19,6 +19,7 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use crate::access;
@@ -26,7 +27,7 @@ use crate::follow::compressed;
 use crate::follow::gzip;
 use crate::follow::restart::{self, End, Key};
 use crate::history::source::{GzFile, Source};
-use crate::limits::{MAX_GENERATION_DIR_ENTRIES, MAX_GENERATIONS};
+use crate::limits::{MAX_DIRECTORY_READS, MAX_GENERATION_DIR_ENTRIES, MAX_GENERATIONS};
 use crate::wire::names::Compression;
 
 /// One file of a log's chain.
@@ -184,18 +185,29 @@ fn candidates(path: &Path, roots: &[PathBuf]) -> Vec<Candidate> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Vec::new();
     };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
+    // The names first, the directory closed, then the looks: what a
+    // listing holds open (the C library's 32 KiB buffer of directory
+    // entries) is held by a few followers at once only
+    // (`MAX_DIRECTORY_READS`), however many a rotation wakes together.
+    let named: Vec<(PathBuf, Option<u64>)> = {
+        let _turn = DirectoryReads::take();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        entries
+            .take(MAX_GENERATION_DIR_ENTRIES)
+            .flatten()
+            .filter_map(|entry| {
+                let entry_name = entry.file_name();
+                let rank = generation_rank(name, &entry_name)?;
+                Some((dir.join(&entry_name), rank))
+            })
+            .collect()
     };
     #[cfg(test)]
     LISTINGS.with(|n| n.set(n.get() + 1));
     let mut found: Vec<Candidate> = Vec::new();
-    for entry in entries.take(MAX_GENERATION_DIR_ENTRIES).flatten() {
-        let entry_name = entry.file_name();
-        let Some(rank) = generation_rank(name, &entry_name) else {
-            continue;
-        };
-        let p = dir.join(&entry_name);
+    for (p, rank) in named {
         let Ok(lmeta) = std::fs::symlink_metadata(&p) else {
             continue;
         };
@@ -238,6 +250,35 @@ fn candidates(path: &Path, roots: &[PathBuf]) -> Vec<Candidate> {
     // Cut after sorting, so that the newest are the ones kept.
     found.truncate(MAX_GENERATIONS);
     found
+}
+
+/// Directory reads in progress in the whole server: a rotation wakes every
+/// follower of the log at once, and each reading the directory through its
+/// own 32 KiB buffer left the allocator's arenas holding megabytes
+/// (`MAX_DIRECTORY_READS`).
+struct DirectoryReads;
+
+static READING: Mutex<usize> = Mutex::new(0);
+static READ_DONE: Condvar = Condvar::new();
+
+impl DirectoryReads {
+    /// Waits until fewer than `MAX_DIRECTORY_READS` are in progress.
+    fn take() -> DirectoryReads {
+        let mut n = READING.lock().unwrap_or_else(PoisonError::into_inner);
+        while *n >= MAX_DIRECTORY_READS {
+            n = READ_DONE.wait(n).unwrap_or_else(PoisonError::into_inner);
+        }
+        *n += 1;
+        DirectoryReads
+    }
+}
+
+impl Drop for DirectoryReads {
+    fn drop(&mut self) {
+        let mut n = READING.lock().unwrap_or_else(PoisonError::into_inner);
+        *n -= 1;
+        READ_DONE.notify_one();
+    }
 }
 
 #[cfg(test)]

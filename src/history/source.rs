@@ -20,7 +20,7 @@ use std::os::unix::fs::FileExt;
 use crate::follow::gzip::{self, Inflater};
 use crate::follow::restart::{self, End, Key};
 use crate::history::window::ReadAt;
-use crate::limits::{GZIP_READ_CACHE, GZIP_RESTART_EVERY};
+use crate::limits::{GZIP_FOLLOW_KEEP, GZIP_READ_CACHE, GZIP_RESTART_EVERY};
 use crate::wire::tag::FullRead;
 
 /// Inflated bytes produced per step.
@@ -122,6 +122,9 @@ pub struct GzFile {
     file: File,
     key: Key,
     inner: RefCell<Inner>,
+    /// Read forward only (a follower): the cache keeps `GZIP_FOLLOW_KEEP`
+    /// bytes below the last read instead of a restart spacing.
+    forward: bool,
 }
 
 struct Inner {
@@ -149,7 +152,36 @@ impl GzFile {
                 at_end: false,
                 next_point: GZIP_RESTART_EVERY,
             }),
+            forward: false,
         })
+    }
+
+    /// From now on read forward only, as a follower reads: what the cache
+    /// keeps below the read position is `GZIP_FOLLOW_KEEP` (enough for the
+    /// bytes a follower checks just before its position), not the restart
+    /// spacing a backward scan wants — a follower walking a gzip
+    /// generation without a pause (a slow reader, a resume far behind)
+    /// otherwise held `GZIP_READ_CACHE` (5 MiB) the whole way. What the
+    /// cache holds beyond that is given up now.
+    pub fn forward_only(&mut self) {
+        self.forward = true;
+        let inner = self.inner.get_mut();
+        let limit = GZIP_FOLLOW_KEEP + STEP;
+        if inner.cache.len() > limit {
+            let drop = inner.cache.len() - limit;
+            inner.cache.drain(..drop);
+            inner.cache_at += drop as u64;
+        }
+        inner.cache.shrink_to(limit);
+    }
+
+    /// Bytes below a read that the cache keeps.
+    fn keep_below(&self) -> u64 {
+        if self.forward {
+            GZIP_FOLLOW_KEEP as u64
+        } else {
+            GZIP_RESTART_EVERY
+        }
     }
 
     /// The uncompressed size: known from an earlier pass, or found by one
@@ -163,7 +195,10 @@ impl GzFile {
         let mut inner = self.inner.borrow_mut();
         // From the last restart point known (or where the inflater is).
         self.position(&mut inner, u64::MAX);
-        self.advance(&mut inner, u64::MAX, 0)?;
+        // A forward reader starts at its position, not at the end: it
+        // keeps nothing of this pass but its last step.
+        let keep = if self.forward { u64::MAX } else { 0 };
+        self.advance(&mut inner, u64::MAX, keep)?;
         match restart::end(&self.key) {
             Some(End::Size(n) | End::Corrupt(n, _)) => Ok(n),
             None => Ok(inner.cache_at + inner.cache.len() as u64),
@@ -258,7 +293,7 @@ impl GzFile {
             // Kept: up to a restart spacing below `at` — all that was
             // inflated from the restart point, where a backward scan reads
             // next.
-            self.advance(inner, end, at.saturating_sub(GZIP_RESTART_EVERY))?;
+            self.advance(inner, end, at.saturating_sub(self.keep_below()))?;
         }
         let cache_end = inner.cache_at + inner.cache.len() as u64;
         if at >= cache_end {
@@ -318,7 +353,16 @@ impl GzFile {
                 restart::add(&self.key, snap);
                 *next_point = live.out_pos() + GZIP_RESTART_EVERY;
             }
-            if keep > live.out_pos() + STEP as u64 || cache.len() + STEP > GZIP_READ_CACHE {
+            if self.forward
+                && keep <= live.out_pos()
+                && keep.saturating_sub(*cache_at) >= STEP as u64
+            {
+                // A forward reader: what lies a step or more below `keep`
+                // goes, so that the cache stays within its bound.
+                let drop = (keep - *cache_at).min(cache.len() as u64) as usize;
+                cache.drain(..drop);
+                *cache_at += drop as u64;
+            } else if keep > live.out_pos() + STEP as u64 || cache.len() + STEP > GZIP_READ_CACHE {
                 // Not wanted (yet), or room needed: drop the oldest.
                 let drop = if keep > live.out_pos() {
                     cache.len()
@@ -557,5 +601,50 @@ mod tests {
             hi = lo;
         }
         assert!(restart::held().0 >= 2);
+    }
+
+    /// A follower's reader (`forward_only`) keeps a bounded cache however
+    /// long it reads on without a pause; a backward reader's cache grows to
+    /// a restart spacing below its reads. Each read checks the 64 bytes
+    /// just before it first, as a follower does.
+    #[test]
+    fn a_forward_reader_keeps_a_bounded_cache() {
+        let d = dir("forward");
+        let t = text(120_000, 7); // about 12 MB
+        let Some(gz) = gzip(&t, "-1") else {
+            return;
+        };
+        let p = d.0.join("walk.gz");
+        std::fs::write(&p, &gz).unwrap();
+        let held = |forward: bool| {
+            let mut g = GzFile::new(File::open(&p).unwrap()).unwrap();
+            if forward {
+                g.forward_only();
+            }
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut before = [0u8; 64];
+            let (mut at, mut most) = (0usize, 0usize);
+            while at < t.len() {
+                if at >= 64 {
+                    g.read_exact_at(&mut before, (at - 64) as u64).unwrap();
+                    assert_eq!(&before[..], &t[at - 64..at]);
+                }
+                let n = g.read_at(&mut buf, at as u64).unwrap();
+                assert!(n > 0, "no progress at {at}");
+                assert_eq!(&buf[..n], &t[at..at + n], "at {at}");
+                at += n;
+                most = most.max(g.inner.borrow().cache.capacity());
+            }
+            most
+        };
+        let bound = 2 * (GZIP_FOLLOW_KEEP + 2 * STEP);
+        let forward = held(true);
+        assert!(forward <= bound, "a follower's cache held {forward} bytes");
+        // The same walk without it: the bound is the forward reader's own.
+        let backward = held(false);
+        assert!(
+            backward > bound,
+            "a scan's cache held only {backward} bytes"
+        );
     }
 }
