@@ -317,3 +317,48 @@ fn ten_thousand_connect_close_cycles_leave_nothing_behind() {
     assert_eq!(lines(), CYCLES, "log lines");
     assert!(!s.log().contains("panicked"));
 }
+
+/// What `/proc/PID/environ` says of a variable (`None`: not set).
+fn environ_var(pid: u32, name: &str) -> Option<String> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).expect("read /proc/PID/environ");
+    env.split(|&b| b == 0).find_map(|kv| {
+        let kv = String::from_utf8_lossy(kv);
+        kv.strip_prefix(&format!("{name}=")).map(str::to_string)
+    })
+}
+
+/// Issue 21.7: glibc's per-thread cache of freed blocks, kept by each
+/// follower's thread until it ends, is what made a busy server grow through
+/// rotations; the server starts itself with it off (the same process, so
+/// its id is the one started), and an operator's own `GLIBC_TUNABLES` is
+/// kept as it is.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_server_runs_without_the_per_thread_allocator_cache() {
+    let dir = TempDir::new("tunables");
+    let file = dir.join("app.log");
+    std::fs::write(&file, "one\ntwo\n").unwrap();
+    let root = dir.path().to_str().unwrap();
+    let server = Server::start_wrapped(
+        &["env", "-u", "GLIBC_TUNABLES"],
+        "127.0.0.1:0",
+        &["--root", root],
+    );
+    assert_eq!(
+        environ_var(server.pid(), "GLIBC_TUNABLES").as_deref(),
+        Some("glibc.malloc.tcache_count=0")
+    );
+    let mut ws = server.ws(&file, "?lines=2");
+    let text = ws.text_until(Duration::from_secs(10), |t| t.contains("two"));
+    assert_eq!(text, "one\ntwo\n");
+    drop(server);
+    let server = Server::start_wrapped(
+        &["env", "GLIBC_TUNABLES=glibc.malloc.tcache_count=7"],
+        "127.0.0.1:0",
+        &["--root", root],
+    );
+    assert_eq!(
+        environ_var(server.pid(), "GLIBC_TUNABLES").as_deref(),
+        Some("glibc.malloc.tcache_count=7")
+    );
+}

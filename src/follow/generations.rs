@@ -648,4 +648,35 @@ mod tests {
             ]
         );
     }
+
+    /// However many followers list at once (a rotation wakes them all), at
+    /// most `MAX_DIRECTORY_READS` hold a directory open, and every one of
+    /// them gets its turn.
+    #[test]
+    fn directory_reads_take_turns() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NOW: AtomicUsize = AtomicUsize::new(0);
+        static MOST: AtomicUsize = AtomicUsize::new(0);
+        static DONE: AtomicUsize = AtomicUsize::new(0);
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    for _ in 0..20 {
+                        let _turn = DirectoryReads::take();
+                        let n = NOW.fetch_add(1, Ordering::SeqCst) + 1;
+                        MOST.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                        NOW.fetch_sub(1, Ordering::SeqCst);
+                        DONE.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(DONE.load(Ordering::SeqCst), 16 * 20);
+        let most = MOST.load(Ordering::SeqCst);
+        assert!(most <= MAX_DIRECTORY_READS, "{most} at once");
+    }
 }
