@@ -28,6 +28,12 @@
 //!   into the eighth of 14 gzip generations next to `zcat | grep -m1`; a
 //!   `match=` no line holds over the gzip file next to `zgrep -c -F -i`;
 //!   the server's RSS (the restart points are bounded);
+//! - busy: 300 followers of a file appended at a steady rate for 30 s: the
+//!   server's RSS idle and busy;
+//! - busy-rotate (only when named): the same through logrotate rotations
+//!   every 2 s, a tenth of the followers slow readers: the server's RSS
+//!   idle, busy, at its peak and after they left, and where it is (thread
+//!   stacks, allocator, files);
 //! - merge: a merged view (`?merge=`) of three files of 200 MB each (kept at
 //!   200 MB on a shared machine): `since=` at 50 %, time to the first
 //!   message, next to `since=` on one of the files and to lnav (`lnav -n`,
@@ -37,7 +43,7 @@
 //!
 //! Arguments (after `cargo bench --bench bench --`): `quick` (smaller files
 //! and fewer samples, for a try), or any of `tail`, `throughput`, `latency`,
-//! `fanout` (or only `fanout1` / `fanout005`), `10k`, `before`, `filter`, `since`, `gzip`, `merge` to run only those parts. Big files go to `$TMPDIR` (or
+//! `fanout` (or only `fanout1` / `fanout005`), `busy`, `busy-rotate`, `10k`, `before`, `filter`, `since`, `gzip`, `merge` to run only those parts. Big files go to `$TMPDIR` (or
 //! `/tmp`) and are removed as soon as each part is done.
 
 use std::fmt::Write as _;
@@ -1182,7 +1188,11 @@ fn bench_fanout_busy(report: &mut Report, dir: &TempDir, n: usize) {
     let file = dir.join("busy.log");
     make_file(&file, 2000 * LINE as u64);
     let max = (n + 100).to_string();
-    let server = Server::rooted(dir.path(), &["--max-clients", &max]);
+    // All from one address: no per-address bound.
+    let server = Server::rooted(
+        dir.path(),
+        &["--max-clients", &max, "--max-per-address", "0"],
+    );
     let crowd = Crowd::connect(&server, &file, n, Instant::now());
     let all_ready = crowd.wait(&crowd.ready, n, Duration::from_secs(120));
     thread::sleep(Duration::from_secs(2));

@@ -85,10 +85,11 @@ pub const WS_MAX_WRITE_BUFFER: usize = 16 * 1024 * 1024;
 /// when the operator has not set it; `serve::malloc`): no per-thread cache
 /// of freed small blocks. Each follower has its own thread, and each
 /// thread's cache (up to about 240 KB) is kept until the thread ends: 300
-/// busy followers through a minute of rotations held 14 MB more with it
-/// (+34 KB each), 1 MB without (`cargo bench --bench bench --
-/// busy-rotate`), for the same CPU time; small blocks then come from the
-/// shared arenas, whose free blocks every thread can use again.
+/// busy followers through a minute of rotations held 10–16 MB more with it,
+/// and growing (the soak of issue 21: about 200 KB each after 10 minutes),
+/// 1–5 MB without, steady (`cargo bench --bench bench -- busy-rotate`),
+/// for the same CPU time; small blocks then come from the shared arenas,
+/// whose free blocks every thread can use again.
 pub const MALLOC_TUNABLES: &str = "glibc.malloc.tcache_count=0";
 
 /// tungstenite's read buffer per connection (its default is 128 KiB, which

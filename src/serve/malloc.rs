@@ -4,7 +4,7 @@
 //! only that thread can use again and which is given back only when the
 //! thread ends. A follower's thread frees blocks of many sizes at every
 //! rotation (paths, listings, log lines), so its cache filled up over a
-//! day's rotations: 300 busy followers through logrotate held 14 MB more
+//! day's rotations: 300 busy followers through logrotate held 10–16 MB more
 //! after a minute (issue 21, `cargo bench --bench bench -- busy-rotate`),
 //! ~195 KB each in a 10-minute soak, none of it in use. Without unsafe
 //! code the server cannot call `malloc_trim` or `mallopt`; what it can do
