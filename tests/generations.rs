@@ -530,7 +530,6 @@ fn resume_checks_the_birth_time() {
 /// truncation, or the line was copied and truncated away before it looked
 /// (then the file is back at position 0, and only the fresh copy shows it).
 #[test]
-#[ignore = "issue 21.3 not fixed: 24 of 24 lines lost today; the partial fix on branch rel's history regressed logrotate_copytruncate_loses_only_what_no_file_holds"]
 fn logrotate_copytruncate_after_each_short_write() {
     let _w = watchdog(Duration::from_secs(60));
     let dir = TempDir::new("shortcopy");

@@ -18,7 +18,14 @@
 //! truncated (logrotate `copytruncate`), the newest generation is the copy:
 //! if its bytes before the read position are those that were read, the
 //! copy is read on from there first, so that what was written after the
-//! last read and before the truncation is not lost.
+//! last read and before the truncation is not lost. While fewer bytes
+//! than a tag covers were read of the file at the path (a short line, a
+//! file truncated after every write), those bytes cannot tell a copy, and
+//! a file copied and truncated back to its read position between two looks
+//! shows no change of size: the generations as they were when its content
+//! began to be read are kept, and a plain generation that has come since
+//! (listed again only when the file and its directory changed), holding
+//! exactly the bytes read, is the copy.
 //!
 //! Events say what happened: a file renamed away is `rotated`, even when it
 //! was deleted soon after (logrotate `compress` without `delaycompress`
@@ -181,6 +188,18 @@ pub struct Followed {
     read_modified: Option<SystemTime>,
     /// The bytes before `pos` changed: the file was rewritten under us.
     rewritten: bool,
+    /// While fewer than `TAG_BYTES` of the file at the path were read: the
+    /// generations as listed when its content began to be read (a copy
+    /// `copytruncate` makes of it is none of them), and the file's
+    /// modification time at the last look (see `short_copy_made`).
+    short: Option<(Listing, Option<SystemTime>)>,
+    /// The copy `short_copy_made` found, for `switch` to read on.
+    short_copy: Option<(Generation, Source)>,
+    /// A copy the walk did not read because the file at the path still
+    /// held it all (copied, not truncated yet): if the truncation comes
+    /// before the file is opened, that copy holds what the file held — it
+    /// is not counted among the generations the file's reading began with.
+    copy_pending: Option<Seen>,
     /// What the last `available` saw, for the `check` that follows it (one
     /// `fstat` per idle round instead of two).
     stat: Option<Stat>,
@@ -195,8 +214,9 @@ pub struct Followed {
     /// than it were rotated away before the follower started.
     floor: Option<SystemTime>,
     /// The empty new file at the path for which newer generations were
-    /// looked for (see `check`).
-    looked_past: Option<(u64, u64)>,
+    /// looked for (see `check`), with its modification time: a file
+    /// `copytruncate` truncated again (the same inode) is looked past again.
+    looked_past: Option<((u64, u64), Option<SystemTime>)>,
     /// The open file was seen renamed away from the path (for a system
     /// without `/proc`, where its last name cannot be read).
     renamed: bool,
@@ -205,8 +225,8 @@ pub struct Followed {
     /// The generations as last listed, walked by index (`next_generation`);
     /// dropped when the follower reaches the file at the path.
     listing: Option<Listing>,
-    /// Listings made since the follower last reached the file at the path
-    /// (at most `MAX_WALK_LISTINGS`).
+    /// Listings made since the follower last opened a file (at most
+    /// `MAX_WALK_LISTINGS`).
     walk_listings: usize,
     /// The open file left the path (deleted, or the path became something
     /// else) and was reported so: it is read on — its writer may still be
@@ -236,7 +256,7 @@ impl Followed {
         if let Source::Gzip(g) = &mut file {
             g.forward_only(); // a follower reads on, never back
         }
-        Followed {
+        let mut followed = Followed {
             path,
             roots,
             file: Some(file),
@@ -248,6 +268,9 @@ impl Followed {
             verified: None,
             read_modified: None,
             rewritten: false,
+            short: None,
+            short_copy: None,
+            copy_pending: None,
             stat: None,
             leaving_copy: None,
             seen,
@@ -258,7 +281,9 @@ impl Followed {
             listing: None,
             walk_listings: 0,
             orphan: false,
-        }
+        };
+        followed.begin_short(None);
+        followed
     }
 
     /// Starts with the generations a resume has already listed, so that the
@@ -307,6 +332,9 @@ impl Followed {
         self.corrupt = false;
         self.id = id;
         self.renamed = false;
+        // Newer generations are looked for again from this file.
+        self.looked_past = None;
+        self.walk_listings = 0;
         if !self.seen.iter().any(|s| s.same(&seen)) {
             if self.seen.len() >= MAX_SEEN {
                 self.seen.remove(0);
@@ -388,6 +416,10 @@ impl Followed {
         }
         self.pos += n as u64;
         self.before.push(&buf[..n]);
+        if self.pos >= TAG_BYTES as u64 {
+            // A tag's bytes tell a copy from now on.
+            self.short = None;
+        }
         Ok(n)
     }
 
@@ -405,6 +437,13 @@ impl Followed {
                 self.stat = Some(Stat::of(&m, len));
                 if len >= self.pos {
                     self.read_modified = m.modified().ok();
+                    // Before reading on: the bytes after the position may
+                    // come after a copy's (copied and truncated, written
+                    // again).
+                    if self.short_copy_made(m.modified().ok()) {
+                        self.rewritten = true;
+                        return Ok(0);
+                    }
                 }
                 Ok(len.saturating_sub(self.pos))
             }
@@ -498,7 +537,7 @@ impl Followed {
                     // generation newer than the old one is there (the path
                     // rotated again meanwhile): its writer has moved on to
                     // that one. Looked up once per new file at the path.
-                    let new_id = (now.dev(), now.ino());
+                    let new_id = ((now.dev(), now.ino()), now.modified().ok());
                     if self.looked_past != Some(new_id) {
                         self.looked_past = Some(new_id);
                         if self.next_generation().is_some() {
@@ -548,7 +587,12 @@ impl Followed {
         match change {
             Change::Truncated => {
                 if self.leaving_copy.is_none() {
-                    if let Some((g, file)) = self.copy_of_position() {
+                    let copy = match self.short_copy.take() {
+                        Some(copy) => Some(copy),
+                        None => self.copy_of_position(),
+                    };
+                    if let Some((g, file)) = copy {
+                        self.short = None;
                         self.set_file(file, (g.dev, g.inode), g.path);
                         self.leaving_copy = Some(Change::Truncated);
                         return None;
@@ -556,6 +600,7 @@ impl Followed {
                     self.skipped = self.compressed_copy(seen_at).into_iter().collect();
                 }
                 self.restart();
+                self.begin_short(None);
                 Some(Change::Truncated)
             }
             Change::Deleted | Change::Unreadable => {
@@ -608,6 +653,110 @@ impl Followed {
     fn restart(&mut self) {
         self.pos = 0;
         self.before.clear();
+        self.short = None;
+        self.short_copy = None;
+    }
+
+    /// Reading the file at the path from fewer than `TAG_BYTES` on: keeps
+    /// the generations as they were before it was opened (`listing`: the
+    /// one on which the walk through them ended, or one made just before
+    /// the open), else as they are now, so that a `copytruncate` copy made
+    /// of the file from then on is told by its coming (`short_copy_made`).
+    fn begin_short(&mut self, listing: Option<Listing>) {
+        let at_path = self.file_path == self.path
+            && matches!(self.file, Some(Source::Plain(_)))
+            && self.leaving_copy.is_none()
+            && !self.orphan;
+        if !at_path || self.pos >= TAG_BYTES as u64 {
+            self.short = None;
+            self.copy_pending = None;
+            return;
+        }
+        let mut listing = listing.unwrap_or_else(|| Listing::of(&self.path, &self.roots));
+        if let Some(pending) = self.copy_pending.take() {
+            listing
+                .all
+                .retain(|g| !Seen::of_generation(g).same(&pending));
+        }
+        self.short = Some((listing, None));
+    }
+
+    /// One look while fewer than `TAG_BYTES` of the file at the path were
+    /// read, its modification time now `modified`: true when `copytruncate`
+    /// copied it (and truncated it) since its content began to be read, the
+    /// copy then held in `short_copy`. Lists the directory only when the
+    /// file's modification time and the directory changed since the last
+    /// look.
+    fn short_copy_made(&mut self, modified: Option<SystemTime>) -> bool {
+        let Some((then, last)) = self.short.take() else {
+            return false;
+        };
+        if last == modified || then.current(&self.path) {
+            self.short = Some((then, modified));
+            return false;
+        }
+        let now = Listing::of(&self.path, &self.roots);
+        let copies = self.copies_since(&then, &now);
+        if copies.is_empty() {
+            // Nothing new among the generations: from this listing on.
+            self.short = Some((now, modified));
+            return false;
+        }
+        // The copy of what was read: the oldest new one that holds it (at
+        // position 0, the oldest new one: what came before was copied
+        // and truncated before it was read).
+        let newest = copies.len() - 1;
+        let Some((k, copy)) = copies
+            .into_iter()
+            .enumerate()
+            .find_map(|(k, g)| Some((k, self.holds_what_was_read(g)?)))
+        else {
+            // Come since, but none holds what was read: no copy of this
+            // file (an outside file given a generation's name).
+            self.short = Some((now, modified));
+            return false;
+        };
+        if k == newest && copy.0.size > 0 && self.path_still_holds(&copy.1, copy.0.size) {
+            // Copied, not truncated yet: the file at the path still holds
+            // it all. Looked at again next time.
+            self.short = Some((then, None));
+            return false;
+        }
+        self.short = Some((then, modified));
+        self.short_copy = Some(copy);
+        true
+    }
+
+    /// The plain generations in `now` that were not in `then` nor read
+    /// already, oldest first.
+    fn copies_since(&self, then: &Listing, now: &Listing) -> Vec<Generation> {
+        let mut copies: Vec<Generation> = now
+            .older()
+            .iter()
+            .filter(|g| {
+                let seen = Seen::of_generation(g);
+                g.compressed.is_none()
+                    && (g.dev, g.inode) != self.id
+                    && !then.all.iter().any(|t| Seen::of_generation(t).same(&seen))
+                    && !self.seen.iter().any(|s| s.same(&seen))
+            })
+            .cloned()
+            .collect();
+        copies.sort_by_key(|g| (g.created.unwrap_or(g.modified), g.modified));
+        copies
+    }
+
+    /// `g`, opened, when it holds exactly the bytes read (all of them:
+    /// fewer than `TAG_BYTES`) at its start.
+    fn holds_what_was_read(&self, g: Generation) -> Option<(Generation, Source)> {
+        if self.before.bytes().len() as u64 != self.pos || g.size < self.pos {
+            return None;
+        }
+        let file = g.source(&self.roots)?;
+        self.before
+            .still_in(&file, self.pos)
+            .ok()?
+            .then_some((g, file))
     }
 
     /// True when the open file no longer has the path's name: it was
@@ -715,12 +864,21 @@ impl Followed {
         // Open, then verify (as every open): a symlink swapped in at the
         // path between the check and the open is refused.
         // The walk through the generations ends here.
-        self.listing = None;
         self.walk_listings = 0;
+        // The generations before the open: the walk's last listing (it
+        // found none newer), else listed now — a copy made after this is
+        // of the file opened. (Not while waiting: a path that stays
+        // unreadable is tried at every look; listed after the open then.)
+        let before_open = self
+            .listing
+            .take()
+            .or_else(|| (!was_waiting).then(|| Listing::of(&self.path, &self.roots)));
         match access::open_verified(&self.roots, &self.path) {
             Ok((_, file, meta)) => {
                 let path = self.path.clone();
                 self.set_file(Source::Plain(file), access::file_id(&meta), path);
+                self.leaving_copy = None;
+                self.begin_short(before_open);
                 Some(event)
             }
             Err(refusal) => {
@@ -784,6 +942,7 @@ impl Followed {
                 if self.leaving_copy.is_some() && self.path_still_holds(&file, size) {
                     // A copy made of the file at the path, which has not been
                     // truncated since: the path's file holds it all.
+                    self.copy_pending = Some(Seen::of_generation(&next));
                     return None;
                 }
                 return Some((next, file));
@@ -816,8 +975,15 @@ impl Followed {
     fn copy_of_position(&self) -> Option<(Generation, Source)> {
         if self.before.bytes().len() < TAG_BYTES {
             // Fewer bytes than a tag covers (the start of a file, often a
-            // date common to many files) cannot tell a copy of this file.
-            return None;
+            // date common to many files) cannot tell a copy of this file
+            // alone: one that came since the content began to be read, and
+            // holds exactly what was read.
+            let (then, _) = self.short.as_ref()?;
+            let now = Listing::of(&self.path, &self.roots);
+            return self
+                .copies_since(then, &now)
+                .into_iter()
+                .find_map(|g| self.holds_what_was_read(g));
         }
         // The copy may have been compressed since (copytruncate with
         // compress): gzip ones are looked into too, a few at most (each
@@ -948,6 +1114,20 @@ mod tests {
             0,
         );
         (Dir(dir), path, lf)
+    }
+
+    /// Reads as the follow loop does: what `available` says is there (its
+    /// stat is then the one the next `check` uses).
+    fn read_available(lf: &mut Followed) -> Vec<u8> {
+        let mut out = Vec::new();
+        while lf.available().unwrap() > 0 {
+            let got = read_all(lf);
+            if got.is_empty() {
+                break;
+            }
+            out.extend(got);
+        }
+        out
     }
 
     fn read_all(lf: &mut Followed) -> Vec<u8> {
@@ -1170,6 +1350,59 @@ mod tests {
         assert_eq!(lf.check(), Some(Change::Truncated));
         assert_eq!(lf.switch(Change::Truncated), Some(Change::Truncated));
         assert_eq!(lf.pos(), 0);
+    }
+
+    /// Below `TAG_BYTES` read, a copy is told by its coming since the
+    /// content began to be read: also when the file was copied and
+    /// truncated back to the read position between two looks (its size
+    /// says nothing), and when what was read is a short line.
+    #[test]
+    fn a_short_file_copied_and_truncated_between_two_looks_is_read_from_its_copy() {
+        let tick = std::time::Duration::from_millis(20);
+        let (d, path, mut lf) = setup("shortcopy", b"");
+        assert_eq!(read_available(&mut lf), b"");
+        assert_eq!(lf.check(), None);
+        // Position 0: written, copied and truncated back to 0 unseen.
+        std::thread::sleep(tick);
+        append(&path, b"one\n");
+        std::fs::copy(&path, d.0.join("a.log.1")).unwrap();
+        truncate(&path);
+        assert_eq!(read_available(&mut lf), b"", "nothing read past the copy's");
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        assert_eq!(lf.switch(Change::Truncated), None, "the copy is read on");
+        assert_eq!(read_available(&mut lf), b"one\n");
+        // The path is still empty: the copy is kept until it has data.
+        assert_eq!(lf.check(), None);
+        append(&path, b"two\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Truncated));
+        assert_eq!(read_available(&mut lf), b"two\n");
+        // Four bytes read: written, copied, truncated and written again,
+        // longer, before the next look.
+        std::thread::sleep(tick);
+        append(&path, b"three\n");
+        std::fs::rename(d.0.join("a.log.1"), d.0.join("a.log.2")).unwrap();
+        std::fs::copy(&path, d.0.join("a.log.1")).unwrap();
+        truncate(&path);
+        append(&path, b"four\n");
+        assert_eq!(
+            read_available(&mut lf),
+            b"",
+            "\"four\" comes after the copy"
+        );
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        assert_eq!(lf.switch(Change::Truncated), None);
+        assert_eq!(read_available(&mut lf), b"three\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Truncated));
+        assert_eq!(read_available(&mut lf), b"four\n");
+        // A generation that came since but does not hold what was read is
+        // no copy of this file.
+        std::thread::sleep(tick);
+        std::fs::write(d.0.join("a.log.9"), b"other\n").unwrap();
+        append(&path, b"five\n");
+        assert_eq!(read_available(&mut lf), b"five\n");
+        assert_eq!(lf.check(), None);
     }
 
     #[test]

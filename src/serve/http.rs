@@ -190,8 +190,16 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
-/// Headers a request may hold once: a second copy is a 400.
-const SINGLE_HEADERS: [&str; 4] = ["host", "origin", "authorization", "sec-websocket-key"];
+/// Headers a request may hold once: a second copy is a 400 (a proxy and
+/// the server must not each read a different copy; RFC 6455 4.1 gives the
+/// handshake's one key and one version).
+const SINGLE_HEADERS: [&str; 5] = [
+    "host",
+    "origin",
+    "authorization",
+    "sec-websocket-key",
+    "sec-websocket-version",
+];
 
 /// Parses a complete head (request line and header lines).
 pub fn parse_head(head: &[u8], leftover: Vec<u8>) -> Result<Request, Refusal> {
@@ -409,6 +417,7 @@ mod tests {
             b"GET / HTTP/1.1\r\nOrigin: http://a\r\nOrigin: http://a\r\n\r\n",
             b"GET / HTTP/1.1\r\nAuthorization: Bearer a\r\nAUTHORIZATION: Bearer b\r\n\r\n",
             b"GET / HTTP/1.1\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Key: b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nSec-WebSocket-Version: 13\r\nsec-websocket-version: 8\r\n\r\n",
         ] {
             assert!(
                 parse_head(head, vec![]).is_err_and(|r| r.status() == 400),
