@@ -16,11 +16,12 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use log::{info, warn};
-use tungstenite::{Error as WsError, Message, WebSocket};
+use tungstenite::{Error as WsError, WebSocket};
 
 use crate::encode::ansi::AnsiHtml;
 use crate::encode::chunk::{Chunker, Flush};
 use crate::follow::file::{Change, Followed, Skipped};
+use crate::follow::liveness::Liveness;
 use crate::follow::stream::{self, End, OP_BINARY, OP_TEXT, Timing, previous_of, push_frame};
 use crate::history::merge::{self, Key, NO_TIME};
 use crate::history::timestamp::YearHint;
@@ -250,9 +251,7 @@ pub struct Merged<'a> {
     sources: Vec<Source>,
     follow: bool,
     timing: Timing,
-    ping_sent: Option<Instant>,
-    next_ping: Instant,
-    read_timeout: Option<Duration>,
+    live: Liveness,
     /// Payload bytes sent in text messages.
     pub sent: u64,
     label: String,
@@ -284,9 +283,7 @@ impl<'a> Merged<'a> {
             sources,
             follow,
             timing,
-            ping_sent: None,
-            next_ping: Instant::now() + timing.heartbeat.unwrap_or(Duration::ZERO),
-            read_timeout: None,
+            live: Liveness::new(timing),
             sent: 0,
             label,
             out: Vec::new(),
@@ -609,14 +606,6 @@ impl<'a> Merged<'a> {
         }
     }
 
-    fn write(&mut self, msg: Message) -> Result<(), End> {
-        match self.ws.write(msg) {
-            Ok(()) => Ok(()),
-            Err(WsError::Io(e)) if timed_out(&e) => Err(End::Stalled),
-            Err(e) => Err(End::of(e)),
-        }
-    }
-
     /// Writes everything queued: the batch and tungstenite's frames.
     fn flush(&mut self) -> Result<(), End> {
         self.write_batch()?;
@@ -631,76 +620,21 @@ impl<'a> Merged<'a> {
         }
     }
 
-    /// Sends a Ping when one is due; ends a client whose Pong is overdue.
+    /// Sends a Ping when one is due (what is batched first); ends a client
+    /// whose Pong is overdue.
     fn heartbeat(&mut self) -> Result<(), End> {
-        let Some(every) = self.timing.heartbeat else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        if let Some(sent) = self.ping_sent
-            && now.duration_since(sent) >= self.timing.pong_timeout
-        {
-            self.drain_incoming()?;
-            if self.ping_sent.is_some() {
-                return Err(End::NoPong(self.timing.pong_timeout));
-            }
-        }
-        if now >= self.next_ping {
-            self.next_ping = now + every;
-            self.write(Message::Ping(Vec::new().into()))?;
-            self.flush()?;
-            self.ping_sent.get_or_insert(now);
-        }
-        Ok(())
+        self.write_batch()?;
+        self.live.heartbeat(self.ws)
     }
 
-    /// Waits on the socket up to `pause` (at most one interval, less when a
-    /// heartbeat deadline comes sooner).
+    /// Waits on the socket up to `pause` (see `Liveness::wait`).
     fn wait(&mut self, pause: Duration) -> Result<(), End> {
-        let mut timeout = pause.min(self.timing.interval);
-        if self.timing.heartbeat.is_some() {
-            let now = Instant::now();
-            timeout = timeout.min(self.next_ping.saturating_duration_since(now));
-            if let Some(sent) = self.ping_sent {
-                timeout =
-                    timeout.min((sent + self.timing.pong_timeout).saturating_duration_since(now));
-            }
-        }
-        self.set_read_timeout(timeout.max(Duration::from_millis(1)))?;
-        match self.ws.get_ref().get_ref().peek(&mut [0u8; 1]) {
-            Ok(_) => self.drain_incoming(),
-            Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => Err(End::of(WsError::Io(e))),
-        }
+        self.live.wait(self.ws, pause)
     }
 
     /// Reads whatever the client already sent, without waiting.
     fn drain_incoming(&mut self) -> Result<(), End> {
-        self.set_read_timeout(Duration::from_millis(1))?;
-        for _ in 0..64 {
-            match self.ws.read() {
-                Ok(Message::Pong(_)) => self.ping_sent = None,
-                Ok(Message::Text(t)) if t.trim() == "pong" => self.ping_sent = None,
-                Ok(Message::Close(_)) => return Err(End::ClientClosed),
-                Ok(Message::Ping(_)) => self.flush_ws()?,
-                Ok(_) => {}
-                Err(WsError::Io(e)) if timed_out(&e) => return Ok(()),
-                Err(e) => return Err(End::of(e)),
-            }
-        }
-        Ok(())
-    }
-
-    fn set_read_timeout(&mut self, timeout: Duration) -> Result<(), End> {
-        if self.read_timeout != Some(timeout) {
-            self.ws
-                .get_ref()
-                .get_ref()
-                .set_read_timeout(Some(timeout))
-                .map_err(|e| End::Socket(format!("setting a read timeout failed: {e}")))?;
-            self.read_timeout = Some(timeout);
-        }
-        Ok(())
+        self.live.drain_incoming(self.ws)
     }
 
     /// Closes the connection as well as the way it ended allows (as one

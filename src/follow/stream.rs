@@ -24,6 +24,7 @@ use crate::encode::chunk::{Chunker, Flush};
 use crate::encode::filter::Filter;
 use crate::follow::file::{Change, Followed, Skipped};
 use crate::follow::generations;
+use crate::follow::liveness::Liveness;
 use crate::history::start::Begin;
 use crate::limits::{MAX_CLIENT_MESSAGE, ROTATION_CHECK_BUSY, SEND_STALL_TIMEOUT};
 use crate::logging::connlog::escape;
@@ -168,12 +169,7 @@ pub struct Follower<'a> {
     follow: bool,
     meta: bool,
     timing: Timing,
-    /// When the oldest unanswered Ping was sent.
-    ping_sent: Option<Instant>,
-    next_ping: Instant,
-    /// The read timeout currently set on the socket (to avoid a syscall per
-    /// wait when it does not change).
-    read_timeout: Option<Duration>,
+    live: Liveness,
     /// Payload bytes sent in text messages.
     pub sent: u64,
     /// Label for log lines (peer and path).
@@ -232,7 +228,6 @@ impl<'a> Follower<'a> {
             Format::Text => Encoder::Text,
             Format::Html => Encoder::Html(Box::default(), String::new()),
         };
-        let now = Instant::now();
         let timing = setup.timing;
         Follower {
             ws,
@@ -244,9 +239,7 @@ impl<'a> Follower<'a> {
             follow: setup.follow && !begin.no_follow,
             meta: setup.meta,
             timing,
-            ping_sent: None,
-            next_ping: now + timing.heartbeat.unwrap_or(Duration::ZERO),
-            read_timeout: None,
+            live: Liveness::new(timing),
             sent: 0,
             label: setup.label,
             first: (begin.first, begin.tag, begin.limited),
@@ -579,91 +572,17 @@ impl<'a> Follower<'a> {
 
     /// Sends a Ping when one is due; ends a client whose Pong is overdue.
     fn heartbeat(&mut self) -> Result<(), End> {
-        let Some(every) = self.timing.heartbeat else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        if let Some(sent) = self.ping_sent
-            && now.duration_since(sent) >= self.timing.pong_timeout
-        {
-            // Last chance: the Pong may sit unread in the socket.
-            self.drain_incoming()?;
-            if self.ping_sent.is_some() {
-                return Err(End::NoPong(self.timing.pong_timeout));
-            }
-        }
-        if now >= self.next_ping {
-            self.next_ping = now + every;
-            self.write(Message::Ping(Vec::new().into()))?;
-            self.flush()?;
-            self.ping_sent.get_or_insert(now);
-        }
-        Ok(())
+        self.live.heartbeat(self.ws)
     }
 
-    /// Waits on the socket up to one interval, or less when a heartbeat
-    /// deadline comes sooner.
+    /// Waits on the socket up to `pause` (see `Liveness::wait`).
     fn wait(&mut self, pause: Duration) -> Result<(), End> {
-        let mut timeout = pause.min(self.timing.interval);
-        if self.timing.heartbeat.is_some() {
-            let now = Instant::now();
-            timeout = timeout.min(self.next_ping.saturating_duration_since(now));
-            if let Some(sent) = self.ping_sent {
-                timeout =
-                    timeout.min((sent + self.timing.pong_timeout).saturating_duration_since(now));
-            }
-        }
-        self.set_read_timeout(timeout.max(Duration::from_millis(1)))?;
-        // Most waits end with nothing from the client: wait for its next
-        // byte with a plain peek (tungstenite's read costs more, for the
-        // same wait), and let tungstenite read only when something came.
-        match self.ws.get_ref().get_ref().peek(&mut [0u8; 1]) {
-            Ok(_) => self.drain_incoming(),
-            Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => Err(End::of(WsError::Io(e))),
-        }
+        self.live.wait(self.ws, pause)
     }
 
     /// Reads whatever the client already sent, without waiting.
     fn drain_incoming(&mut self) -> Result<(), End> {
-        for _ in 0..64 {
-            let before = self.ping_sent;
-            let got = self.read_once_flagged(Duration::from_millis(1))?;
-            if !got && before == self.ping_sent {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// One read with a timeout; true when a message arrived.
-    fn read_once_flagged(&mut self, timeout: Duration) -> Result<bool, End> {
-        self.set_read_timeout(timeout)?;
-        match self.ws.read() {
-            Ok(Message::Pong(_)) => self.ping_sent = None,
-            Ok(Message::Text(t)) if t.trim() == "pong" => self.ping_sent = None,
-            Ok(Message::Close(_)) => return Err(End::ClientClosed),
-            Ok(Message::Ping(_)) => {
-                // tungstenite queued the Pong; push it out.
-                self.flush()?;
-            }
-            Ok(_) => {}
-            Err(WsError::Io(e)) if timed_out(&e) => return Ok(false),
-            Err(e) => return Err(End::of(e)),
-        }
-        Ok(true)
-    }
-
-    fn set_read_timeout(&mut self, timeout: Duration) -> Result<(), End> {
-        if self.read_timeout != Some(timeout) {
-            self.ws
-                .get_ref()
-                .get_ref()
-                .set_read_timeout(Some(timeout))
-                .map_err(|e| End::Socket(format!("setting a read timeout failed: {e}")))?;
-            self.read_timeout = Some(timeout);
-        }
-        Ok(())
+        self.live.drain_incoming(self.ws)
     }
 
     /// Closes the connection as well as the way it ended allows.
