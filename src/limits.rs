@@ -292,11 +292,12 @@ pub const GZIP_READ_CACHE: usize = GZIP_RESTART_EVERY as usize + (1 << 20);
 /// Inflated bytes a follower reading a gzip generation forward keeps below
 /// its position (instead of `GZIP_READ_CACHE`): the bytes it checks just
 /// before the position are a tag's 64. So a follower's gzip reader holds
-/// at most this, one read and one inflating step (64 KiB each) besides
-/// its inflater (about 43 KiB and a 64 KiB input block), however long it
-/// reads without a pause: 30 slow readers walking gzip generations held
-/// megabytes more without it (`cargo bench --bench bench -- busy-rotate`).
-pub const GZIP_FOLLOW_KEEP: usize = 64 * 1024;
+/// at most this, one read and one inflating step (64 KiB each: 132 KiB)
+/// besides its inflater (about 43 KiB and a 64 KiB input block), however
+/// long it reads without a pause: 30 slow readers walking gzip generations
+/// held megabytes more without it (`cargo bench --bench bench --
+/// busy-rotate`).
+pub const GZIP_FOLLOW_KEEP: usize = 4 * 1024;
 
 /// Inflated stretches that readers of gzip files left behind, kept for the
 /// next request on the same file (paging back: each page is a new

@@ -166,7 +166,7 @@ impl GzFile {
     pub fn forward_only(&mut self) {
         self.forward = true;
         let inner = self.inner.get_mut();
-        let limit = GZIP_FOLLOW_KEEP + STEP;
+        let limit = GZIP_FOLLOW_KEEP;
         if inner.cache.len() > limit {
             let drop = inner.cache.len() - limit;
             inner.cache.drain(..drop);
@@ -353,12 +353,9 @@ impl GzFile {
                 restart::add(&self.key, snap);
                 *next_point = live.out_pos() + GZIP_RESTART_EVERY;
             }
-            if self.forward
-                && keep <= live.out_pos()
-                && keep.saturating_sub(*cache_at) >= STEP as u64
-            {
-                // A forward reader: what lies a step or more below `keep`
-                // goes, so that the cache stays within its bound.
+            if self.forward && keep <= live.out_pos() && keep > *cache_at {
+                // A forward reader: what lies below `keep` goes, so that
+                // the cache stays within its bound.
                 let drop = (keep - *cache_at).min(cache.len() as u64) as usize;
                 cache.drain(..drop);
                 *cache_at += drop as u64;
@@ -373,6 +370,10 @@ impl GzFile {
                 *cache_at += drop as u64;
             }
             let old = cache.len();
+            if self.forward {
+                // Its exact size: a doubled capacity would be its bound again.
+                cache.reserve_exact(STEP);
+            }
             cache.resize(old + STEP, 0);
             let got = live.read(&self.file, &mut cache[old..]);
             let n = *got.as_ref().unwrap_or(&0);
@@ -637,7 +638,8 @@ mod tests {
             }
             most
         };
-        let bound = 2 * (GZIP_FOLLOW_KEEP + 2 * STEP);
+        // What it keeps below a read, the read, one step of inflating.
+        let bound = GZIP_FOLLOW_KEEP + 64 * 1024 + STEP;
         let forward = held(true);
         assert!(forward <= bound, "a follower's cache held {forward} bytes");
         // The same walk without it: the bound is the forward reader's own.
