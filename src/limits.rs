@@ -237,15 +237,15 @@ pub const GENERATION_RELIST: usize = 3;
 
 /// Listings of a log's directory, at most, while a follower walks through
 /// its generations (from a resume or a rotation until it reaches the file at
-/// the path) without opening one: the chain is listed once and walked by
-/// index, and listed again only when a generation was rotated on before it
-/// was opened or the directory changed when the walk reached its end. So a
-/// follower looks at no more than this many times
-/// `MAX_GENERATION_DIR_ENTRIES` directory entries for each file it reads,
-/// however the directory is churned; past it the walk goes on with the file
-/// at the path. (Counted per file read, not per walk: `copytruncate` after
-/// every short write keeps the path empty while copies keep coming, and
-/// each is read.)
+/// the path) between two waits for data: the chain is listed once and
+/// walked by index, and listed again only when a generation was rotated on
+/// before it was opened or the directory changed when the walk reached its
+/// end. So a follower looks at no more than this many times
+/// `MAX_GENERATION_DIR_ENTRIES` directory entries in one go, however the
+/// directory is churned; past it the walk goes on with the file at the
+/// path. (Counted until the next wait, not per walk: `copytruncate` after
+/// every short write keeps the path empty while copies keep coming, each
+/// found by a look of its own, paced by `--interval`.)
 pub const MAX_WALK_LISTINGS: usize = 16;
 
 /// Bytes of a finished file read, at most, to tell whether a gzip

@@ -44,7 +44,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::access;
-use crate::follow::generations::{self, Generation, Listing};
+use crate::follow::generations::{self, Generation, Listing, Stamp};
 use crate::follow::gzip;
 use crate::history::source::Source;
 use crate::limits::{
@@ -157,6 +157,27 @@ impl Seen {
     }
 }
 
+/// While fewer than `TAG_BYTES` of the file at the path were read: what
+/// tells a `copytruncate` copy of it.
+struct Short {
+    /// The generations (identity and birth) as they were when the file's
+    /// content began to be read: a copy made of it since is none of them.
+    files: Vec<Seen>,
+    /// When they were listed: while the directory is unchanged since, no
+    /// copy came.
+    stamp: Stamp,
+    /// The file's modification time at the last look (`None`: look again).
+    last: Option<SystemTime>,
+}
+
+/// What `Followed::short_look` found.
+enum ShortLook {
+    Nothing,
+    /// Copied, not truncated yet.
+    Pending,
+    Copy((Generation, Source)),
+}
+
 pub struct Followed {
     /// The canonical path that was admitted.
     path: PathBuf,
@@ -188,11 +209,9 @@ pub struct Followed {
     read_modified: Option<SystemTime>,
     /// The bytes before `pos` changed: the file was rewritten under us.
     rewritten: bool,
-    /// While fewer than `TAG_BYTES` of the file at the path were read: the
-    /// generations as listed when its content began to be read (a copy
-    /// `copytruncate` makes of it is none of them), and the file's
-    /// modification time at the last look (see `short_copy_made`).
-    short: Option<(Listing, Option<SystemTime>)>,
+    /// While fewer than `TAG_BYTES` of the file at the path were read: what
+    /// tells a `copytruncate` copy of it (see `short_copy_made`).
+    short: Option<Short>,
     /// The copy `short_copy_made` found, for `switch` to read on.
     short_copy: Option<(Generation, Source)>,
     /// A copy the walk did not read because the file at the path still
@@ -287,10 +306,20 @@ impl Followed {
     }
 
     /// Starts with the generations a resume has already listed, so that the
-    /// walk from it does not list them again.
+    /// walk from it does not list them again (kept only for a walk: a
+    /// follower starting at the path lists when it has to).
     pub fn with_listing(mut self, listing: Option<Listing>) -> Self {
-        self.listing = listing;
+        if self.file_path != self.path {
+            self.listing = listing;
+        }
         self
+    }
+
+    /// The follower waits for data: the bound on listings
+    /// (`MAX_WALK_LISTINGS`) starts again. It bounds what one go through
+    /// the generations costs; looks made over time are paced by the wait.
+    pub fn waited(&mut self) {
+        self.walk_listings = 0;
     }
 
     /// Lists the generations unless a listing is held; false when the
@@ -334,7 +363,6 @@ impl Followed {
         self.renamed = false;
         // Newer generations are looked for again from this file.
         self.looked_past = None;
-        self.walk_listings = 0;
         if !self.seen.iter().any(|s| s.same(&seen)) {
             if self.seen.len() >= MAX_SEEN {
                 self.seen.remove(0);
@@ -424,7 +452,10 @@ impl Followed {
     }
 
     /// Bytes known to be readable now (from the descriptor's size), so that
-    /// a read buffer is no larger than what is there.
+    /// a read buffer is no larger than what is there — none when what is
+    /// after the position comes after a `copytruncate` copy's bytes (fewer
+    /// than `TAG_BYTES` read; `short_copy_made` may then list the
+    /// directory and look into a new generation).
     pub fn available(&mut self) -> io::Result<u64> {
         match &self.file {
             Some(_) if self.corrupt => Ok(0),
@@ -662,23 +693,33 @@ impl Followed {
     /// one on which the walk through them ended, or one made just before
     /// the open), else as they are now, so that a `copytruncate` copy made
     /// of the file from then on is told by its coming (`short_copy_made`).
+    /// Without a listing, a file already longer than a tag is left alone:
+    /// its first read takes the position past it.
     fn begin_short(&mut self, listing: Option<Listing>) {
-        let at_path = self.file_path == self.path
-            && matches!(self.file, Some(Source::Plain(_)))
-            && self.leaving_copy.is_none()
-            && !self.orphan;
-        if !at_path || self.pos >= TAG_BYTES as u64 {
-            self.short = None;
-            self.copy_pending = None;
+        self.short = None;
+        let pending = self.copy_pending.take();
+        let Some(Source::Plain(file)) = &self.file else {
+            return;
+        };
+        if self.file_path != self.path || self.pos >= TAG_BYTES as u64 {
             return;
         }
-        let mut listing = listing.unwrap_or_else(|| Listing::of(&self.path, &self.roots));
-        if let Some(pending) = self.copy_pending.take() {
-            listing
-                .all
-                .retain(|g| !Seen::of_generation(g).same(&pending));
+        let listing = match listing {
+            Some(l) => l,
+            None if file.metadata().is_ok_and(|m| m.len() >= TAG_BYTES as u64) => {
+                return;
+            }
+            None => Listing::of(&self.path, &self.roots),
+        };
+        let mut files: Vec<Seen> = listing.all.iter().map(Seen::of_generation).collect();
+        if let Some(pending) = pending {
+            files.retain(|s| !s.same(&pending));
         }
-        self.short = Some((listing, None));
+        self.short = Some(Short {
+            files,
+            stamp: listing.stamp(),
+            last: None,
+        });
     }
 
     /// One look while fewer than `TAG_BYTES` of the file at the path were
@@ -686,69 +727,92 @@ impl Followed {
     /// copied it (and truncated it) since its content began to be read, the
     /// copy then held in `short_copy`. Lists the directory only when the
     /// file's modification time and the directory changed since the last
-    /// look.
+    /// look, and only while the path still names the file (a rename is a
+    /// rotation, for `check`).
     fn short_copy_made(&mut self, modified: Option<SystemTime>) -> bool {
-        let Some((then, last)) = self.short.take() else {
+        let Some(short) = &mut self.short else {
             return false;
         };
-        if last == modified || then.current(&self.path) {
-            self.short = Some((then, modified));
+        if short.last == modified {
             return false;
         }
-        let now = Listing::of(&self.path, &self.roots);
-        let copies = self.copies_since(&then, &now);
-        if copies.is_empty() {
-            // Nothing new among the generations: from this listing on.
-            self.short = Some((now, modified));
+        if short.stamp.current(&self.path) {
+            short.last = modified;
             return false;
         }
-        // The copy of what was read: the oldest new one that holds it (at
-        // position 0, the oldest new one: what came before was copied
-        // and truncated before it was read).
-        let newest = copies.len() - 1;
-        let Some((k, copy)) = copies
-            .into_iter()
-            .enumerate()
-            .find_map(|(k, g)| Some((k, self.holds_what_was_read(g)?)))
-        else {
-            // Come since, but none holds what was read: no copy of this
-            // file (an outside file given a generation's name).
-            self.short = Some((now, modified));
+        if !self.at_path() {
+            return false;
+        }
+        let look = self.short_look();
+        let Some(short) = &mut self.short else {
             return false;
         };
-        if k == newest && copy.0.size > 0 && self.path_still_holds(&copy.1, copy.0.size) {
-            // Copied, not truncated yet: the file at the path still holds
-            // it all. Looked at again next time.
-            self.short = Some((then, None));
-            return false;
+        match look {
+            ShortLook::Copy(copy) => {
+                self.short_copy = Some(copy);
+                true
+            }
+            // Looked at again at the next change (a copy being written, a
+            // truncation to come, changes the file or the copy).
+            ShortLook::Nothing => {
+                short.last = modified;
+                false
+            }
+            ShortLook::Pending => {
+                short.last = None;
+                false
+            }
         }
-        self.short = Some((then, modified));
-        self.short_copy = Some(copy);
-        true
     }
 
-    /// The plain generations in `now` that were not in `then` nor read
-    /// already, oldest first.
-    fn copies_since(&self, then: &Listing, now: &Listing) -> Vec<Generation> {
-        let mut copies: Vec<Generation> = now
+    /// The copy of what was read, among the plain generations that came
+    /// since the content began to be read and were not read: the oldest
+    /// that holds exactly the bytes read at its start (at position 0, the
+    /// oldest: what came before was copied and truncated before it was
+    /// read), unless the file at the path still holds it all — copied and
+    /// not truncated yet (the newest), or copied without truncation
+    /// (logrotate `copy`).
+    fn short_look(&self) -> ShortLook {
+        let Some(short) = &self.short else {
+            return ShortLook::Nothing;
+        };
+        let now = Listing::of(&self.path, &self.roots);
+        // Oldest first: the listing is newest first (by name where times
+        // tie), and the sort keeps that order reversed for equal times.
+        let mut copies: Vec<&Generation> = now
             .older()
             .iter()
+            .rev()
             .filter(|g| {
                 let seen = Seen::of_generation(g);
                 g.compressed.is_none()
+                    && g.size > 0
                     && (g.dev, g.inode) != self.id
-                    && !then.all.iter().any(|t| Seen::of_generation(t).same(&seen))
+                    && !short.files.iter().any(|s| s.same(&seen))
                     && !self.seen.iter().any(|s| s.same(&seen))
             })
-            .cloned()
             .collect();
         copies.sort_by_key(|g| (g.created.unwrap_or(g.modified), g.modified));
-        copies
+        let newest = copies.len().saturating_sub(1);
+        for (k, g) in copies.into_iter().enumerate() {
+            let Some(copy) = self.holds_what_was_read(g) else {
+                continue;
+            };
+            if self.path_still_holds(&copy.1, copy.0.size) {
+                return if k == newest {
+                    ShortLook::Pending
+                } else {
+                    ShortLook::Nothing
+                };
+            }
+            return ShortLook::Copy(copy);
+        }
+        ShortLook::Nothing
     }
 
     /// `g`, opened, when it holds exactly the bytes read (all of them:
     /// fewer than `TAG_BYTES`) at its start.
-    fn holds_what_was_read(&self, g: Generation) -> Option<(Generation, Source)> {
+    fn holds_what_was_read(&self, g: &Generation) -> Option<(Generation, Source)> {
         if self.before.bytes().len() as u64 != self.pos || g.size < self.pos {
             return None;
         }
@@ -756,7 +820,7 @@ impl Followed {
         self.before
             .still_in(&file, self.pos)
             .ok()?
-            .then_some((g, file))
+            .then(|| (g.clone(), file))
     }
 
     /// True when the open file no longer has the path's name: it was
@@ -978,12 +1042,10 @@ impl Followed {
             // date common to many files) cannot tell a copy of this file
             // alone: one that came since the content began to be read, and
             // holds exactly what was read.
-            let (then, _) = self.short.as_ref()?;
-            let now = Listing::of(&self.path, &self.roots);
-            return self
-                .copies_since(then, &now)
-                .into_iter()
-                .find_map(|g| self.holds_what_was_read(g));
+            return match self.short_look() {
+                ShortLook::Copy(copy) => Some(copy),
+                ShortLook::Nothing | ShortLook::Pending => None,
+            };
         }
         // The copy may have been compressed since (copytruncate with
         // compress): gzip ones are looked into too, a few at most (each
@@ -1403,6 +1465,81 @@ mod tests {
         append(&path, b"five\n");
         assert_eq!(read_available(&mut lf), b"five\n");
         assert_eq!(lf.check(), None);
+    }
+
+    /// What is not a copy, below `TAG_BYTES` read: generations renamed away
+    /// (two rotations between two looks), the generations that come while
+    /// a deleted file is read on, and copies of a file that was not
+    /// truncated (logrotate `copy`). And a copy listed while it was still
+    /// being written is found when it is whole.
+    #[test]
+    fn below_a_tag_only_a_copy_of_the_file_at_the_path_is_taken_for_one() {
+        let tick = std::time::Duration::from_millis(20);
+        let numbered = |d: &Dir, k: u32| d.0.join(format!("a.log.{k}"));
+
+        // Two rotations between two looks: F's lines, then F2, then F3.
+        let (d, path, mut lf) = setup("short-rotated", b"");
+        assert_eq!(read_available(&mut lf), b"");
+        std::thread::sleep(tick);
+        append(&path, b"F1\nF2\n");
+        std::fs::rename(&path, numbered(&d, 1)).unwrap();
+        append(&path, b"G\n");
+        std::fs::rename(numbered(&d, 1), numbered(&d, 2)).unwrap();
+        std::fs::rename(&path, numbered(&d, 1)).unwrap();
+        append(&path, b"H\n");
+        assert_eq!(read_available(&mut lf), b"F1\nF2\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Rotated));
+        assert_eq!(read_available(&mut lf), b"G\n");
+        assert_eq!(lf.check(), Some(Change::Rotated));
+        assert_eq!(lf.switch(Change::Rotated), Some(Change::Rotated));
+        assert_eq!(read_available(&mut lf), b"H\n");
+        drop(d);
+
+        // Deleted while its writer writes on, then a generation appears:
+        // the deleted file is still read to its end.
+        let (d, path, mut lf) = setup("short-orphan", b"");
+        let mut writer = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        assert_eq!(read_available(&mut lf), b"");
+        assert_eq!(lf.check(), None);
+        std::thread::sleep(tick);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(lf.check(), Some(Change::Deleted));
+        assert_eq!(lf.switch(Change::Deleted), Some(Change::Deleted));
+        std::fs::write(numbered(&d, 1), b"other\n").unwrap();
+        writer.write_all(b"x\n").unwrap();
+        assert_eq!(read_available(&mut lf), b"x\n");
+        drop(d);
+
+        // logrotate `copy` (no truncation), twice: nothing is sent again.
+        let (d, path, mut lf) = setup("short-copy-only", b"ab\n");
+        assert_eq!(read_available(&mut lf), b"ab\n");
+        std::thread::sleep(tick);
+        std::fs::copy(&path, numbered(&d, 1)).unwrap();
+        std::fs::rename(numbered(&d, 1), numbered(&d, 2)).unwrap();
+        std::fs::copy(&path, numbered(&d, 1)).unwrap();
+        append(&path, b"cd\n");
+        assert_eq!(read_available(&mut lf), b"cd\n");
+        assert_eq!(lf.check(), None);
+        drop(d);
+
+        // A copy listed while still empty (being written) is found whole.
+        let (d, path, mut lf) = setup("short-copy-written", b"");
+        assert_eq!(read_available(&mut lf), b"");
+        std::thread::sleep(tick);
+        append(&path, b"one\n");
+        std::fs::write(numbered(&d, 1), b"").unwrap();
+        assert_eq!(read_available(&mut lf), b"one\n");
+        std::thread::sleep(tick);
+        append(&path, b"two\n");
+        std::fs::write(numbered(&d, 1), b"one\ntwo\n").unwrap();
+        truncate(&path);
+        assert_eq!(lf.check(), Some(Change::Truncated));
+        assert_eq!(lf.switch(Change::Truncated), None, "the copy is read on");
+        assert_eq!(read_available(&mut lf), b"two\n");
     }
 
     #[test]

@@ -302,12 +302,27 @@ pub fn listings() -> usize {
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub all: Vec<Generation>,
-    /// The directory's modification time when it was listed, and when the
-    /// listing was made: an unchanged time that was already in the past
-    /// then (by more than the kernel's clock tick) means no entry came or
-    /// went since.
+    stamp: Stamp,
+}
+
+/// When a log's directory was listed: its modification time then, and
+/// the time of the listing. An unchanged time that was already in the past
+/// then (by more than the kernel's clock tick) means no entry came or went
+/// since.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
     dir_modified: Option<SystemTime>,
     listed_at: SystemTime,
+}
+
+impl Stamp {
+    /// True when no entry of the directory of `path` can have come or gone
+    /// since the listing.
+    pub fn current(&self, path: &Path) -> bool {
+        self.dir_modified.is_some_and(|m| {
+            m + CLOCK_TICK_MARGIN < self.listed_at && dir_modified(path) == Some(m)
+        })
+    }
 }
 
 /// How far in the past a directory's modification time must have been
@@ -323,8 +338,10 @@ impl Listing {
         let dir_modified = dir_modified(path);
         Listing {
             all: all(path, roots),
-            dir_modified,
-            listed_at,
+            stamp: Stamp {
+                dir_modified,
+                listed_at,
+            },
         }
     }
 
@@ -342,9 +359,12 @@ impl Listing {
     /// True when no entry of the directory of `path` can have come or gone
     /// since the listing.
     pub fn current(&self, path: &Path) -> bool {
-        self.dir_modified.is_some_and(|m| {
-            m + CLOCK_TICK_MARGIN < self.listed_at && dir_modified(path) == Some(m)
-        })
+        self.stamp.current(path)
+    }
+
+    /// When it was listed.
+    pub fn stamp(&self) -> Stamp {
+        self.stamp
     }
 }
 

@@ -355,6 +355,9 @@ impl<'a> Merged<'a> {
             if n > 0 || changed {
                 continue;
             }
+            for s in &mut self.sources {
+                s.file.waited();
+            }
             self.heartbeat()?;
             self.wait(pause)?;
             pause = (pause * 2).min(self.timing.interval);

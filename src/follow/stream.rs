@@ -363,6 +363,7 @@ impl<'a> Follower<'a> {
             self.send_pieces(Flush::Idle)?;
         }
         self.release();
+        self.file.waited();
         self.heartbeat()?;
         self.wait(pause)
     }
