@@ -237,15 +237,19 @@ pub const GENERATION_RELIST: usize = 3;
 
 /// Listings of a log's directory, at most, while a follower walks through
 /// its generations (from a resume or a rotation until it reaches the file at
-/// the path) between two waits for data: the chain is listed once and
-/// walked by index, and listed again only when a generation was rotated on
-/// before it was opened or the directory changed when the walk reached its
-/// end. So a follower looks at no more than this many times
-/// `MAX_GENERATION_DIR_ENTRIES` directory entries in one go, however the
+/// the path) without progress — no file yielded data and the follower did
+/// not wait for data in between: the chain is listed once and walked by
+/// index, and listed again only when a generation was rotated on before it
+/// was opened or the directory changed when the walk reached its end. So a
+/// follower looks at no more than this many times
+/// `MAX_GENERATION_DIR_ENTRIES` directory entries for nothing, however the
 /// directory is churned; past it the walk goes on with the file at the
-/// path. (Counted until the next wait, not per walk: `copytruncate` after
-/// every short write keeps the path empty while copies keep coming, each
-/// found by a look of its own, paced by `--interval`.)
+/// path (the generations between are not read). Counted since the last
+/// progress, not per walk: a follower far behind a log that rotates at
+/// every step lists at each, and `copytruncate` after every short write
+/// keeps the path empty while copies keep coming. (The looks below 64
+/// bytes read, `Followed::short_look`, are not counted: one per change of
+/// the file and its directory.)
 pub const MAX_WALK_LISTINGS: usize = 16;
 
 /// Bytes of a finished file read, at most, to tell whether a gzip

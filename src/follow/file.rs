@@ -170,14 +170,6 @@ struct Short {
     last: Option<SystemTime>,
 }
 
-/// What `Followed::short_look` found.
-enum ShortLook {
-    Nothing,
-    /// Copied, not truncated yet.
-    Pending,
-    Copy((Generation, Source)),
-}
-
 pub struct Followed {
     /// The canonical path that was admitted.
     path: PathBuf,
@@ -244,8 +236,8 @@ pub struct Followed {
     /// The generations as last listed, walked by index (`next_generation`);
     /// dropped when the follower reaches the file at the path.
     listing: Option<Listing>,
-    /// Listings made since the follower last opened a file (at most
-    /// `MAX_WALK_LISTINGS`).
+    /// Listings made since a file last yielded data, the follower last
+    /// waited or reached the file at the path (at most `MAX_WALK_LISTINGS`).
     walk_listings: usize,
     /// The open file left the path (deleted, or the path became something
     /// else) and was reported so: it is read on — its writer may still be
@@ -316,8 +308,9 @@ impl Followed {
     }
 
     /// The follower waits for data: the bound on listings
-    /// (`MAX_WALK_LISTINGS`) starts again. It bounds what one go through
-    /// the generations costs; looks made over time are paced by the wait.
+    /// (`MAX_WALK_LISTINGS`) starts again, as when a file yields data. It
+    /// bounds the listings made without progress; looks made over time are
+    /// paced by the wait.
     pub fn waited(&mut self) {
         self.walk_listings = 0;
     }
@@ -444,6 +437,8 @@ impl Followed {
         }
         self.pos += n as u64;
         self.before.push(&buf[..n]);
+        // A file yielded data: the walk made progress.
+        self.walk_listings = 0;
         if self.pos >= TAG_BYTES as u64 {
             // A tag's bytes tell a copy from now on.
             self.short = None;
@@ -743,26 +738,14 @@ impl Followed {
         if !self.at_path() {
             return false;
         }
-        let look = self.short_look();
-        let Some(short) = &mut self.short else {
-            return false;
-        };
-        match look {
-            ShortLook::Copy(copy) => {
-                self.short_copy = Some(copy);
-                true
-            }
-            // Looked at again at the next change (a copy being written, a
-            // truncation to come, changes the file or the copy).
-            ShortLook::Nothing => {
-                short.last = modified;
-                false
-            }
-            ShortLook::Pending => {
-                short.last = None;
-                false
-            }
+        let copy = self.short_look();
+        if let Some(short) = &mut self.short {
+            // Else looked at again at the file's next change: a copy still
+            // being written, or a truncation still to come, changes it.
+            short.last = modified;
         }
+        self.short_copy = copy;
+        self.short_copy.is_some()
     }
 
     /// The copy of what was read, among the plain generations that came
@@ -772,10 +755,8 @@ impl Followed {
     /// read), unless the file at the path still holds it all — copied and
     /// not truncated yet (the newest), or copied without truncation
     /// (logrotate `copy`).
-    fn short_look(&self) -> ShortLook {
-        let Some(short) = &self.short else {
-            return ShortLook::Nothing;
-        };
+    fn short_look(&self) -> Option<(Generation, Source)> {
+        let short = self.short.as_ref()?;
         let now = Listing::of(&self.path, &self.roots);
         // Oldest first: the listing is newest first (by name where times
         // tie), and the sort keeps that order reversed for equal times.
@@ -793,21 +774,10 @@ impl Followed {
             })
             .collect();
         copies.sort_by_key(|g| (g.created.unwrap_or(g.modified), g.modified));
-        let newest = copies.len().saturating_sub(1);
-        for (k, g) in copies.into_iter().enumerate() {
-            let Some(copy) = self.holds_what_was_read(g) else {
-                continue;
-            };
-            if self.path_still_holds(&copy.1, copy.0.size) {
-                return if k == newest {
-                    ShortLook::Pending
-                } else {
-                    ShortLook::Nothing
-                };
-            }
-            return ShortLook::Copy(copy);
-        }
-        ShortLook::Nothing
+        let copy = copies
+            .into_iter()
+            .find_map(|g| self.holds_what_was_read(g))?;
+        (!self.path_still_holds(&copy.1, copy.0.size)).then_some(copy)
     }
 
     /// `g`, opened, when it holds exactly the bytes read (all of them:
@@ -1042,10 +1012,7 @@ impl Followed {
             // date common to many files) cannot tell a copy of this file
             // alone: one that came since the content began to be read, and
             // holds exactly what was read.
-            return match self.short_look() {
-                ShortLook::Copy(copy) => Some(copy),
-                ShortLook::Nothing | ShortLook::Pending => None,
-            };
+            return self.short_look();
         }
         // The copy may have been compressed since (copytruncate with
         // compress): gzip ones are looked into too, a few at most (each
@@ -1524,6 +1491,21 @@ mod tests {
         append(&path, b"cd\n");
         assert_eq!(read_available(&mut lf), b"cd\n");
         assert_eq!(lf.check(), None);
+        // Copied once more, all of it: idle looks list nothing while the
+        // file does not change (a merged view looks with `available`).
+        std::thread::sleep(tick);
+        std::fs::copy(&path, numbered(&d, 3)).unwrap();
+        append(&path, b"ef\n");
+        assert_eq!(read_available(&mut lf), b"ef\n");
+        std::fs::copy(&path, numbered(&d, 4)).unwrap();
+        assert_eq!(read_available(&mut lf), b"");
+        assert_eq!(lf.check(), None);
+        let listed = generations::listings();
+        for _ in 0..10 {
+            assert_eq!(read_available(&mut lf), b"");
+            assert_eq!(lf.check(), None);
+        }
+        assert_eq!(generations::listings(), listed, "idle looks list nothing");
         drop(d);
 
         // A copy listed while still empty (being written) is found whole.
@@ -1540,6 +1522,63 @@ mod tests {
         assert_eq!(lf.check(), Some(Change::Truncated));
         assert_eq!(lf.switch(Change::Truncated), None, "the copy is read on");
         assert_eq!(read_available(&mut lf), b"two\n");
+    }
+
+    /// A follower far behind a log that rotates at every step it takes
+    /// lists the directory at every step, and reads every generation: the
+    /// bound on listings counts only listings made without progress.
+    #[test]
+    fn a_walk_behind_a_log_rotating_at_every_step_reads_every_generation() {
+        let (d, path, _) = setup("walk-churned", b"");
+        let roots = vec![d.0.clone()];
+        let name = |k: u32| d.0.join(format!("a.log.{k}"));
+        let base = std::time::SystemTime::now() - std::time::Duration::from_secs(5000);
+        let stamp = |p: &std::path::Path, secs: u64| {
+            File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(base + std::time::Duration::from_secs(secs))
+                .unwrap();
+        };
+        let n = 30u32;
+        for k in (1..=n).rev() {
+            std::fs::write(name(k), format!("g{}\n", n - k)).unwrap();
+            stamp(&name(k), u64::from(n - k));
+        }
+        std::fs::write(&path, format!("g{n}\n")).unwrap();
+        stamp(&path, u64::from(n));
+        let oldest = name(n);
+        let (_, file, meta) = access::open_verified(&roots, &oldest).unwrap();
+        let mut lf = Followed::new(
+            path.clone(),
+            roots,
+            (Source::Plain(file), oldest),
+            access::file_id(&meta),
+            0,
+        );
+        let mut text = read_all(&mut lf);
+        let mut last = n;
+        for _ in 0..3 * n {
+            // The log rotates: every name moves up one, a new file at the path.
+            for k in (1..=last).rev() {
+                std::fs::rename(name(k), name(k + 1)).unwrap();
+            }
+            std::fs::rename(&path, name(1)).unwrap();
+            last += 1;
+            std::fs::write(&path, format!("g{last}\n")).unwrap();
+            stamp(&path, u64::from(last));
+            let Some(change) = lf.check() else { break };
+            text.extend(read_all(&mut lf));
+            lf.switch(change);
+            text.extend(read_all(&mut lf));
+            if lf.at_path() {
+                break;
+            }
+        }
+        let got = String::from_utf8(text).unwrap();
+        let want: String = (0..=n).map(|k| format!("g{k}\n")).collect();
+        assert!(got.starts_with(&want), "{got}");
     }
 
     #[test]
