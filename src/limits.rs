@@ -221,6 +221,12 @@ pub const MAX_GENERATION_DIR_ENTRIES: usize = 100_000;
 /// `stat` each) run outside it.
 pub const MAX_DIRECTORY_READS: usize = 2;
 
+/// How long a listing waits for its turn among `MAX_DIRECTORY_READS`
+/// before it reads anyway: two reads stuck on a hung file system (NFS,
+/// FUSE) must not stop every other log's followers; a turn normally comes
+/// within microseconds.
+pub const DIRECTORY_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Older generations of one log kept, at most (logrotate's `rotate` is
 /// usually under a hundred): bounds the memory and the files opened.
 pub const MAX_GENERATIONS: usize = 1_000;

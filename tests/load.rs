@@ -361,4 +361,20 @@ fn the_server_runs_without_the_per_thread_allocator_cache() {
         environ_var(server.pid(), "GLIBC_TUNABLES").as_deref(),
         Some("glibc.malloc.tcache_count=7")
     );
+    drop(server);
+    // Started through the dynamic loader: the running program is the
+    // loader, not started again (it would take `serve` for a program).
+    let loader = ["/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"]
+        .into_iter()
+        .find(|l| std::path::Path::new(l).exists());
+    if let Some(loader) = loader {
+        let server = Server::start_wrapped(
+            &["env", "-u", "GLIBC_TUNABLES", loader],
+            "127.0.0.1:0",
+            &["--root", root],
+        );
+        let mut ws = server.ws(&file, "?lines=2");
+        let text = ws.text_until(Duration::from_secs(10), |t| t.contains("two"));
+        assert_eq!(text, "one\ntwo\n");
+    }
 }

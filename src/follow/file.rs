@@ -265,7 +265,7 @@ impl Followed {
         let seen = vec![Seen::of(id, file.file())];
         let mut file = file;
         if let Source::Gzip(g) = &mut file {
-            g.forward_only(); // a follower reads on, never back
+            g.forward_only(pos); // a follower reads on, never back
         }
         let mut followed = Followed {
             path,
@@ -343,10 +343,10 @@ impl Followed {
         std::mem::take(&mut self.skipped)
     }
 
-    /// Follows another file from now on.
+    /// Follows another file from now on, from the read position.
     fn set_file(&mut self, mut file: Source, id: (u64, u64), path: PathBuf) {
         if let Source::Gzip(g) = &mut file {
-            g.forward_only(); // a follower reads on, never back
+            g.forward_only(self.pos); // a follower reads on, never back
         }
         let seen = Seen::of(id, file.file());
         self.file = Some(file);
@@ -652,8 +652,8 @@ impl Followed {
                 let unread = self.compressed_unread();
                 self.skipped.extend(unread);
                 if let Some((g, file)) = self.next_generation() {
-                    self.set_file(file, (g.dev, g.inode), g.path);
                     self.restart();
+                    self.set_file(file, (g.dev, g.inode), g.path);
                     return Some(Change::Rotated);
                 }
                 let event = self.leaving_copy.take().unwrap_or(Change::Rotated);
@@ -666,8 +666,8 @@ impl Followed {
                     // through the generations newer than it, as after a
                     // rotation.
                     if let Some((g, file)) = self.next_generation() {
-                        self.set_file(file, (g.dev, g.inode), g.path);
                         self.restart();
+                        self.set_file(file, (g.dev, g.inode), g.path);
                         return Some(Change::Rotated);
                     }
                 }
@@ -811,10 +811,10 @@ impl Followed {
 
     /// After a rotation: the generations newer than the file just finished
     /// that were compressed before they were read, oldest first — what the
-    /// follower skips. A compressed copy of the finished file itself (the
-    /// usual `compress`: the renamed file, compressed at once) is none of
-    /// them: its modification time is the file's own (logrotate keeps it),
-    /// or its gzip trailer names the finished file's bytes.
+    /// follower skips (gzip ones are read, not skipped). A compressed copy
+    /// of the finished file itself (the usual `compress`: the renamed file,
+    /// compressed at once) is none of them: its modification time is the
+    /// file's own (logrotate keeps it).
     fn compressed_unread(&mut self) -> Vec<Skipped> {
         if !self.ensure_listing(&mut false) {
             return Vec::new();
@@ -832,28 +832,15 @@ impl Followed {
             .all
             .iter()
             .filter(|g| {
-                // gzip generations are read, not skipped.
                 !g.readable()
                     && g.modified > modified
                     && self.floor.is_none_or(|floor| g.modified >= floor)
             })
-            .filter_map(|g| {
-                let bytes = match g.compressed {
-                    Some(Compression::Gzip) => {
-                        let gz = g.open(&self.roots)?;
-                        let t = gzip::trailer(&gz, g.size)?;
-                        if gzip::is_copy_of(t, file, meta.len(), MAX_COPY_CHECK) {
-                            return None;
-                        }
-                        Some(u64::from(t.size))
-                    }
-                    _ => None,
-                };
-                Some(Skipped {
-                    path: g.path.clone(),
-                    bytes,
-                    reason: None,
-                })
+            // xz, zstd, bzip2: no size to tell without decompressing.
+            .map(|g| Skipped {
+                path: g.path.clone(),
+                bytes: None,
+                reason: None,
             })
             .collect();
         out.reverse();

@@ -27,7 +27,9 @@ use crate::follow::compressed;
 use crate::follow::gzip;
 use crate::follow::restart::{self, End, Key};
 use crate::history::source::{GzFile, Source};
-use crate::limits::{MAX_DIRECTORY_READS, MAX_GENERATION_DIR_ENTRIES, MAX_GENERATIONS};
+use crate::limits::{
+    DIRECTORY_READ_WAIT, MAX_DIRECTORY_READS, MAX_GENERATION_DIR_ENTRIES, MAX_GENERATIONS,
+};
 use crate::wire::names::Compression;
 
 /// One file of a log's chain.
@@ -262,11 +264,21 @@ static READING: Mutex<usize> = Mutex::new(0);
 static READ_DONE: Condvar = Condvar::new();
 
 impl DirectoryReads {
-    /// Waits until fewer than `MAX_DIRECTORY_READS` are in progress.
+    /// Waits until fewer than `MAX_DIRECTORY_READS` are in progress, or
+    /// `DIRECTORY_READ_WAIT` passed (reads stuck on a hung file system
+    /// hold the turns: the others go on without one).
     fn take() -> DirectoryReads {
+        let deadline = std::time::Instant::now() + DIRECTORY_READ_WAIT;
         let mut n = READING.lock().unwrap_or_else(PoisonError::into_inner);
         while *n >= MAX_DIRECTORY_READS {
-            n = READ_DONE.wait(n).unwrap_or_else(PoisonError::into_inner);
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            n = READ_DONE
+                .wait_timeout(n, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
         *n += 1;
         DirectoryReads

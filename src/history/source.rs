@@ -156,23 +156,26 @@ impl GzFile {
         })
     }
 
-    /// From now on read forward only, as a follower reads: what the cache
-    /// keeps below the read position is `GZIP_FOLLOW_KEEP` (enough for the
-    /// bytes a follower checks just before its position), not the restart
-    /// spacing a backward scan wants — a follower walking a gzip
-    /// generation without a pause (a slow reader, a resume far behind)
+    /// From now on read forward only, from `pos`, as a follower reads:
+    /// what the cache keeps below the read position is `GZIP_FOLLOW_KEEP`
+    /// (enough for the bytes a follower checks just before its position),
+    /// not the restart spacing a backward scan wants — a follower walking a
+    /// gzip generation without a pause (a slow reader, a resume far behind)
     /// otherwise held `GZIP_READ_CACHE` (5 MiB) the whole way. What the
-    /// cache holds beyond that is given up now.
-    pub fn forward_only(&mut self) {
+    /// cache holds below that is given up now; what it holds past `pos`
+    /// (inflated by a look at the file before it was followed) is kept
+    /// until read, rather than inflated again.
+    pub fn forward_only(&mut self, pos: u64) {
         self.forward = true;
         let inner = self.inner.get_mut();
-        let limit = GZIP_FOLLOW_KEEP;
-        if inner.cache.len() > limit {
-            let drop = inner.cache.len() - limit;
+        let keep_from = pos.saturating_sub(GZIP_FOLLOW_KEEP as u64);
+        if keep_from > inner.cache_at {
+            let drop = usize::try_from(keep_from - inner.cache_at)
+                .map_or(inner.cache.len(), |n| n.min(inner.cache.len()));
             inner.cache.drain(..drop);
             inner.cache_at += drop as u64;
         }
-        inner.cache.shrink_to(limit);
+        inner.cache.shrink_to_fit();
     }
 
     /// Bytes below a read that the cache keeps.
@@ -620,7 +623,7 @@ mod tests {
         let held = |forward: bool| {
             let mut g = GzFile::new(File::open(&p).unwrap()).unwrap();
             if forward {
-                g.forward_only();
+                g.forward_only(0);
             }
             let mut buf = vec![0u8; 64 * 1024];
             let mut before = [0u8; 64];
@@ -647,6 +650,32 @@ mod tests {
         assert!(
             backward > bound,
             "a scan's cache held only {backward} bytes"
+        );
+
+        // A follower that starts mid-file (a resume) after a look at the
+        // whole file: what was inflated past its position is kept, so its
+        // first read inflates nothing again.
+        let p = d.0.join("resume.gz"); // a file no reader has inflated yet
+        std::fs::write(&p, &gz).unwrap();
+        let mut g = GzFile::new(File::open(&p).unwrap()).unwrap();
+        assert_eq!(g.size().unwrap(), t.len() as u64);
+        let pos = t.len() as u64 - 1_000_000;
+        let mut before = [0u8; 64];
+        g.read_exact_at(&mut before, pos - 64).unwrap();
+        g.forward_only(pos);
+        let (at, len) = {
+            let inner = g.inner.borrow();
+            (inner.cache_at, inner.cache.len() as u64)
+        };
+        assert!(
+            at <= pos - 64 && at + len > pos,
+            "kept [{at}, {}) for a read at {pos}",
+            at + len
+        );
+        assert!(
+            pos - at <= GZIP_FOLLOW_KEEP as u64,
+            "kept {} below",
+            pos - at
         );
     }
 }

@@ -14,6 +14,7 @@
 //! systemd, a supervisor or a test sees the same process.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 
 use crate::limits::MALLOC_TUNABLES;
@@ -35,11 +36,21 @@ pub fn restart_tuned(args: &[OsString]) {
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
+    // Started through the dynamic loader (`ld-linux-x86-64.so.2 wstail
+    // serve …`): the running program is the loader, which would take
+    // `serve` for the program to load.
+    if exe
+        .file_name()
+        .is_some_and(|n| n.as_bytes().starts_with(b"ld-"))
+    {
+        return;
+    }
     let arg0 = std::env::args_os()
         .next()
         .unwrap_or_else(|| exe.clone().into_os_string());
-    // Only returns on failure (the binary replaced or deleted meanwhile).
-    let _ = std::process::Command::new(&exe)
+    // The running file itself (the same inode), even when the binary was
+    // replaced or deleted on disk since. Only returns on failure.
+    let _ = std::process::Command::new("/proc/self/exe")
         .arg0(arg0)
         .args(args)
         .env(TUNABLES_VAR, MALLOC_TUNABLES)
