@@ -710,5 +710,20 @@ mod tests {
         assert_eq!(DONE.load(Ordering::SeqCst), 16 * 20);
         let most = MOST.load(Ordering::SeqCst);
         assert!(most <= MAX_DIRECTORY_READS, "{most} at once");
+
+        // Reads stuck on a hung file system hold every turn: another
+        // listing goes on after `DIRECTORY_READ_WAIT` instead of waiting
+        // for them for ever.
+        let stuck: Vec<DirectoryReads> = (0..MAX_DIRECTORY_READS)
+            .map(|_| DirectoryReads::take())
+            .collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _turn = DirectoryReads::take();
+            let _ = tx.send(());
+        });
+        let went_on = rx.recv_timeout(DIRECTORY_READ_WAIT * 30).is_ok();
+        drop(stuck);
+        assert!(went_on, "a listing waited for stuck reads");
     }
 }
