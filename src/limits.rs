@@ -306,7 +306,9 @@ pub const GZIP_READ_CACHE: usize = GZIP_RESTART_EVERY as usize + (1 << 20);
 /// besides its inflater (about 43 KiB and a 64 KiB input block), however
 /// long it reads without a pause: 30 slow readers walking gzip generations
 /// held megabytes more without it (`cargo bench --bench bench --
-/// busy-rotate`).
+/// busy-rotate`). (When it starts mid-file, what a look at the file had
+/// already inflated past its position — within `GZIP_READ_CACHE` — is
+/// kept until read, not inflated again.)
 pub const GZIP_FOLLOW_KEEP: usize = 4 * 1024;
 
 /// Inflated stretches that readers of gzip files left behind, kept for the
