@@ -164,8 +164,9 @@ struct Short {
     /// content began to be read: a copy made of it since is none of them.
     files: Vec<Seen>,
     /// When they were listed: while the directory is unchanged since, no
-    /// copy came.
-    stamp: Stamp,
+    /// copy came. `None` when a copy already there was left out of them
+    /// (`copy_pending`): the directory need not change for it to count.
+    stamp: Option<Stamp>,
     /// The file's modification time at the last look (`None`: look again).
     last: Option<SystemTime>,
 }
@@ -707,12 +708,14 @@ impl Followed {
             None => Listing::of(&self.path, &self.roots),
         };
         let mut files: Vec<Seen> = listing.all.iter().map(Seen::of_generation).collect();
+        let mut stamp = Some(listing.stamp());
         if let Some(pending) = pending {
             files.retain(|s| !s.same(&pending));
+            stamp = None;
         }
         self.short = Some(Short {
             files,
-            stamp: listing.stamp(),
+            stamp,
             last: None,
         });
     }
@@ -731,7 +734,7 @@ impl Followed {
         if short.last == modified {
             return false;
         }
-        if short.stamp.current(&self.path) {
+        if short.stamp.is_some_and(|s| s.current(&self.path)) {
             short.last = modified;
             return false;
         }
