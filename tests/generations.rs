@@ -203,19 +203,7 @@ fn logrotate_copytruncate_loses_only_what_no_file_holds() {
     });
     for _ in 0..8 {
         std::thread::sleep(Duration::from_millis(700));
-        let st = dir.join("state");
-        let out = Command::new("logrotate")
-            .arg("-f")
-            .arg("-s")
-            .arg(&st)
-            .arg(&conf)
-            .output()
-            .expect("run logrotate");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        logrotate(&conf, &dir.join("state"));
     }
     writer.join().unwrap();
     let last = format!("line {:06} ", 1199);
@@ -555,18 +543,7 @@ fn logrotate_copytruncate_after_each_short_write() {
         let line = format!("short {n:04} {}\n", "x".repeat(25));
         assert_eq!(line.len(), 37);
         append(&f, line.as_bytes());
-        let out = Command::new("logrotate")
-            .arg("-f")
-            .arg("-s")
-            .arg(&st)
-            .arg(&conf)
-            .output()
-            .expect("run logrotate");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        logrotate(&conf, &st);
         // Varying pauses: the follower looks before the next cycle, or not.
         std::thread::sleep(Duration::from_millis([0, 40, 150, 300][(n % 4) as usize]));
     }

@@ -29,21 +29,6 @@ fn lines(from: u64, to: u64) -> String {
         .collect()
 }
 
-fn logrotate(conf: &Path, state: &Path) {
-    let out = Command::new("/usr/sbin/logrotate")
-        .arg("-f")
-        .arg("-s")
-        .arg(state)
-        .arg(conf)
-        .output()
-        .expect("run /usr/sbin/logrotate");
-    assert!(
-        out.status.success(),
-        "logrotate: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn have_tools() -> bool {
     ["/usr/sbin/logrotate", "/usr/bin/gzip", "/usr/bin/zcat"]
         .iter()

@@ -398,6 +398,23 @@ impl Ws {
 }
 
 /// Appends to a file and flushes.
+/// Runs the real logrotate once, forced (`-f`), with its state file:
+/// the rotation a test asks for, now.
+pub fn logrotate(conf: &Path, state: &Path) {
+    let out = std::process::Command::new("/usr/sbin/logrotate")
+        .arg("-f")
+        .arg("-s")
+        .arg(state)
+        .arg(conf)
+        .output()
+        .expect("run /usr/sbin/logrotate");
+    assert!(
+        out.status.success(),
+        "logrotate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn append(path: &Path, data: &[u8]) {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
